@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class InteractionsConfig(AppConfig):
+    """Drug knowledge base and screening engine (issue 3)."""
+
+    name = "interactions"

@@ -1,0 +1,43 @@
+"""The API's one router: every app registers its viewsets here."""
+
+from django.urls import path
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.routers import DefaultRouter
+from rest_framework.throttling import ScopedRateThrottle
+
+from patients.api import views as patients
+
+
+class ObtainToken(ObtainAuthToken):
+    """POST user name and password, get the token for the Authorization header. Lockout applies."""
+
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "token"
+
+
+router = DefaultRouter()
+router.register("patients", patients.PatientViewSet, basename="patient")
+router.register("prescribers", patients.PrescriberViewSet, basename="prescriber")
+router.register(
+    r"patients/(?P<patient_pk>[0-9a-f-]{36})/medications", patients.MedicationViewSet, basename="medication"
+)
+router.register(
+    r"patients/(?P<patient_pk>[0-9a-f-]{36})/allergies", patients.AllergyViewSet, basename="allergy"
+)
+router.register(
+    r"patients/(?P<patient_pk>[0-9a-f-]{36})/conditions", patients.ConditionViewSet, basename="condition"
+)
+router.register(
+    r"patients/(?P<patient_pk>[0-9a-f-]{36})/measurements",
+    patients.MeasurementViewSet,
+    basename="measurement",
+)
+router.register(r"patients/(?P<patient_pk>[0-9a-f-]{36})/fills", patients.FillViewSet, basename="fill")
+router.register(
+    r"patients/(?P<patient_pk>[0-9a-f-]{36})/care-team", patients.CareTeamViewSet, basename="care-team"
+)
+
+urlpatterns = [
+    path("auth/token/", ObtainToken.as_view(), name="api_token"),
+    *router.urls,
+]

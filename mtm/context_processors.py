@@ -1,0 +1,17 @@
+from django.conf import settings
+
+from mtm.permissions import Capability
+
+
+def navigation(request):
+    user = request.user
+    signed_in = user.is_authenticated
+    return {
+        "nav": {
+            "patients": signed_in and user.can(Capability.PATIENT_VIEW),
+            "edit_patients": signed_in and user.can(Capability.PATIENT_EDIT),
+            "audit": signed_in and user.can(Capability.AUDIT_VIEW),
+            "portal": signed_in and user.can(Capability.PORTAL),
+        },
+        "session_idle_minutes": settings.SESSION_IDLE_MINUTES,
+    }

@@ -1,0 +1,119 @@
+"""Organisations, users with roles, and the append-only audit trail."""
+
+import uuid
+import zoneinfo
+
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from mtm.permissions import ROLE_CAPABILITIES, Capability, Role
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"{value!r} is not a known time zone (e.g. America/Chicago).")
+
+
+class Organisation(models.Model):
+    """A pharmacy or clinic. Every clinical record belongs to exactly one."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(unique=True)
+    time_zone = models.CharField(max_length=64, default="America/New_York", validators=[validate_time_zone])
+    phone = models.CharField(max_length=40, blank=True)
+    fax = models.CharField(max_length=40, blank=True)
+    tty = models.CharField("TTY", max_length=40, blank=True)
+    email = models.EmailField(blank=True)
+    hours = models.CharField("opening hours", max_length=200, blank=True)
+    address_line1 = models.CharField(max_length=200, blank=True)
+    address_line2 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=50, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """A person who signs in. Staff roles work inside one organisation; a patient user sees only
+    their own portal (the link to their record lives on patients.Patient.portal_user)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, null=True, blank=True, related_name="users"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.STAFF)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(is_superuser=True) | models.Q(organisation__isnull=False),
+                name="user_has_organisation_unless_superuser",
+            )
+        ]
+
+    def can(self, capability: Capability) -> bool:
+        if not self.is_active or self.organisation_id is None:
+            return False
+        return capability in ROLE_CAPABILITIES[Role(self.role)]
+
+    @property
+    def is_patient_user(self) -> bool:
+        return self.role == Role.PATIENT
+
+
+class AuditAction(models.TextChoices):
+    VIEW = "view", "viewed"
+    CREATE = "create", "created"
+    UPDATE = "update", "changed"
+    STOP = "stop", "stopped / ended"
+    SIGN_IN = "sign_in", "signed in"
+    SIGN_OUT = "sign_out", "signed out"
+    SIGN_IN_FAILED = "sign_in_failed", "failed to sign in"
+
+
+class AuditEvent(models.Model):
+    """One row per thing someone saw or changed. Rows are never updated or deleted: the database
+    refuses it (triggers added in the migration), and nothing in the app offers it.
+
+    The patient is kept as an id rather than a foreign key so that the audit app depends on no
+    clinical app; patients are never deleted, only archived.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, null=True, related_name="+")
+    actor = models.ForeignKey(User, on_delete=models.PROTECT, null=True, related_name="+")
+    actor_username = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=20, choices=AuditAction.choices)
+    patient_id = models.UUIDField(null=True, db_index=True)
+    object_type = models.CharField(max_length=50, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(null=True)
+    via = models.CharField(max_length=10, blank=True)  # "web", "api", "cli", "task"
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["organisation", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_username} {self.action} {self.object_type}"
+
+
+class VersionedRecord(models.Model):
+    """A record people edit. `version` goes up by one on every saved change, so a save based on an
+    older version is refused instead of silently overwriting a colleague's edit."""
+
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True

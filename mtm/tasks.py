@@ -1,0 +1,23 @@
+"""Thin Celery tasks: take ids, load, call one service."""
+
+import smtplib
+
+from celery import shared_task
+from django.contrib.sessions.models import Session
+from django.utils import timezone
+
+from mtm.models import User
+from mtm.services import password_reset_email_send
+
+
+@shared_task(autoretry_for=(smtplib.SMTPException, ConnectionError), retry_backoff=True, max_retries=5)
+def send_password_reset_email(user_id: str, base_url: str) -> None:
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is not None and user.email:
+        password_reset_email_send(user=user, base_url=base_url)
+
+
+@shared_task
+def clear_expired_sessions() -> int:
+    deleted, _ = Session.objects.filter(expire_date__lt=timezone.now()).delete()
+    return deleted

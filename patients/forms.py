@@ -1,0 +1,253 @@
+"""Page forms. They check shape and field rules; the services re-validate the whole record."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from patients.models import (
+    Allergy,
+    CareTeamMember,
+    Condition,
+    Measurement,
+    MeasurementKind,
+    MedicationEntry,
+    MedicationStatus,
+    Patient,
+    PharmacyFill,
+    Prescriber,
+)
+from patients.services import UNIT_FACTORS
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
+class VersionedForm(forms.ModelForm):
+    """An edit form carries the version it was opened at, so a stale save is refused."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.instance._state.adding:
+            self.fields["version"].initial = self.instance.version
+            self.fields["version"].required = True
+        first_visible = next((f for f in self.fields.values() if not f.widget.is_hidden), None)
+        if first_visible is not None:
+            first_visible.widget.attrs.setdefault("autofocus", True)
+
+    def data_for_service(self) -> dict:
+        return {name: value for name, value in self.cleaned_data.items() if name != "version"}
+
+
+class PatientForm(VersionedForm):
+    class Meta:
+        model = Patient
+        fields = [
+            "first_name", "last_name", "date_of_birth", "sex", "preferred_language",
+            "phone", "mobile_phone", "email",
+            "address_line1", "address_line2", "city", "state", "postal_code",
+            "representative_name", "representative_relationship", "representative_phone", "representative_email",
+            "consent_email_reminders", "consent_sms_reminders",
+            "plan_name", "member_id", "no_known_allergies",
+        ]  # fmt: skip
+        widgets = {"date_of_birth": DateInput()}
+
+
+class PrescriberForm(VersionedForm):
+    class Meta:
+        model = Prescriber
+        fields = [
+            "first_name",
+            "last_name",
+            "credentials",
+            "specialty",
+            "npi",
+            "practice_name",
+            "phone",
+            "fax",
+        ]
+
+
+class CareTeamForm(VersionedForm):
+    """Add a prescriber from the directory, or a new one typed in here."""
+
+    new_first_name = forms.CharField(label="first name", required=False, max_length=100)
+    new_last_name = forms.CharField(label="last name", required=False, max_length=100)
+    new_credentials = forms.CharField(label="credentials", required=False, max_length=40)
+    new_specialty = forms.CharField(label="specialty", required=False, max_length=100)
+    new_npi = forms.CharField(label="NPI", required=False, max_length=10)
+    new_phone = forms.CharField(label="phone", required=False, max_length=40)
+    new_fax = forms.CharField(label="fax", required=False, max_length=40)
+
+    NEW_FIELDS = ("first_name", "last_name", "credentials", "specialty", "npi", "phone", "fax")
+
+    class Meta:
+        model = CareTeamMember
+        fields = ["prescriber", "role", "is_primary_care"]
+
+    def __init__(self, *args, prescribers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["prescriber"].queryset = prescribers
+        self.fields["prescriber"].required = False
+        self.fields["prescriber"].label = "prescriber from your directory"
+        if not self.instance._state.adding:
+            for name in self.NEW_FIELDS:
+                del self.fields[f"new_{name}"]
+            self.fields["prescriber"].disabled = True
+
+    def new_prescriber_data(self) -> dict | None:
+        data = {name: self.cleaned_data.get(f"new_{name}", "") for name in self.NEW_FIELDS}
+        return data if any(data.values()) else None
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.instance._state.adding:
+            return cleaned
+        new = self.new_prescriber_data()
+        if cleaned.get("prescriber") and new:
+            raise ValidationError("Choose a prescriber from the directory or enter a new one, not both.")
+        if not cleaned.get("prescriber") and not new:
+            self.add_error("prescriber", "Choose a prescriber, or enter a new prescriber's name and NPI.")
+        if new:
+            for name in ("first_name", "last_name", "npi"):
+                if not new[name]:
+                    self.add_error(f"new_{name}", "This field is required for a new prescriber.")
+        return cleaned
+
+    def _get_validation_exclusions(self):
+        # The prescriber may be created after validation, so the model must not insist on it here.
+        return {*super()._get_validation_exclusions(), "prescriber"}
+
+    def data_for_service(self) -> dict:
+        return {"role": self.cleaned_data["role"], "is_primary_care": self.cleaned_data["is_primary_care"]}
+
+
+class MedicationForm(VersionedForm):
+    class Meta:
+        model = MedicationEntry
+        fields = [
+            "name", "strength_dose", "directions", "indication", "prescriber", "source",
+            "start_date", "stop_date", "stop_reason", "notes",
+        ]  # fmt: skip
+        widgets = {
+            "start_date": DateInput(),
+            "stop_date": DateInput(),
+            "notes": forms.Textarea(attrs={"rows": 2}),
+        }
+
+    def __init__(self, *args, prescribers, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["prescriber"].queryset = prescribers
+        if self.instance.status != MedicationStatus.STOPPED:
+            # Stopping is its own action with a required reason.
+            del self.fields["stop_date"]
+            del self.fields["stop_reason"]
+
+
+class MedicationStopForm(VersionedForm):
+    class Meta:
+        model = MedicationEntry
+        fields = ["stop_date", "stop_reason"]
+        widgets = {"stop_date": DateInput()}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["stop_date"].required = True
+        self.fields["stop_date"].initial = timezone.localdate()
+        self.fields["stop_reason"].required = True
+
+
+class AllergyForm(VersionedForm):
+    class Meta:
+        model = Allergy
+        fields = ["substance", "reaction", "severity", "kind", "noted_on"]
+        widgets = {"noted_on": DateInput()}
+
+
+class AllergyInactivateForm(VersionedForm):
+    class Meta:
+        model = Allergy
+        fields = ["inactive_reason"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["inactive_reason"].required = True
+
+
+class ConditionForm(VersionedForm):
+    class Meta:
+        model = Condition
+        fields = ["icd10_code", "onset_date", "notes"]
+        widgets = {"onset_date": DateInput()}
+
+
+class ConditionResolveForm(VersionedForm):
+    class Meta:
+        model = Condition
+        fields = ["resolved_date"]
+        widgets = {"resolved_date": DateInput()}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["resolved_date"].required = True
+        self.fields["resolved_date"].initial = timezone.localdate()
+
+
+UNIT_CHOICES = [(unit, unit) for unit in dict.fromkeys(u for units in UNIT_FACTORS.values() for u in units)]
+
+
+class MeasurementForm(VersionedForm):
+    unit = forms.ChoiceField(choices=UNIT_CHOICES, required=False, help_text="Converted to kg, cm or mg/dL")
+
+    class Meta:
+        model = Measurement
+        fields = ["kind", "value", "unit", "diastolic", "measured_on", "note"]
+        widgets = {"measured_on": DateInput()}
+        labels = {
+            "value": "value (systolic for blood pressure)",
+            "diastolic": "diastolic (blood pressure only)",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["measured_on"].initial = timezone.localdate()
+
+    def _post_clean(self):
+        # The value is checked against its range after conversion to the canonical unit, in the service.
+        unit = self.cleaned_data.get("unit")
+        kind = self.cleaned_data.get("kind")
+        if kind and unit and unit not in UNIT_FACTORS[MeasurementKind(kind)]:
+            self.add_error("unit", f"{unit} is not a unit for {MeasurementKind(kind).label.lower()}.")
+        if unit and kind and unit != next(iter(UNIT_FACTORS[MeasurementKind(kind)])):
+            return
+        super()._post_clean()
+
+    def data_for_service(self) -> dict:
+        data = super().data_for_service()
+        data.pop("unit", None)
+        return data
+
+
+class FillForm(VersionedForm):
+    class Meta:
+        model = PharmacyFill
+        fields = ["drug_name", "medication", "fill_date", "days_supply", "quantity", "rx_number"]
+        widgets = {"fill_date": DateInput()}
+
+    def __init__(self, *args, medications, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["medication"].queryset = medications
+        self.fields["medication"].label = "medication on the list"
+
+
+class RemoveForm(VersionedForm):
+    """Confirms removing an item; carries only the version."""
+
+    class Meta:
+        model = CareTeamMember
+        fields = []

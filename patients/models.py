@@ -1,0 +1,425 @@
+"""The patient record a pharmacist needs before a medication review."""
+
+import uuid
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models.functions import Lower
+
+from mtm.models import Organisation, User, VersionedRecord
+from patients.validators import (
+    validate_icd10cm,
+    validate_not_future,
+    validate_npi,
+    validate_plausible_birth_date,
+)
+
+
+class Sex(models.TextChoices):
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+    OTHER = "other", "Other / not stated"
+
+
+class Language(models.TextChoices):
+    ENGLISH = "en", "English"
+    SPANISH = "es", "Spanish"
+    CHINESE = "zh", "Chinese"
+    VIETNAMESE = "vi", "Vietnamese"
+    TAGALOG = "tl", "Tagalog"
+    ARABIC = "ar", "Arabic"
+    FRENCH = "fr", "French"
+    HAITIAN_CREOLE = "ht", "Haitian Creole"
+    KOREAN = "ko", "Korean"
+    PORTUGUESE = "pt", "Portuguese"
+    RUSSIAN = "ru", "Russian"
+    OTHER = "other", "Other"
+
+
+class Patient(VersionedRecord):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="patients")
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    # Generated lower-case copies make name search case-insensitive and indexable on every database.
+    first_name_lower = models.GeneratedField(
+        expression=Lower("first_name"), output_field=models.CharField(max_length=100), db_persist=True
+    )
+    last_name_lower = models.GeneratedField(
+        expression=Lower("last_name"), output_field=models.CharField(max_length=100), db_persist=True
+    )
+    date_of_birth = models.DateField(validators=[validate_plausible_birth_date])
+    sex = models.CharField(max_length=10, choices=Sex.choices)
+
+    phone = models.CharField(max_length=40, blank=True)
+    mobile_phone = models.CharField("mobile phone (for text reminders)", max_length=40, blank=True)
+    email = models.EmailField(blank=True)
+    address_line1 = models.CharField("address", max_length=200, blank=True)
+    address_line2 = models.CharField("address line 2", max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=50, blank=True)
+    postal_code = models.CharField("ZIP / postal code", max_length=20, blank=True)
+    preferred_language = models.CharField(max_length=10, choices=Language.choices, default=Language.ENGLISH)
+
+    representative_name = models.CharField("caregiver / representative", max_length=200, blank=True)
+    representative_relationship = models.CharField("relationship", max_length=100, blank=True)
+    representative_phone = models.CharField("representative's phone", max_length=40, blank=True)
+    representative_email = models.EmailField("representative's email", blank=True)
+
+    consent_email_reminders = models.BooleanField("agrees to reminders by email", default=False)
+    consent_sms_reminders = models.BooleanField("agrees to reminders by text message", default=False)
+
+    plan_name = models.CharField("health plan", max_length=200, blank=True)
+    member_id = models.CharField("plan member ID", max_length=64, blank=True)
+
+    no_known_allergies = models.BooleanField("no known allergies (confirmed with the patient)", default=False)
+    portal_user = models.OneToOneField(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="patient_record"
+    )
+
+    class Meta:
+        ordering = ["last_name", "first_name", "date_of_birth"]
+        indexes = [
+            models.Index(fields=["organisation", "last_name_lower"], name="patient_org_last_name"),
+            models.Index(fields=["organisation", "first_name_lower"], name="patient_org_first_name"),
+            models.Index(fields=["organisation", "date_of_birth"], name="patient_org_birth_date"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.last_name}, {self.first_name}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.consent_email_reminders and not (self.email or self.representative_email):
+            errors["consent_email_reminders"] = (
+                "Add an email address before recording consent to email reminders."
+            )
+        if self.consent_sms_reminders and not self.mobile_phone:
+            errors["consent_sms_reminders"] = (
+                "Add a mobile phone number before recording consent to text reminders."
+            )
+        if errors:
+            raise ValidationError(errors)
+
+    def age_on(self, day) -> int:
+        years = day.year - self.date_of_birth.year
+        return years - ((day.month, day.day) < (self.date_of_birth.month, self.date_of_birth.day))
+
+
+class Prescriber(VersionedRecord):
+    """A prescriber in the organisation's directory; patients' care teams and medications point here."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="prescribers")
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    credentials = models.CharField(max_length=40, blank=True, help_text="e.g. MD, DO, NP, PA-C")
+    specialty = models.CharField(max_length=100, blank=True)
+    npi = models.CharField("NPI", max_length=10, validators=[validate_npi])
+    practice_name = models.CharField(max_length=200, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    fax = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "npi"], name="prescriber_npi_unique_per_org")
+        ]
+
+    def __str__(self) -> str:
+        suffix = f", {self.credentials}" if self.credentials else ""
+        return f"{self.first_name} {self.last_name}{suffix}"
+
+
+class CareTeamMember(VersionedRecord):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="care_team")
+    prescriber = models.ForeignKey(Prescriber, on_delete=models.PROTECT, related_name="care_team_memberships")
+    role = models.CharField(max_length=100, blank=True, help_text="e.g. primary care, cardiology")
+    is_primary_care = models.BooleanField("primary care provider", default=False)
+
+    class Meta:
+        ordering = ["-is_primary_care", "prescriber__last_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "prescriber"], name="care_team_member_once_per_patient"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return str(self.prescriber)
+
+    def clean(self) -> None:
+        if (
+            self.prescriber_id
+            and self.patient_id
+            and self.prescriber.organisation_id != self.patient.organisation_id
+        ):
+            raise ValidationError({"prescriber": "Choose a prescriber from this pharmacy's directory."})
+
+
+class MedicationSource(models.TextChoices):
+    PRESCRIPTION = "prescription", "Prescription"
+    OTC = "otc", "Over the counter"
+    HERBAL = "herbal", "Herbal"
+    SUPPLEMENT = "supplement", "Vitamin or supplement"
+
+
+class MedicationStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    STOPPED = "stopped", "Stopped"
+
+
+class MedicationEntry(VersionedRecord):
+    """One line of the medication list, as the patient told it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="medications")
+    name = models.CharField("medication", max_length=200, help_text="As the patient or the label says it")
+    strength_dose = models.CharField("strength / dose", max_length=100, blank=True)
+    directions = models.CharField("how I use it", max_length=300, blank=True)
+    indication = models.CharField("why I use it", max_length=200, blank=True)
+    prescriber = models.ForeignKey(
+        Prescriber, on_delete=models.PROTECT, null=True, blank=True, related_name="medication_entries"
+    )
+    source = models.CharField(
+        max_length=20, choices=MedicationSource.choices, default=MedicationSource.PRESCRIPTION
+    )
+    start_date = models.DateField("date started", null=True, blank=True)
+    stop_date = models.DateField("date stopped", null=True, blank=True)
+    stop_reason = models.CharField("why stopped", max_length=300, blank=True)
+    status = models.CharField(
+        max_length=10, choices=MedicationStatus.choices, default=MedicationStatus.ACTIVE
+    )
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["status", "name"]
+        verbose_name = "medication"
+        indexes = [models.Index(fields=["patient", "status"], name="medication_patient_status")]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.strength_dose}".strip()
+
+    @property
+    def is_ended(self) -> bool:
+        return self.status == MedicationStatus.STOPPED
+
+    def clean(self) -> None:
+        errors = {}
+        if self.start_date and self.stop_date and self.stop_date < self.start_date:
+            errors["stop_date"] = "The stop date is before the start date."
+        if self.status == MedicationStatus.STOPPED:
+            if not self.stop_date:
+                errors["stop_date"] = "Enter the date the medication was stopped."
+            if not self.stop_reason.strip():
+                errors["stop_reason"] = "Say why the medication was stopped."
+        if (
+            self.prescriber_id
+            and self.patient_id
+            and self.prescriber.organisation_id != self.patient.organisation_id
+        ):
+            errors["prescriber"] = "Choose a prescriber from this pharmacy's directory."
+        if errors:
+            raise ValidationError(errors)
+
+
+class AllergyKind(models.TextChoices):
+    ALLERGY = "allergy", "Allergy"
+    INTOLERANCE = "intolerance", "Intolerance"
+    SIDE_EFFECT = "side_effect", "Side effect"
+
+
+class AllergySeverity(models.TextChoices):
+    MILD = "mild", "Mild"
+    MODERATE = "moderate", "Moderate"
+    SEVERE = "severe", "Severe (e.g. anaphylaxis)"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class AllergyStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    INACTIVE = "inactive", "No longer applies"
+
+
+class Allergy(VersionedRecord):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="allergies")
+    substance = models.CharField(max_length=200, help_text="Drug, drug class or other substance")
+    reaction = models.CharField(max_length=200, blank=True)
+    severity = models.CharField(
+        max_length=10, choices=AllergySeverity.choices, default=AllergySeverity.UNKNOWN
+    )
+    kind = models.CharField("type", max_length=20, choices=AllergyKind.choices, default=AllergyKind.ALLERGY)
+    noted_on = models.DateField("date noted", null=True, blank=True, validators=[validate_not_future])
+    status = models.CharField(max_length=10, choices=AllergyStatus.choices, default=AllergyStatus.ACTIVE)
+    inactive_reason = models.CharField("why it no longer applies", max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["status", "substance"]
+        verbose_name_plural = "allergies"
+
+    def __str__(self) -> str:
+        return self.substance
+
+    @property
+    def is_ended(self) -> bool:
+        return self.status == AllergyStatus.INACTIVE
+
+    def clean(self) -> None:
+        if self.status == AllergyStatus.INACTIVE and not self.inactive_reason.strip():
+            raise ValidationError({"inactive_reason": "Say why this allergy no longer applies."})
+
+
+class ConditionStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    RESOLVED = "resolved", "Resolved"
+
+
+class Condition(VersionedRecord):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="conditions")
+    icd10_code = models.CharField("ICD-10-CM code", max_length=10, validators=[validate_icd10cm])
+    description = models.CharField(max_length=300, editable=False)
+    onset_date = models.DateField("onset", null=True, blank=True, validators=[validate_not_future])
+    status = models.CharField(max_length=10, choices=ConditionStatus.choices, default=ConditionStatus.ACTIVE)
+    resolved_date = models.DateField("date resolved", null=True, blank=True, validators=[validate_not_future])
+    notes = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["status", "icd10_code"]
+
+    def __str__(self) -> str:
+        return f"{self.icd10_code} {self.description}"
+
+    @property
+    def is_ended(self) -> bool:
+        return self.status == ConditionStatus.RESOLVED
+
+    def clean(self) -> None:
+        errors = {}
+        if self.status == ConditionStatus.RESOLVED and not self.resolved_date:
+            errors["resolved_date"] = "Enter the date the condition resolved."
+        if self.onset_date and self.resolved_date and self.resolved_date < self.onset_date:
+            errors["resolved_date"] = "The resolved date is before the onset date."
+        if errors:
+            raise ValidationError(errors)
+
+
+class MeasurementKind(models.TextChoices):
+    WEIGHT = "weight", "Weight"
+    HEIGHT = "height", "Height"
+    SERUM_CREATININE = "serum_creatinine", "Serum creatinine"
+    BLOOD_PRESSURE = "blood_pressure", "Blood pressure"
+    A1C = "a1c", "A1c"
+
+
+# Canonical unit and the range a real measurement can fall in, per kind.
+MEASUREMENT_UNITS = {
+    MeasurementKind.WEIGHT: "kg",
+    MeasurementKind.HEIGHT: "cm",
+    MeasurementKind.SERUM_CREATININE: "mg/dL",
+    MeasurementKind.BLOOD_PRESSURE: "mmHg",
+    MeasurementKind.A1C: "%",
+}
+MEASUREMENT_RANGES = {
+    MeasurementKind.WEIGHT: (Decimal("0.5"), Decimal("400")),
+    MeasurementKind.HEIGHT: (Decimal("30"), Decimal("250")),
+    MeasurementKind.SERUM_CREATININE: (Decimal("0.1"), Decimal("25")),
+    MeasurementKind.BLOOD_PRESSURE: (Decimal("50"), Decimal("300")),
+    MeasurementKind.A1C: (Decimal("3"), Decimal("20")),
+}
+DIASTOLIC_RANGE = (Decimal("20"), Decimal("200"))
+
+
+class Measurement(VersionedRecord):
+    """A dated measurement in its canonical unit (kg, cm, mg/dL, mmHg, %)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="measurements")
+    kind = models.CharField(max_length=20, choices=MeasurementKind.choices)
+    value = models.DecimalField(max_digits=7, decimal_places=2, help_text="Systolic for blood pressure")
+    diastolic = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
+    measured_on = models.DateField("date", validators=[validate_not_future])
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["kind", "-measured_on", "-created_at"]
+        indexes = [models.Index(fields=["patient", "kind", "-measured_on"], name="measurement_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.display_value}"
+
+    @property
+    def unit(self) -> str:
+        return MEASUREMENT_UNITS[MeasurementKind(self.kind)]
+
+    @property
+    def display_value(self) -> str:
+        if self.kind == MeasurementKind.BLOOD_PRESSURE:
+            return f"{self.value.normalize():f}/{self.diastolic.normalize():f} mmHg" if self.diastolic else ""
+        return f"{self.value.normalize():f} {self.unit}"
+
+    def clean(self) -> None:
+        if not self.kind or self.value is None:
+            return
+        low, high = MEASUREMENT_RANGES[MeasurementKind(self.kind)]
+        errors = {}
+        if self.value <= 0:
+            errors["value"] = f"{self.get_kind_display()} must be more than 0."
+        elif not low <= self.value <= high:
+            errors["value"] = (
+                f"{self.get_kind_display()} of {self.value.normalize():f} {self.unit} is outside the possible range "
+                f"({low.normalize():f} to {high.normalize():f} {self.unit}); check the value and unit."
+            )
+        if self.kind == MeasurementKind.BLOOD_PRESSURE:
+            if self.diastolic is None:
+                errors["diastolic"] = "Enter the diastolic pressure."
+            elif not DIASTOLIC_RANGE[0] <= self.diastolic <= DIASTOLIC_RANGE[1]:
+                errors["diastolic"] = "Diastolic pressure must be between 20 and 200 mmHg."
+            elif self.value is not None and self.diastolic >= self.value:
+                errors["diastolic"] = "Diastolic pressure must be lower than systolic."
+        elif self.diastolic is not None:
+            errors["diastolic"] = "Only blood pressure has a diastolic value."
+        if errors:
+            raise ValidationError(errors)
+
+
+class PharmacyFill(VersionedRecord):
+    """A dispensing from the pharmacy's records, used to compute adherence."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="fills")
+    medication = models.ForeignKey(
+        MedicationEntry,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="fills",
+        help_text="The medication-list entry this fill belongs to, when known",
+    )
+    drug_name = models.CharField("drug", max_length=200)
+    fill_date = models.DateField(validators=[validate_not_future])
+    days_supply = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(365)])
+    quantity = models.DecimalField(
+        max_digits=8, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
+    )
+    rx_number = models.CharField("Rx number", max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["-fill_date", "drug_name"]
+        verbose_name = "pharmacy fill"
+        indexes = [models.Index(fields=["patient", "-fill_date"], name="fill_patient_date")]
+
+    def __str__(self) -> str:
+        return f"{self.drug_name} {self.fill_date}"
+
+    def clean(self) -> None:
+        if self.medication_id and self.patient_id and self.medication.patient_id != self.patient_id:
+            raise ValidationError({"medication": "That medication is not on this patient's list."})

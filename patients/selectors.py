@@ -1,0 +1,155 @@
+"""Reads of patient data. Every query starts from `patients_visible_to` or `prescribers_visible_to`,
+which scope to the user's organisation through mtm.scoping."""
+
+import datetime
+import re
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from mtm.models import AuditEvent
+from mtm.scoping import scope_to_organisation
+from patients.models import (
+    Allergy,
+    AllergyStatus,
+    CareTeamMember,
+    Condition,
+    ConditionStatus,
+    Measurement,
+    MeasurementKind,
+    MedicationEntry,
+    MedicationStatus,
+    Patient,
+    PharmacyFill,
+    Prescriber,
+)
+
+RECENT_FILLS_SHOWN = 60
+RECENT_CHANGES_SHOWN = 8
+
+
+def patients_visible_to(user) -> QuerySet[Patient]:
+    return scope_to_organisation(Patient.objects.all(), user)
+
+
+def prescribers_visible_to(user) -> QuerySet[Prescriber]:
+    return scope_to_organisation(Prescriber.objects.all(), user)
+
+
+def patient_get(*, user, patient_id) -> Patient:
+    """The patient, or 404 when it does not exist or belongs to another organisation."""
+    return get_object_or_404(patients_visible_to(user), pk=patient_id)
+
+
+def prescriber_get(*, user, prescriber_id) -> Prescriber:
+    return get_object_or_404(prescribers_visible_to(user), pk=prescriber_id)
+
+
+def record_get(*, patient: Patient, model, record_id):
+    """An item of a (already scoped) patient's record, or 404."""
+    return get_object_or_404(model.objects.filter(patient=patient), pk=record_id)
+
+
+_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m-%d-%Y", "%m/%d/%y")
+
+
+def parse_search_date(text: str) -> datetime.date | None:
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def patient_search(*, user, query: str) -> QuerySet[Patient]:
+    """Patients whose names start with every word typed, or who were born on the date typed.
+
+    "smi jo" finds John Smith; "03/14/1948" or "1948-03-14" finds birth dates.
+    """
+    patients = patients_visible_to(user)
+    for token in re.split(r"[\s,]+", query.strip()):
+        if not token:
+            continue
+        born = parse_search_date(token)
+        if born:
+            patients = patients.filter(date_of_birth=born)
+        else:
+            word = token.lower()
+            patients = patients.filter(
+                Q(last_name_lower__startswith=word) | Q(first_name_lower__startswith=word)
+            )
+    return patients.order_by("last_name_lower", "first_name_lower", "date_of_birth")
+
+
+@dataclass
+class PatientRecord:
+    """Everything the patient page shows, loaded with a fixed number of queries."""
+
+    patient: Patient
+    active_medications: list[MedicationEntry]
+    stopped_medications: list[MedicationEntry]
+    allergies: list[Allergy]
+    conditions: list[Condition]
+    care_team: list[CareTeamMember]
+    measurements: list[Measurement]
+    latest_measurements: dict[str, Measurement]
+    fills: list[PharmacyFill]
+    fill_count: int
+    recent_changes: list[AuditEvent]
+
+    @property
+    def active_allergies(self) -> list[Allergy]:
+        return [a for a in self.allergies if a.status == AllergyStatus.ACTIVE]
+
+    @property
+    def active_conditions(self) -> list[Condition]:
+        return [c for c in self.conditions if c.status == ConditionStatus.ACTIVE]
+
+
+def medications_of(patient: Patient) -> list[MedicationEntry]:
+    return list(patient.medications.select_related("prescriber").order_by("status", "name"))
+
+
+def measurements_of(patient: Patient) -> list[Measurement]:
+    return list(patient.measurements.order_by("kind", "-measured_on", "-created_at"))
+
+
+def latest_by_kind(measurements: list[Measurement]) -> dict[str, Measurement]:
+    latest: dict[str, Measurement] = {}
+    for measurement in measurements:  # newest first within a kind
+        latest.setdefault(measurement.kind, measurement)
+    return {kind: latest[kind] for kind in MeasurementKind.values if kind in latest}
+
+
+def recent_fills_of(patient: Patient, limit: int = RECENT_FILLS_SHOWN) -> list[PharmacyFill]:
+    return list(patient.fills.select_related("medication").order_by("-fill_date", "drug_name")[:limit])
+
+
+def patient_changes(*, patient: Patient, limit: int | None = None) -> QuerySet[AuditEvent]:
+    events = AuditEvent.objects.filter(patient_id=patient.pk).exclude(action="view").select_related("actor")
+    return events[:limit] if limit else events
+
+
+def patient_record(*, patient: Patient) -> PatientRecord:
+    medications = medications_of(patient)
+    measurements = measurements_of(patient)
+    return PatientRecord(
+        patient=patient,
+        active_medications=[m for m in medications if m.status == MedicationStatus.ACTIVE],
+        stopped_medications=[m for m in medications if m.status == MedicationStatus.STOPPED],
+        allergies=list(patient.allergies.order_by("status", "substance")),
+        conditions=list(patient.conditions.order_by("status", "icd10_code")),
+        care_team=list(patient.care_team.select_related("prescriber")),
+        measurements=measurements,
+        latest_measurements=latest_by_kind(measurements),
+        fills=recent_fills_of(patient),
+        fill_count=patient.fills.count(),
+        recent_changes=list(patient_changes(patient=patient, limit=RECENT_CHANGES_SHOWN)),
+    )
+
+
+def portal_patient(*, user) -> Patient:
+    """The one patient record a patient user is linked to, or 404."""
+    return get_object_or_404(Patient.objects.select_related("organisation"), portal_user=user)

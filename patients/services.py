@@ -1,0 +1,360 @@
+"""Every change to a patient's record goes through these functions: pages, API, CLI and tasks alike.
+
+Each one validates the whole record (model validators and `clean()`), saves inside a transaction,
+refuses a save based on an outdated version, and writes the change to the audit trail.
+"""
+
+import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from mtm.audit import Actor, audit_record, diff, snapshot
+from mtm.errors import EditConflict
+from mtm.models import AuditAction, Organisation
+from patients.models import (
+    MEASUREMENT_UNITS,
+    Allergy,
+    AllergyStatus,
+    CareTeamMember,
+    Condition,
+    ConditionStatus,
+    Measurement,
+    MeasurementKind,
+    MedicationEntry,
+    MedicationStatus,
+    Patient,
+    PharmacyFill,
+    Prescriber,
+)
+from patients.validators import icd10cm_description, normalise_icd10cm, validate_icd10cm
+
+_NOT_AUDITED = {"id", "version", "created_at", "updated_at", "first_name_lower", "last_name_lower"}
+
+
+def _audited_fields(model: type[models.Model]) -> list[str]:
+    return [f.name for f in model._meta.concrete_fields if f.name not in _NOT_AUDITED]
+
+
+def _patient_id_of(record: models.Model):
+    return record.pk if isinstance(record, Patient) else getattr(record, "patient_id", None)
+
+
+def _create(record: models.Model, *, by: Actor) -> models.Model:
+    record.full_clean()
+    record.save(force_insert=True)
+    audit_record(
+        actor=by,
+        action=AuditAction.CREATE,
+        patient_id=_patient_id_of(record),
+        obj=record,
+        changes=diff({}, snapshot(record, _audited_fields(type(record)))),
+    )
+    return record
+
+
+def _update(record, *, data: dict[str, Any], version: int, by: Actor, action=AuditAction.UPDATE):
+    """Apply `data` to `record` if nobody saved a newer version since `version` was read.
+    On any refusal the record is left as it was."""
+    fields = _audited_fields(type(record))
+    unknown = set(data) - set(fields)
+    if unknown:
+        raise ValueError(f"not editable here: {sorted(unknown)}")
+    attnames = {name: record._meta.get_field(name).attname for name in fields}
+    original = {attname: getattr(record, attname) for attname in attnames.values()}
+    before = snapshot(record, fields)
+    try:
+        for name, value in data.items():
+            setattr(record, name, value)
+        record.full_clean()
+        changes = diff(before, snapshot(record, fields))
+        if record.version != version:
+            raise EditConflict(record._meta.verbose_name)
+        if not changes:
+            return record
+        saved = (
+            type(record)
+            .objects.filter(pk=record.pk, version=version)
+            .update(
+                **{attnames[name]: getattr(record, attnames[name]) for name in changes},
+                version=F("version") + 1,
+                updated_at=timezone.now(),
+            )
+        )
+        if not saved:
+            raise EditConflict(record._meta.verbose_name)
+    except (ValidationError, EditConflict):
+        for attname, value in original.items():
+            setattr(record, attname, value)
+        raise
+    record.version = version + 1
+    audit_record(actor=by, action=action, patient_id=_patient_id_of(record), obj=record, changes=changes)
+    return record
+
+
+# --- Patients ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def patient_create(*, organisation: Organisation, data: dict[str, Any], by: Actor) -> Patient:
+    return _create(Patient(organisation=organisation, **data), by=by)
+
+
+@transaction.atomic
+def patient_update(*, patient: Patient, data: dict[str, Any], version: int, by: Actor) -> Patient:
+    if data.get("no_known_allergies") and patient.allergies.filter(status=AllergyStatus.ACTIVE).exists():
+        raise ValidationError(
+            {
+                "no_known_allergies": "This patient has active allergies recorded; mark those as no longer applying first."
+            }
+        )
+    return _update(patient, data=data, version=version, by=by)
+
+
+# --- Prescribers and care team ------------------------------------------------------------------
+
+
+@transaction.atomic
+def prescriber_create(*, organisation: Organisation, data: dict[str, Any], by: Actor) -> Prescriber:
+    npi = data.get("npi", "")
+    existing = Prescriber.objects.filter(organisation=organisation, npi=npi).first()
+    if existing:
+        raise ValidationError(
+            {"npi": f"{existing} already has NPI {npi} in your directory; choose them instead."}
+        )
+    return _create(Prescriber(organisation=organisation, **data), by=by)
+
+
+@transaction.atomic
+def prescriber_update(*, prescriber: Prescriber, data: dict[str, Any], version: int, by: Actor) -> Prescriber:
+    npi = data.get("npi", prescriber.npi)
+    clash = Prescriber.objects.filter(organisation_id=prescriber.organisation_id, npi=npi).exclude(
+        pk=prescriber.pk
+    )
+    if clash.exists():
+        raise ValidationError({"npi": f"Another prescriber in your directory already has NPI {npi}."})
+    return _update(prescriber, data=data, version=version, by=by)
+
+
+@transaction.atomic
+def care_team_add(
+    *,
+    patient: Patient,
+    prescriber: Prescriber | None = None,
+    new_prescriber: dict[str, Any] | None = None,
+    role: str = "",
+    is_primary_care: bool = False,
+    by: Actor,
+) -> CareTeamMember:
+    """Put a prescriber on the patient's care team; `new_prescriber` adds them to the directory first."""
+    if new_prescriber:
+        prescriber = prescriber_create(organisation=patient.organisation, data=new_prescriber, by=by)
+    if prescriber is None:
+        raise ValidationError({"prescriber": "Choose a prescriber."})
+    if patient.care_team.filter(prescriber=prescriber).exists():
+        raise ValidationError({"prescriber": f"{prescriber} is already on this patient's care team."})
+    if is_primary_care:
+        _clear_primary_care(patient=patient, by=by)
+    member = CareTeamMember(
+        patient=patient, prescriber=prescriber, role=role, is_primary_care=is_primary_care
+    )
+    return _create(member, by=by)
+
+
+@transaction.atomic
+def care_team_update(
+    *, member: CareTeamMember, data: dict[str, Any], version: int, by: Actor
+) -> CareTeamMember:
+    if data.get("is_primary_care") and not member.is_primary_care:
+        _clear_primary_care(patient=member.patient, by=by)
+    return _update(member, data=data, version=version, by=by)
+
+
+def _clear_primary_care(*, patient: Patient, by: Actor) -> None:
+    for current in patient.care_team.filter(is_primary_care=True):
+        _update(current, data={"is_primary_care": False}, version=current.version, by=by)
+
+
+@transaction.atomic
+def care_team_remove(*, member: CareTeamMember, version: int, by: Actor) -> None:
+    if member.version != version:
+        raise EditConflict("care team member")
+    audit_record(
+        actor=by,
+        action=AuditAction.STOP,
+        patient_id=member.patient_id,
+        obj=member,
+        changes=diff(snapshot(member, _audited_fields(CareTeamMember)), {}),
+    )
+    member.delete()
+
+
+# --- Medication list ----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def medication_add(*, patient: Patient, data: dict[str, Any], by: Actor) -> MedicationEntry:
+    return _create(MedicationEntry(patient=patient, **data), by=by)
+
+
+@transaction.atomic
+def medication_update(
+    *, entry: MedicationEntry, data: dict[str, Any], version: int, by: Actor
+) -> MedicationEntry:
+    return _update(entry, data=data, version=version, by=by)
+
+
+@transaction.atomic
+def medication_stop(
+    *, entry: MedicationEntry, on: datetime.date, reason: str, version: int, by: Actor
+) -> MedicationEntry:
+    if entry.status == MedicationStatus.STOPPED:
+        raise ValidationError({"status": "This medication is already stopped."})
+    return _update(
+        entry,
+        data={"status": MedicationStatus.STOPPED, "stop_date": on, "stop_reason": reason},
+        version=version,
+        by=by,
+        action=AuditAction.STOP,
+    )
+
+
+# --- Allergies ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def allergy_add(*, patient: Patient, data: dict[str, Any], by: Actor) -> Allergy:
+    allergy = _create(Allergy(patient=patient, **data), by=by)
+    if patient.no_known_allergies:
+        _update(patient, data={"no_known_allergies": False}, version=patient.version, by=by)
+    return allergy
+
+
+@transaction.atomic
+def allergy_update(*, allergy: Allergy, data: dict[str, Any], version: int, by: Actor) -> Allergy:
+    return _update(allergy, data=data, version=version, by=by)
+
+
+@transaction.atomic
+def allergy_inactivate(*, allergy: Allergy, reason: str, version: int, by: Actor) -> Allergy:
+    if allergy.status == AllergyStatus.INACTIVE:
+        raise ValidationError({"status": "This allergy is already marked as no longer applying."})
+    return _update(
+        allergy,
+        data={"status": AllergyStatus.INACTIVE, "inactive_reason": reason},
+        version=version,
+        by=by,
+        action=AuditAction.STOP,
+    )
+
+
+# --- Conditions ---------------------------------------------------------------------------------
+
+
+def _condition_code(data: dict[str, Any], condition: Condition) -> dict[str, Any]:
+    """Normalise the code, fill the official description, refuse a second active entry of one code."""
+    if "icd10_code" not in data:
+        return data
+    code = normalise_icd10cm(data["icd10_code"])
+    description = icd10cm_description(code)
+    if description is None:
+        try:
+            validate_icd10cm(code)
+        except ValidationError as error:
+            raise ValidationError({"icd10_code": error.messages}) from None
+    duplicate = Condition.objects.filter(
+        patient_id=condition.patient_id, icd10_code=code, status=ConditionStatus.ACTIVE
+    )
+    if condition.pk:
+        duplicate = duplicate.exclude(pk=condition.pk)
+    if duplicate.exists():
+        raise ValidationError({"icd10_code": f"{code} is already on this patient's active problem list."})
+    return {**data, "icd10_code": code, "description": description}
+
+
+@transaction.atomic
+def condition_add(*, patient: Patient, data: dict[str, Any], by: Actor) -> Condition:
+    condition = Condition(patient=patient)
+    data = _condition_code(data, condition)
+    for name, value in data.items():
+        setattr(condition, name, value)
+    return _create(condition, by=by)
+
+
+@transaction.atomic
+def condition_update(*, condition: Condition, data: dict[str, Any], version: int, by: Actor) -> Condition:
+    return _update(condition, data=_condition_code(data, condition), version=version, by=by)
+
+
+@transaction.atomic
+def condition_resolve(*, condition: Condition, on: datetime.date, version: int, by: Actor) -> Condition:
+    if condition.status == ConditionStatus.RESOLVED:
+        raise ValidationError({"status": "This condition is already resolved."})
+    return _update(
+        condition,
+        data={"status": ConditionStatus.RESOLVED, "resolved_date": on},
+        version=version,
+        by=by,
+        action=AuditAction.STOP,
+    )
+
+
+# --- Measurements -------------------------------------------------------------------------------
+
+# Units accepted on entry, and the factor to the canonical unit.
+UNIT_FACTORS: dict[str, dict[str, Decimal]] = {
+    MeasurementKind.WEIGHT: {"kg": Decimal(1), "lb": Decimal("0.45359237")},
+    MeasurementKind.HEIGHT: {"cm": Decimal(1), "in": Decimal("2.54")},
+    MeasurementKind.SERUM_CREATININE: {"mg/dL": Decimal(1), "umol/L": Decimal(1) / Decimal("88.42")},
+    MeasurementKind.BLOOD_PRESSURE: {"mmHg": Decimal(1)},
+    MeasurementKind.A1C: {"%": Decimal(1)},
+}
+
+
+def to_canonical_unit(kind: str, value: Decimal, unit: str | None) -> Decimal:
+    factors = UNIT_FACTORS.get(kind)
+    if factors is None:
+        raise ValidationError({"kind": f"Unknown measurement {kind!r}."})
+    unit = unit or MEASUREMENT_UNITS[MeasurementKind(kind)]
+    if unit not in factors:
+        raise ValidationError(
+            {"unit": f"{unit!r} is not a unit for {kind}; use one of: {', '.join(factors)}."}
+        )
+    return (Decimal(value) * factors[unit]).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+@transaction.atomic
+def measurement_record(
+    *, patient: Patient, data: dict[str, Any], unit: str | None = None, by: Actor
+) -> Measurement:
+    data = dict(data)
+    if data.get("value") is not None and data.get("kind"):
+        data["value"] = to_canonical_unit(data["kind"], data["value"], unit)
+    return _create(Measurement(patient=patient, **data), by=by)
+
+
+@transaction.atomic
+def measurement_update(
+    *, measurement: Measurement, data: dict[str, Any], version: int, unit: str | None = None, by: Actor
+) -> Measurement:
+    data = dict(data)
+    if data.get("value") is not None:
+        data["value"] = to_canonical_unit(data.get("kind", measurement.kind), data["value"], unit)
+    return _update(measurement, data=data, version=version, by=by)
+
+
+# --- Pharmacy fills -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def fill_record(*, patient: Patient, data: dict[str, Any], by: Actor) -> PharmacyFill:
+    return _create(PharmacyFill(patient=patient, **data), by=by)
+
+
+@transaction.atomic
+def fill_update(*, fill: PharmacyFill, data: dict[str, Any], version: int, by: Actor) -> PharmacyFill:
+    return _update(fill, data=data, version=version, by=by)

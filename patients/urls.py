@@ -1,0 +1,38 @@
+from django.urls import path, register_converter
+
+from patients import views
+
+
+class SectionConverter:
+    regex = "medications|allergies|conditions|care-team|measurements|fills"
+
+    def to_python(self, value):
+        return value
+
+    def to_url(self, value):
+        return value
+
+
+register_converter(SectionConverter, "section")
+
+urlpatterns = [
+    path("patients/", views.patient_list, name="patient_list"),
+    path("patients/new/", views.patient_create, name="patient_create"),
+    path("patients/<uuid:patient_id>/", views.patient_detail, name="patient_detail"),
+    path("patients/<uuid:patient_id>/details/", views.patient_details, name="patient_details"),
+    path("patients/<uuid:patient_id>/history/", views.patient_history, name="patient_history"),
+    path("patients/<uuid:patient_id>/<section:section_slug>/", views.section_show, name="section_show"),
+    path("patients/<uuid:patient_id>/<section:section_slug>/add/", views.section_add, name="section_add"),
+    path(
+        "patients/<uuid:patient_id>/<section:section_slug>/<uuid:record_id>/edit/",
+        views.section_edit,
+        name="section_edit",
+    ),
+    path(
+        "patients/<uuid:patient_id>/<section:section_slug>/<uuid:record_id>/end/",
+        views.section_end,
+        name="section_end",
+    ),
+    path("portal/", views.portal_home, name="portal"),
+    path("audit/", views.audit_log, name="audit_log"),
+]

@@ -1,0 +1,71 @@
+"""Validation of codes and identifiers that have an authoritative definition."""
+
+import datetime
+import re
+
+import simple_icd_10_cm as icd10cm
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+ICD10CM_RELEASE = "ICD-10-CM April 2026 (CDC/NCHS), via simple-icd-10-cm"
+
+
+def normalise_icd10cm(code: str) -> str:
+    """'i5022', ' I50.22 ' -> 'I50.22'."""
+    compact = re.sub(r"[\s.]", "", code or "").upper()
+    return icd10cm.add_dot(compact) if compact and icd10cm.is_valid_item(compact) else compact
+
+
+def icd10cm_description(code: str) -> str | None:
+    """The official description of a diagnosis code, or None when it is not one.
+
+    Chapters and blocks (ranges such as E08-E13) are not diagnoses and are refused.
+    """
+    compact = re.sub(r"[\s.]", "", code or "").upper()
+    if not compact or not icd10cm.is_valid_item(compact) or icd10cm.is_chapter_or_block(compact):
+        return None
+    return icd10cm.get_description(compact)
+
+
+def validate_icd10cm(code: str) -> None:
+    if icd10cm_description(code) is None:
+        raise ValidationError(
+            "%(code)s is not an ICD-10-CM diagnosis code (%(release)s).",
+            code="unknown_icd10cm",
+            params={"code": code, "release": ICD10CM_RELEASE},
+        )
+
+
+def npi_check_digit_ok(npi: str) -> bool:
+    """Luhn check over the 10-digit NPI prefixed with 80840 (CMS NPI check digit standard)."""
+    if not re.fullmatch(r"\d{10}", npi or ""):
+        return False
+    digits = [int(d) for d in "80840" + npi]
+    total = 0
+    for position, digit in enumerate(reversed(digits)):
+        if position % 2 == 1:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return total % 10 == 0
+
+
+def validate_npi(npi: str) -> None:
+    if not re.fullmatch(r"\d{10}", npi or ""):
+        raise ValidationError("An NPI is exactly 10 digits.", code="npi_format")
+    if not npi_check_digit_ok(npi):
+        raise ValidationError(
+            "%(npi)s is not a valid NPI: its check digit is wrong.", code="npi_check", params={"npi": npi}
+        )
+
+
+def validate_not_future(value: datetime.date) -> None:
+    if value and value > timezone.localdate():
+        raise ValidationError("This date is in the future.", code="future_date")
+
+
+def validate_plausible_birth_date(value: datetime.date) -> None:
+    validate_not_future(value)
+    if value and value.year < 1900:
+        raise ValidationError("Enter a birth date after 1900.", code="implausible_birth_date")

@@ -1,0 +1,299 @@
+"""Patient pages. Each section of the patient page is a fragment that htmx swaps in place:
+the same view answers with the whole page or, for htmx, only the fragment."""
+
+import uuid
+
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import Http404
+from django.shortcuts import redirect, render
+
+from mtm.audit import actor_from_request, audit_record
+from mtm.decorators import requires
+from mtm.errors import EditConflict
+from mtm.models import AuditAction, AuditEvent, User
+from mtm.permissions import Capability
+from patients import selectors, services
+from patients.forms import PatientForm
+from patients.sections import SECTIONS, Section
+
+PATIENTS_PER_PAGE = 25
+AUDIT_EVENTS_PER_PAGE = 50
+
+
+def add_service_errors(form, error: ValidationError) -> None:
+    """Show a service's validation error on the form field it names (or above the form)."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, messages in error.message_dict.items():
+        form.add_error(field if field in form.fields and field != NON_FIELD_ERRORS else None, messages)
+
+
+# --- Patient list and registration ------------------------------------------------------------
+
+
+@requires(Capability.PATIENT_VIEW)
+def patient_list(request):
+    query = request.GET.get("q", "").strip()
+    page = Paginator(selectors.patient_search(user=request.user, query=query), PATIENTS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    template = "patients/patient_list.html#results" if request.htmx else "patients/patient_list.html"
+    return render(request, template, {"page": page, "query": query})
+
+
+@requires(Capability.PATIENT_EDIT)
+def patient_create(request):
+    form = PatientForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            patient = services.patient_create(
+                organisation=request.user.organisation,
+                data=form.data_for_service(),
+                by=actor_from_request(request),
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            return redirect("patient_detail", patient_id=patient.pk)
+    return render(request, "patients/patient_create.html", {"form": form}, status=422 if form.errors else 200)
+
+
+# --- The patient page -----------------------------------------------------------------------
+
+
+@requires(Capability.PATIENT_VIEW)
+def patient_detail(request, patient_id):
+    patient = selectors.patient_get(user=request.user, patient_id=patient_id)
+    audit_record(
+        actor=actor_from_request(request), action=AuditAction.VIEW, patient_id=patient.pk, obj=patient
+    )
+    record = selectors.patient_record(patient=patient)
+    return render(
+        request,
+        "patients/patient_detail.html",
+        {
+            "patient": patient,
+            "record": record,
+            "sections": {slug.replace("-", "_"): section for slug, section in SECTIONS.items()},
+            "can_edit": request.user.can(Capability.PATIENT_EDIT),
+        },
+    )
+
+
+@requires(Capability.PATIENT_VIEW)
+def patient_details(request, patient_id):
+    """The demographics card: shown, opened for editing (?edit=1), saved."""
+    patient = selectors.patient_get(user=request.user, patient_id=patient_id)
+    editing = request.method == "POST" or request.GET.get("edit") == "1"
+    if editing and not request.user.can(Capability.PATIENT_EDIT):
+        raise PermissionDenied
+    form = PatientForm(request.POST or None, instance=patient) if editing else None
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.patient_update(
+                    patient=selectors.patient_get(user=request.user, patient_id=patient_id),
+                    data=form.data_for_service(),
+                    version=form.cleaned_data["version"],
+                    by=actor_from_request(request),
+                )
+            except ValidationError as error:
+                add_service_errors(form, error)
+            except EditConflict as conflict:
+                form.add_error(None, str(conflict))
+                status = 409
+            else:
+                patient.refresh_from_db()
+                form = None
+        if form is not None and form.errors:
+            status = status if status == 409 else 422
+    return render(
+        request,
+        "patients/_patient_details.html",
+        {"patient": patient, "form": form, "can_edit": request.user.can(Capability.PATIENT_EDIT)},
+        status=status,
+    )
+
+
+@requires(Capability.PATIENT_VIEW)
+def patient_history(request, patient_id):
+    patient = selectors.patient_get(user=request.user, patient_id=patient_id)
+    page = Paginator(selectors.patient_changes(patient=patient), AUDIT_EVENTS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "patients/patient_history.html", {"patient": patient, "page": page})
+
+
+# --- Editable sections: add, edit, end (stop / resolve / no longer applies) -------------------
+
+
+def _section(slug: str) -> Section:
+    try:
+        return SECTIONS[slug]
+    except KeyError:
+        raise Http404 from None
+
+
+def _form_kwargs(section: Section, request, patient) -> dict:
+    if section.slug in {"medications", "care-team"}:
+        return {"prescribers": selectors.prescribers_visible_to(request.user)}
+    if section.slug == "fills":
+        return {"medications": patient.medications.order_by("status", "name")}
+    return {}
+
+
+def _render_section(request, section: Section, patient, *, status=200, **state):
+    context = {
+        "patient": patient,
+        "section": section,
+        "can_edit": request.user.can(Capability.PATIENT_EDIT),
+        **section.context(patient),
+        **state,
+    }
+    return render(request, section.template, context, status=status)
+
+
+def _save(request, section, patient, form, save) -> tuple[bool, int]:
+    """Run a service for a valid form; put its errors on the form. Returns (saved, status)."""
+    if not form.is_valid():
+        return False, 422
+    try:
+        save()
+    except ValidationError as error:
+        add_service_errors(form, error)
+        return False, 422
+    except EditConflict as conflict:
+        form.add_error(None, str(conflict))
+        return False, 409
+    return True, 200
+
+
+@requires(Capability.PATIENT_VIEW)
+def section_show(request, patient_id, section_slug):
+    section = _section(section_slug)
+    patient = selectors.patient_get(user=request.user, patient_id=patient_id)
+    return _render_section(request, section, patient)
+
+
+@requires(Capability.PATIENT_EDIT)
+def section_add(request, patient_id, section_slug):
+    section = _section(section_slug)
+    patient = selectors.patient_get(user=request.user, patient_id=patient_id)
+    form = section.form(
+        request.POST or None,
+        instance=section.model(patient=patient),
+        **_form_kwargs(section, request, patient),
+    )
+    if request.method == "POST":
+        saved, status = _save(
+            request, section, patient, form, lambda: section.add(patient, form, actor_from_request(request))
+        )
+        if saved:
+            return _render_section(request, section, patient, saved=True)
+        return _render_section(request, section, patient, add_form=form, status=status)
+    return _render_section(request, section, patient, add_form=form)
+
+
+@requires(Capability.PATIENT_EDIT)
+def section_edit(request, patient_id, section_slug, record_id):
+    section = _section(section_slug)
+    patient = selectors.patient_get(user=request.user, patient_id=patient_id)
+    record = selectors.record_get(patient=patient, model=section.model, record_id=record_id)
+    form = section.form(request.POST or None, instance=record, **_form_kwargs(section, request, patient))
+    if request.method == "POST":
+        fresh = selectors.record_get(patient=patient, model=section.model, record_id=record_id)
+        saved, status = _save(
+            request,
+            section,
+            patient,
+            form,
+            lambda: section.update(fresh, form, form.cleaned_data["version"], actor_from_request(request)),
+        )
+        if saved:
+            return _render_section(request, section, patient, saved=True)
+        return _render_section(request, section, patient, edit_form=form, editing_id=record.pk, status=status)
+    return _render_section(request, section, patient, edit_form=form, editing_id=record.pk)
+
+
+@requires(Capability.PATIENT_EDIT)
+def section_end(request, patient_id, section_slug, record_id):
+    section = _section(section_slug)
+    if section.end is None:
+        raise Http404
+    patient = selectors.patient_get(user=request.user, patient_id=patient_id)
+    record = selectors.record_get(patient=patient, model=section.model, record_id=record_id)
+    form = section.end_form(request.POST or None, instance=record)
+    if request.method == "POST":
+        fresh = selectors.record_get(patient=patient, model=section.model, record_id=record_id)
+        saved, status = _save(
+            request,
+            section,
+            patient,
+            form,
+            lambda: section.end(fresh, form, form.cleaned_data["version"], actor_from_request(request)),
+        )
+        if saved:
+            return _render_section(request, section, patient, saved=True)
+        return _render_section(request, section, patient, end_form=form, ending_id=record.pk, status=status)
+    return _render_section(request, section, patient, end_form=form, ending_id=record.pk)
+
+
+# --- Audit trail (organisation admins) --------------------------------------------------------
+
+
+def _audit_filter(request, events: QuerySet[AuditEvent]) -> tuple[QuerySet[AuditEvent], dict]:
+    filters = {
+        key: request.GET.get(key, "").strip() for key in ("patient", "user", "action", "since", "until")
+    }
+    if filters["patient"]:
+        events = (
+            events.filter(patient_id=filters["patient"]) if _is_uuid(filters["patient"]) else events.none()
+        )
+    if filters["user"]:
+        events = events.filter(actor_username=filters["user"])
+    if filters["action"] in AuditAction.values:
+        events = events.filter(action=filters["action"])
+    for key, lookup in (("since", "at__date__gte"), ("until", "at__date__lte")):
+        day = selectors.parse_search_date(filters[key]) if filters[key] else None
+        if day:
+            events = events.filter(**{lookup: day})
+    return events, filters
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+@requires(Capability.AUDIT_VIEW)
+def audit_log(request):
+    events = AuditEvent.objects.filter(organisation_id=request.user.organisation_id).select_related("actor")
+    events, filters = _audit_filter(request, events)
+    page = Paginator(events, AUDIT_EVENTS_PER_PAGE).get_page(request.GET.get("page"))
+    patient_ids = {event.patient_id for event in page if event.patient_id}
+    patients = {p.pk: p for p in selectors.patients_visible_to(request.user).filter(pk__in=patient_ids)}
+    for event in page:
+        event.patient = patients.get(event.patient_id)
+    users = User.objects.filter(organisation_id=request.user.organisation_id).order_by("username")
+    return render(
+        request,
+        "patients/audit_log.html",
+        {"page": page, "filters": filters, "actions": AuditAction.choices, "users": users},
+    )
+
+
+# --- Patient portal -----------------------------------------------------------------------------
+
+
+@requires(Capability.PORTAL)
+def portal_home(request):
+    """A patient user's own page. Issued documents (action plans, medication lists) arrive in issue 5."""
+    patient = selectors.portal_patient(user=request.user)
+    return render(request, "patients/portal_home.html", {"patient": patient})

@@ -1,0 +1,254 @@
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from mtm.models import AuditAction, AuditEvent
+from patients.models import MedicationEntry
+from tests import factories
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def section_url(name, patient, section, *extra):
+    return reverse(name, args=[patient.pk, section, *extra])
+
+
+def test_patient_list_finds_patients_by_name_words(pharmacist_client, org):
+    factories.make_patient(org, first_name="John", last_name="Smithers")
+    factories.make_patient(org, first_name="Joan", last_name="Smith")
+    factories.make_patient(org, first_name="Mary", last_name="Jones")
+    response = pharmacist_client.get(reverse("patient_list"), {"q": "smi jo"})
+    names = [f"{p.first_name} {p.last_name}" for p in response.context["page"].object_list]
+    assert names == ["Joan Smith", "John Smithers"]
+
+
+@pytest.mark.parametrize("typed", ["03/14/1948", "1948-03-14", "3/14/1948"])
+def test_patient_list_finds_patients_by_birth_date(pharmacist_client, org, typed):
+    factories.make_patient(org, last_name="Born1948", date_of_birth=datetime.date(1948, 3, 14))
+    factories.make_patient(org, last_name="Born1950", date_of_birth=datetime.date(1950, 3, 14))
+    response = pharmacist_client.get(reverse("patient_list"), {"q": typed})
+    assert [p.last_name for p in response.context["page"].object_list] == ["Born1948"]
+
+
+def test_patient_list_is_paginated_and_htmx_gets_only_the_results(pharmacist_client, org):
+    for n in range(30):
+        factories.make_patient(org, last_name=f"Zed{n:02d}")
+    response = pharmacist_client.get(reverse("patient_list"), {"q": "zed", "page": 2}, **HTMX)
+    body = response.content.decode()
+    assert "<html" not in body and 'id="results"' in body
+    assert "Page 2 of 2" in body
+    assert body.count("/patients/") == 5
+    assert "← Previous" in body
+
+
+def test_patient_list_never_shows_another_organisations_patients(pharmacist_client, other_patient):
+    response = pharmacist_client.get(reverse("patient_list"), {"q": "olive"})
+    assert list(response.context["page"].object_list) == []
+
+
+def test_registering_a_patient(staff_client, org):
+    response = staff_client.post(
+        reverse("patient_create"),
+        {
+            "first_name": "Nell",
+            "last_name": "Gwynn",
+            "date_of_birth": "1950-02-02",
+            "sex": "female",
+            "preferred_language": "en",
+        },
+    )
+    patient = org.patients.get()
+    assert response.status_code == 302 and response.url == reverse("patient_detail", args=[patient.pk])
+
+
+def test_registering_with_a_future_birth_date_shows_the_error_on_the_field(staff_client, org):
+    future = (datetime.date.today() + datetime.timedelta(days=3)).isoformat()
+    response = staff_client.post(
+        reverse("patient_create"),
+        {
+            "first_name": "Nell",
+            "last_name": "Gwynn",
+            "date_of_birth": future,
+            "sex": "female",
+            "preferred_language": "en",
+        },
+    )
+    assert response.status_code == 422
+    assert response.context["form"].errors["date_of_birth"] == ["This date is in the future."]
+    assert not org.patients.exists()
+
+
+def test_patient_page_shows_every_section_and_is_audited(pharmacist_client, patient, org):
+    prescriber = factories.make_prescriber(org)
+    factories.make_medication(patient, name="Coumadin 5 mg", prescriber=prescriber)
+    factories.make_allergy(patient, substance="penicillin", reaction="hives")
+    factories.make_condition(patient)
+    factories.make_measurement(patient, kind="serum_creatinine", value="1.4")
+    factories.make_fill(patient, drug_name="warfarin 5 mg")
+    patient.care_team.create(prescriber=prescriber, is_primary_care=True)
+    response = pharmacist_client.get(reverse("patient_detail", args=[patient.pk]), REMOTE_ADDR="192.0.2.4")
+    body = response.content.decode()
+    for text in [
+        "Coumadin 5 mg", "Allergy: penicillin", "hives", "Essential (primary) hypertension", "1.4 mg/dL",
+        "warfarin 5 mg", "Rita Moreno, MD", "PCP", "Details", "Recent changes",
+    ]:  # fmt: skip
+        assert text in body, text
+    event = AuditEvent.objects.get(action=AuditAction.VIEW)
+    assert (event.patient_id, event.ip_address, event.actor_username) == (
+        patient.pk,
+        "192.0.2.4",
+        "pharmacist",
+    )
+
+
+def test_patient_page_query_count_does_not_grow_with_the_record(pharmacist_client, org):
+    def queries_for(n):
+        patient = factories.make_patient(org)
+        prescriber = factories.make_prescriber(org, npi=factories.valid_npi(f"1{n:08d}"))
+        for i in range(n):
+            entry = factories.make_medication(patient, name=f"drug {i}", prescriber=prescriber)
+            factories.make_fill(patient, medication=entry)
+            factories.make_measurement(patient, value=str(60 + i))
+            factories.make_allergy(patient, substance=f"substance {i}")
+        with CaptureQueriesContext(connection) as queries:
+            assert pharmacist_client.get(reverse("patient_detail", args=[patient.pk])).status_code == 200
+        return len(queries)
+
+    assert queries_for(5) == queries_for(40)
+
+
+def test_adding_a_medication_inline_returns_the_updated_section(pharmacist_client, patient):
+    response = pharmacist_client.post(
+        section_url("section_add", patient, "medications"),
+        {"name": "Lipitor 20 mg tablet", "directions": "1 at bedtime", "source": "prescription"},
+        **HTMX,
+    )
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert body.startswith('<section id="section-medications"') and "Lipitor 20 mg tablet" in body
+    assert "Saved." in body
+    assert patient.medications.get().name == "Lipitor 20 mg tablet"
+
+
+def test_a_medication_without_a_name_shows_the_field_error_in_place(pharmacist_client, patient):
+    response = pharmacist_client.post(
+        section_url("section_add", patient, "medications"), {"name": "", "source": "otc"}, **HTMX
+    )
+    assert response.status_code == 422
+    assert "This field is required." in response.content.decode()
+    assert 'aria-invalid="true"' in response.content.decode()
+    assert not MedicationEntry.objects.exists()
+
+
+def test_stopping_a_medication_inline(pharmacist_client, patient):
+    entry = factories.make_medication(patient)
+    response = pharmacist_client.post(
+        section_url("section_end", patient, "medications", entry.pk),
+        {"stop_date": datetime.date.today().isoformat(), "stop_reason": "cough", "version": 1},
+        **HTMX,
+    )
+    assert response.status_code == 200
+    entry.refresh_from_db()
+    assert entry.status == "stopped"
+    assert "Stopped medications (1)" in response.content.decode()
+
+
+def test_editing_with_an_outdated_version_is_refused_with_a_message(pharmacist_client, patient):
+    entry = factories.make_medication(patient)
+    MedicationEntry.objects.filter(pk=entry.pk).update(version=2, directions="changed by a colleague")
+    response = pharmacist_client.post(
+        section_url("section_edit", patient, "medications", entry.pk),
+        {"name": "lisinopril", "source": "prescription", "directions": "mine", "version": 1},
+        **HTMX,
+    )
+    assert response.status_code == 409
+    assert "Someone else changed this medication" in response.content.decode()
+    entry.refresh_from_db()
+    assert entry.directions == "changed by a colleague"
+
+
+def test_unknown_icd10cm_code_is_shown_on_the_field(pharmacist_client, patient):
+    response = pharmacist_client.post(
+        section_url("section_add", patient, "conditions"), {"icd10_code": "I99.99"}, **HTMX
+    )
+    assert response.status_code == 422
+    assert "I99.99 is not an ICD-10-CM diagnosis code" in response.content.decode()
+
+
+def test_care_team_with_a_new_prescriber_and_a_bad_npi(pharmacist_client, patient):
+    response = pharmacist_client.post(
+        section_url("section_add", patient, "care-team"),
+        {"new_first_name": "Ann", "new_last_name": "Lee", "new_npi": "1234567890"},
+        **HTMX,
+    )
+    assert response.status_code == 422
+    assert "check digit is wrong" in response.content.decode()
+    assert not patient.care_team.exists()
+
+
+def test_weight_in_pounds_from_the_page(pharmacist_client, patient):
+    response = pharmacist_client.post(
+        section_url("section_add", patient, "measurements"),
+        {"kind": "weight", "value": "154", "unit": "lb", "measured_on": datetime.date.today().isoformat()},
+        **HTMX,
+    )
+    assert response.status_code == 200
+    assert "69.85 kg" in response.content.decode()
+
+
+@pytest.mark.parametrize("value", ["0", "-1"])
+def test_weight_zero_or_less_from_the_page(pharmacist_client, patient, value):
+    response = pharmacist_client.post(
+        section_url("section_add", patient, "measurements"),
+        {"kind": "weight", "value": value, "unit": "kg", "measured_on": datetime.date.today().isoformat()},
+        **HTMX,
+    )
+    assert response.status_code == 422
+    assert "Weight must be more than 0." in response.content.decode()
+
+
+def test_editing_details_inline(staff_client, patient):
+    url = reverse("patient_details", args=[patient.pk])
+    form = staff_client.get(url, {"edit": "1"}, **HTMX)
+    assert 'name="version"' in form.content.decode()
+    data = {
+        "first_name": "Walter", "last_name": "Brennan", "date_of_birth": "1950-05-17", "sex": "male",
+        "preferred_language": "es", "address_line1": "12 Elm St", "city": "Middleton", "version": 1,
+    }  # fmt: skip
+    response = staff_client.post(url, data, **HTMX)
+    assert response.status_code == 200 and "Middleton" in response.content.decode()
+    patient.refresh_from_db()
+    assert patient.preferred_language == "es"
+
+
+def test_history_page_lists_changes(pharmacist_client, patient):
+    pharmacist_client.post(
+        section_url("section_add", patient, "allergies"),
+        {"substance": "codeine", "kind": "intolerance", "severity": "mild"},
+        **HTMX,
+    )
+    response = pharmacist_client.get(reverse("patient_history", args=[patient.pk]))
+    assert "codeine" in response.content.decode()
+
+
+def test_audit_page_shows_who_saw_what_to_org_admins_only(
+    admin_client_org, pharmacist_client, patient, other_patient, other_pharmacist
+):
+    from tests.conftest import client_for
+
+    pharmacist_client.get(reverse("patient_detail", args=[patient.pk]))
+    client_for(other_pharmacist).get(reverse("patient_detail", args=[other_patient.pk]))
+    response = admin_client_org.get(reverse("audit_log"), {"action": "view"})
+    events = list(response.context["page"].object_list)
+    assert [(e.actor_username, e.patient) for e in events] == [("pharmacist", patient)]
+    assert pharmacist_client.get(reverse("audit_log")).status_code == 403
+
+
+def test_portal_shows_the_patient_their_own_page(patient_user, patient):
+    from tests.conftest import client_for
+
+    response = client_for(patient_user).get(reverse("portal"))
+    assert response.status_code == 200 and "Hello, Walter" in response.content.decode()

@@ -1,0 +1,46 @@
+import pytest
+from django.core.exceptions import ValidationError
+
+from patients.validators import (
+    icd10cm_description,
+    normalise_icd10cm,
+    npi_check_digit_ok,
+    validate_icd10cm,
+    validate_npi,
+)
+
+
+@pytest.mark.parametrize(
+    ("code", "description"),
+    [
+        ("I50.22", "Chronic systolic (congestive) heart failure"),
+        ("i5022", "Chronic systolic (congestive) heart failure"),
+        ("E11", "Type 2 diabetes mellitus"),
+        (" e11.9 ", "Type 2 diabetes mellitus without complications"),
+    ],
+)
+def test_it_describes_real_icd10cm_codes(code, description):
+    assert icd10cm_description(code) == description
+
+
+@pytest.mark.parametrize("code", ["Z99.999", "E08-E13", "9", "", "hypertension", "I50.2222"])
+def test_it_refuses_what_is_not_a_diagnosis_code(code):
+    with pytest.raises(ValidationError):
+        validate_icd10cm(code)
+
+
+def test_it_normalises_codes_to_the_dotted_form():
+    assert normalise_icd10cm("i5022") == "I50.22"
+    assert normalise_icd10cm("I10") == "I10"
+
+
+@pytest.mark.parametrize("npi", ["1234567893", "1245319599", "1003000126"])
+def test_it_accepts_npis_with_a_correct_check_digit(npi):
+    assert npi_check_digit_ok(npi)
+    validate_npi(npi)
+
+
+@pytest.mark.parametrize("npi", ["1234567890", "123456789", "12345678931", "abcdefghij", ""])
+def test_it_refuses_bad_npis(npi):
+    with pytest.raises(ValidationError):
+        validate_npi(npi)
