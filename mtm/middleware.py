@@ -1,5 +1,8 @@
+import zoneinfo
+
 from django.conf import settings
 from django.shortcuts import resolve_url
+from django.utils import timezone
 from django_htmx.http import HttpResponseClientRedirect
 
 
@@ -19,3 +22,18 @@ class HtmxLoginRedirectMiddleware:
         ):
             return HttpResponseClientRedirect(response.url)
         return response
+
+
+class OrganisationTimeZoneMiddleware:
+    """Dates and times on pages, and "today" in validation, are those of the user's organisation."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        organisation = getattr(request.user, "organisation", None) if request.user.is_authenticated else None
+        if organisation is not None:
+            timezone.activate(zoneinfo.ZoneInfo(organisation.time_zone))
+        else:
+            timezone.deactivate()
+        return self.get_response(request)

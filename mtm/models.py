@@ -3,7 +3,7 @@
 import uuid
 import zoneinfo
 
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
 
@@ -40,9 +40,17 @@ class Organisation(models.Model):
         return self.name
 
 
+class UserWithOrganisationManager(UserManager):
+    def get_queryset(self):
+        # Every request needs the user's organisation (scoping, time zone, page header).
+        return super().get_queryset().select_related("organisation")
+
+
 class User(AbstractUser):
     """A person who signs in. Staff roles work inside one organisation; a patient user sees only
     their own portal (the link to their record lives on patients.Patient.portal_user)."""
+
+    objects = UserWithOrganisationManager()
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organisation = models.ForeignKey(

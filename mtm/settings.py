@@ -89,6 +89,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "mtm.middleware.HtmxLoginRedirectMiddleware",
+    "mtm.middleware.OrganisationTimeZoneMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 

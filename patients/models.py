@@ -96,6 +96,10 @@ class Patient(VersionedRecord):
 
     def clean(self) -> None:
         errors = {}
+        if self.portal_user_id and (
+            self.portal_user.role != "patient" or self.portal_user.organisation_id != self.organisation_id
+        ):
+            errors["portal_user"] = "Only a patient account of this pharmacy can be linked to a patient."
         if self.consent_email_reminders and not (self.email or self.representative_email):
             errors["consent_email_reminders"] = (
                 "Add an email address before recording consent to email reminders."
@@ -191,8 +195,8 @@ class MedicationEntry(VersionedRecord):
     source = models.CharField(
         max_length=20, choices=MedicationSource.choices, default=MedicationSource.PRESCRIPTION
     )
-    start_date = models.DateField("date started", null=True, blank=True)
-    stop_date = models.DateField("date stopped", null=True, blank=True)
+    start_date = models.DateField("date started", null=True, blank=True, validators=[validate_not_future])
+    stop_date = models.DateField("date stopped", null=True, blank=True, validators=[validate_not_future])
     stop_reason = models.CharField("why stopped", max_length=300, blank=True)
     status = models.CharField(
         max_length=10, choices=MedicationStatus.choices, default=MedicationStatus.ACTIVE
