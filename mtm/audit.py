@@ -57,6 +57,7 @@ def audit_record(
         patient_id=patient_id,
         object_type=obj._meta.label_lower if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
+        object_repr=str(obj)[:200] if obj is not None else "",
         changes=changes or {},
         ip_address=actor.ip_address if actor else ip_address,
         via=actor.via if actor else "web",
@@ -70,21 +71,58 @@ def _jsonable(value: Any) -> Any:
         return str(value.normalize()) if value == value.to_integral() else str(value)
     if isinstance(value, uuid.UUID):
         return str(value)
-    if isinstance(value, models.Model):
-        return str(value.pk)
     return value
 
 
 def snapshot(instance: models.Model, fields: Iterable[str]) -> dict[str, Any]:
-    """The audited fields of a record as plain JSON values (foreign keys as their ids)."""
+    """The audited fields of a record as plain JSON values; a foreign key as what it names
+    ("Alan Hartman, MD"), which is what a reader of the history needs."""
     values = {}
     for name in fields:
         field = instance._meta.get_field(name)
-        raw = getattr(instance, field.attname)
-        values[name] = _jsonable(raw)
+        if field.is_relation:
+            related = getattr(instance, name)
+            values[name] = str(related) if related is not None else None
+        else:
+            values[name] = _jsonable(getattr(instance, field.attname))
     return values
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list]:
     """{field: [old, new]} for the fields whose value changed."""
     return {name: [before.get(name), value] for name, value in after.items() if before.get(name) != value}
+
+
+# The database itself refuses to change (and, on PostgreSQL, delete) audit rows, whatever code runs
+# against it. Re-applied after every migrate because SQLite drops triggers when a migration rebuilds
+# the table. SQLite cannot refuse deletes: Django's test flush empties tables with DELETE there
+# (PostgreSQL's TRUNCATE bypasses row triggers).
+_POSTGRES_TRIGGERS = """
+CREATE OR REPLACE FUNCTION mtm_auditevent_append_only() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION 'the audit trail is append-only';
+END;
+$$ LANGUAGE plpgsql;
+CREATE OR REPLACE TRIGGER mtm_auditevent_no_update BEFORE UPDATE ON mtm_auditevent
+    FOR EACH ROW EXECUTE FUNCTION mtm_auditevent_append_only();
+CREATE OR REPLACE TRIGGER mtm_auditevent_no_delete BEFORE DELETE ON mtm_auditevent
+    FOR EACH ROW EXECUTE FUNCTION mtm_auditevent_append_only();
+"""
+_SQLITE_TRIGGER = """
+CREATE TRIGGER IF NOT EXISTS mtm_auditevent_no_update BEFORE UPDATE ON mtm_auditevent
+BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+"""
+
+
+def ensure_audit_append_only(sender=None, using="default", **kwargs) -> None:
+    """post_migrate handler."""
+    from django.db import connections
+
+    connection = connections[using]
+    if "mtm_auditevent" not in connection.introspection.table_names():
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(_POSTGRES_TRIGGERS)
+        elif connection.vendor == "sqlite":
+            cursor.execute(_SQLITE_TRIGGER)

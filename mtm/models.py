@@ -3,6 +3,7 @@
 import uuid
 import zoneinfo
 
+from django.apps import apps
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -103,6 +104,7 @@ class AuditEvent(models.Model):
     patient_id = models.UUIDField(null=True, db_index=True)
     object_type = models.CharField(max_length=50, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
+    object_repr = models.CharField(max_length=200, blank=True)
     changes = models.JSONField(default=dict, blank=True)
     ip_address = models.GenericIPAddressField(null=True)
     via = models.CharField(max_length=10, blank=True)  # "web", "api", "cli", "task"
@@ -113,6 +115,16 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_username} {self.action} {self.object_type}"
+
+    @property
+    def object_kind(self) -> str:
+        """'medication' for 'patients.medicationentry'."""
+        if not self.object_type:
+            return ""
+        try:
+            return str(apps.get_model(self.object_type)._meta.verbose_name)
+        except LookupError:
+            return self.object_type
 
 
 class VersionedRecord(models.Model):

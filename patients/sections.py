@@ -53,6 +53,10 @@ class Section:
     end_label: str = ""
 
     @property
+    def has_end(self) -> bool:  # templates call callables, so they ask this instead of `end`
+        return self.end is not None
+
+    @property
     def template(self) -> str:
         return f"patients/_section_{self.slug.replace('-', '_')}.html"
 
@@ -122,7 +126,7 @@ SECTIONS: dict[str, Section] = {
             title="Allergies and intolerances",
             model=Allergy,
             form=AllergyForm,
-            context=lambda patient: {"allergies": list(patient.allergies.order_by("status", "substance"))},
+            context=lambda patient: {"allergies": selectors.allergies_of(patient)},
             add=lambda patient, form, by: services.allergy_add(
                 patient=patient, data=form.data_for_service(), by=by
             ),
@@ -140,7 +144,7 @@ SECTIONS: dict[str, Section] = {
             title="Conditions",
             model=Condition,
             form=ConditionForm,
-            context=lambda patient: {"conditions": list(patient.conditions.order_by("status", "icd10_code"))},
+            context=lambda patient: {"conditions": selectors.conditions_of(patient)},
             add=lambda patient, form, by: services.condition_add(
                 patient=patient, data=form.data_for_service(), by=by
             ),
@@ -158,7 +162,7 @@ SECTIONS: dict[str, Section] = {
             title="Care team",
             model=CareTeamMember,
             form=CareTeamForm,
-            context=lambda patient: {"care_team": list(patient.care_team.select_related("prescriber"))},
+            context=lambda patient: {"care_team": selectors.care_team_of(patient)},
             add=_care_team_add,
             update=lambda record, form, version, by: services.care_team_update(
                 member=record, data=form.data_for_service(), version=version, by=by

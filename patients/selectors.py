@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404
 
 from mtm.models import AuditEvent
@@ -109,7 +110,19 @@ class PatientRecord:
 
 
 def medications_of(patient: Patient) -> list[MedicationEntry]:
-    return list(patient.medications.select_related("prescriber").order_by("status", "name"))
+    return list(patient.medications.select_related("prescriber").order_by("status", Lower("name")))
+
+
+def allergies_of(patient: Patient) -> list[Allergy]:
+    return list(patient.allergies.order_by("status", Lower("substance")))
+
+
+def conditions_of(patient: Patient) -> list[Condition]:
+    return list(patient.conditions.order_by("status", "icd10_code"))
+
+
+def care_team_of(patient: Patient) -> list[CareTeamMember]:
+    return list(patient.care_team.select_related("prescriber"))
 
 
 def measurements_of(patient: Patient) -> list[Measurement]:
@@ -139,9 +152,9 @@ def patient_record(*, patient: Patient) -> PatientRecord:
         patient=patient,
         active_medications=[m for m in medications if m.status == MedicationStatus.ACTIVE],
         stopped_medications=[m for m in medications if m.status == MedicationStatus.STOPPED],
-        allergies=list(patient.allergies.order_by("status", "substance")),
-        conditions=list(patient.conditions.order_by("status", "icd10_code")),
-        care_team=list(patient.care_team.select_related("prescriber")),
+        allergies=allergies_of(patient),
+        conditions=conditions_of(patient),
+        care_team=care_team_of(patient),
         measurements=measurements,
         latest_measurements=latest_by_kind(measurements),
         fills=recent_fills_of(patient),

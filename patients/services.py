@@ -33,7 +33,10 @@ from patients.models import (
 )
 from patients.validators import icd10cm_description, normalise_icd10cm, validate_icd10cm
 
-_NOT_AUDITED = {"id", "version", "created_at", "updated_at", "first_name_lower", "last_name_lower"}
+# The event itself records which patient and organisation; the rest is bookkeeping.
+_NOT_AUDITED = {
+    "id", "version", "created_at", "updated_at", "first_name_lower", "last_name_lower", "patient", "organisation",
+}  # fmt: skip
 
 
 def _audited_fields(model: type[models.Model]) -> list[str]:
@@ -71,16 +74,20 @@ def _update(record, *, data: dict[str, Any], version: int, by: Actor, action=Aud
         for name, value in data.items():
             setattr(record, name, value)
         record.full_clean()
-        changes = diff(before, snapshot(record, fields))
+        changed = [
+            name for name, attname in attnames.items() if getattr(record, attname) != original[attname]
+        ]
         if record.version != version:
             raise EditConflict(record._meta.verbose_name)
-        if not changes:
+        if not changed:
             return record
+        after = snapshot(record, changed)
+        changes = {name: [before[name], after[name]] for name in changed}
         saved = (
             type(record)
             .objects.filter(pk=record.pk, version=version)
             .update(
-                **{attnames[name]: getattr(record, attnames[name]) for name in changes},
+                **{attnames[name]: getattr(record, attnames[name]) for name in changed},
                 version=F("version") + 1,
                 updated_at=timezone.now(),
             )

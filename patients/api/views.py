@@ -1,6 +1,7 @@
 """The patient-record API. Viewsets only translate HTTP to the same services the pages call."""
 
 from django.db import transaction
+from django.db.models.functions import Lower
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -173,7 +174,7 @@ class MedicationViewSet(PatientRecordViewSet):
     update_service = staticmethod(lambda entry, **kw: services.medication_update(entry=entry, **kw))
 
     def get_queryset(self):
-        return super().get_queryset().select_related("prescriber").order_by("status", "name")
+        return super().get_queryset().select_related("prescriber").order_by("status", Lower("name"))
 
     @extend_schema(request=s.MedicationStopSerializer, responses=s.MedicationSerializer)
     @action(detail=True, methods=["post"])

@@ -17,7 +17,9 @@ def test_audit_rows_cannot_be_deleted_in_postgresql(pharmacist, django_db_blocke
     from django.db import connection
 
     if connection.vendor != "postgresql":
-        pytest.skip("the embedded SQLite database only refuses updates (see migration mtm 0002)")
+        pytest.skip(
+            "the embedded SQLite database only refuses updates (see mtm.audit.ensure_audit_append_only)"
+        )
     event = AuditEvent.objects.create(
         actor=pharmacist, organisation=pharmacist.organisation, action=AuditAction.VIEW
     )

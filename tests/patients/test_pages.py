@@ -83,7 +83,7 @@ def test_registering_with_a_future_birth_date_shows_the_error_on_the_field(staff
 
 def test_patient_page_shows_every_section_and_is_audited(pharmacist_client, patient, org):
     prescriber = factories.make_prescriber(org)
-    factories.make_medication(patient, name="Coumadin 5 mg", prescriber=prescriber)
+    entry = factories.make_medication(patient, name="Coumadin 5 mg", prescriber=prescriber)
     factories.make_allergy(patient, substance="penicillin", reaction="hives")
     factories.make_condition(patient)
     factories.make_measurement(patient, kind="serum_creatinine", value="1.4")
@@ -93,9 +93,10 @@ def test_patient_page_shows_every_section_and_is_audited(pharmacist_client, pati
     body = response.content.decode()
     for text in [
         "Coumadin 5 mg", "Allergy: penicillin", "hives", "Essential (primary) hypertension", "1.4 mg/dL",
-        "warfarin 5 mg", "Rita Moreno, MD", "PCP", "Details", "Recent changes",
+        "warfarin 5 mg", "Rita Moreno, MD", "Primary care", "Details", "Recent changes",
     ]:  # fmt: skip
         assert text in body, text
+    assert f"/medications/{entry.pk}/end/" in body  # the Stop button
     event = AuditEvent.objects.get(action=AuditAction.VIEW)
     assert (event.patient_id, event.ip_address, event.actor_username) == (
         patient.pk,
