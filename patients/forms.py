@@ -158,7 +158,7 @@ class MedicationStopForm(VersionedForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["stop_date"].required = True
-        self.fields["stop_date"].initial = timezone.localdate()
+        self.initial["stop_date"] = self.initial.get("stop_date") or timezone.localdate()
         self.fields["stop_reason"].required = True
 
 
@@ -195,7 +195,7 @@ class ConditionResolveForm(VersionedForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["resolved_date"].required = True
-        self.fields["resolved_date"].initial = timezone.localdate()
+        self.initial["resolved_date"] = self.initial.get("resolved_date") or timezone.localdate()
 
 
 UNIT_CHOICES = [(unit, unit) for unit in dict.fromkeys(u for units in UNIT_FACTORS.values() for u in units)]
@@ -215,7 +215,7 @@ class MeasurementForm(VersionedForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["measured_on"].initial = timezone.localdate()
+        self.initial["measured_on"] = self.initial.get("measured_on") or timezone.localdate()
 
     def _post_clean(self):
         # The value is checked against its range after conversion to the canonical unit, in the service.
