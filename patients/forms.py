@@ -2,6 +2,7 @@
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import timezone
 
 from patients.models import (
@@ -76,13 +77,13 @@ class PrescriberForm(VersionedForm):
 class CareTeamForm(VersionedForm):
     """Add a prescriber from the directory, or a new one typed in here."""
 
-    new_first_name = forms.CharField(label="first name", required=False, max_length=100)
-    new_last_name = forms.CharField(label="last name", required=False, max_length=100)
-    new_credentials = forms.CharField(label="credentials", required=False, max_length=40)
-    new_specialty = forms.CharField(label="specialty", required=False, max_length=100)
+    new_first_name = forms.CharField(label="First name", required=False, max_length=100)
+    new_last_name = forms.CharField(label="Last name", required=False, max_length=100)
+    new_credentials = forms.CharField(label="Credentials", required=False, max_length=40)
+    new_specialty = forms.CharField(label="Specialty", required=False, max_length=100)
     new_npi = forms.CharField(label="NPI", required=False, max_length=10)
-    new_phone = forms.CharField(label="phone", required=False, max_length=40)
-    new_fax = forms.CharField(label="fax", required=False, max_length=40)
+    new_phone = forms.CharField(label="Phone", required=False, max_length=40)
+    new_fax = forms.CharField(label="Fax", required=False, max_length=40)
 
     NEW_FIELDS = ("first_name", "last_name", "credentials", "specialty", "npi", "phone", "fax")
 
@@ -94,7 +95,7 @@ class CareTeamForm(VersionedForm):
         super().__init__(*args, **kwargs)
         self.fields["prescriber"].queryset = prescribers
         self.fields["prescriber"].required = False
-        self.fields["prescriber"].label = "prescriber from your directory"
+        self.fields["prescriber"].label = "Prescriber from your directory"
         if not self.instance._state.adding:
             for name in self.NEW_FIELDS:
                 del self.fields[f"new_{name}"]
@@ -184,6 +185,27 @@ class ConditionForm(VersionedForm):
         model = Condition
         fields = ["icd10_code", "onset_date", "notes"]
         widgets = {"onset_date": DateInput()}
+        help_texts = {"icd10_code": "Type a code or words of the diagnosis, then pick from the list"}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Room to type words of the diagnosis (a code is at most 8 characters; the model checks it).
+        code = self.fields["icd10_code"]
+        self.fields["icd10_code"] = forms.CharField(
+            label=code.label, help_text=code.help_text, max_length=100
+        )
+        # Suggestions come from the server as the user types, into the <datalist> of the section.
+        self.fields["icd10_code"].widget.attrs.update(
+            {
+                "list": "icd10-options",
+                "autocomplete": "off",
+                "hx-get": reverse("icd10_options"),
+                "hx-trigger": "input changed delay:250ms",
+                "hx-sync": "this:replace",  # the newest text wins over a slower earlier answer
+                "hx-target": "#icd10-options",
+                "hx-swap": "innerHTML",
+            }
+        )
 
 
 class ConditionResolveForm(VersionedForm):
@@ -242,7 +264,7 @@ class FillForm(VersionedForm):
     def __init__(self, *args, medications, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["medication"].queryset = medications
-        self.fields["medication"].label = "medication on the list"
+        self.fields["medication"].label = "Medication on the list"
 
 
 class RemoveForm(VersionedForm):

@@ -33,6 +33,7 @@ urlpatterns = [
         views.section_end,
         name="section_end",
     ),
+    path("icd10/options/", views.icd10_options, name="icd10_options"),
     path("portal/", views.portal_home, name="portal"),
     path("audit/", views.audit_log, name="audit_log"),
 ]

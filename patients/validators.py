@@ -1,6 +1,7 @@
 """Validation of codes and identifiers that have an authoritative definition."""
 
 import datetime
+import functools
 import re
 
 import simple_icd_10_cm as icd10cm
@@ -69,3 +70,30 @@ def validate_plausible_birth_date(value: datetime.date) -> None:
     validate_not_future(value)
     if value and value.year < 1900:
         raise ValidationError("Enter a birth date after 1900.", code="implausible_birth_date")
+
+
+@functools.cache
+def _icd10cm_index() -> list[tuple[str, str, str]]:
+    """(code, description, lower-case description) for every diagnosis code, built once (~1 s)."""
+    index = []
+    for code in icd10cm.get_all_codes(with_dots=True):
+        if icd10cm.is_category_or_subcategory(code):
+            description = icd10cm.get_description(code)
+            index.append((code, description, description.lower()))
+    return index
+
+
+def icd10cm_search(query: str, limit: int = 20) -> list[tuple[str, str]]:
+    """Codes starting with what was typed ("I50.2"), or whose description holds every word typed
+    ("systolic heart failure"); broader codes first."""
+    text = query.strip()
+    if len(text) < 2:
+        return []
+    code_prefix = re.sub(r"[\s.]", "", text).upper()
+    if re.fullmatch(r"[A-Z]\d[0-9A-Z]*", code_prefix):
+        matches = [(c, d) for c, d, _ in _icd10cm_index() if c.replace(".", "").startswith(code_prefix)]
+    else:
+        words = text.lower().split()
+        matches = [(c, d) for c, d, lower in _icd10cm_index() if all(word in lower for word in words)]
+    matches.sort(key=lambda item: (len(item[0]), item[0]))
+    return matches[:limit]

@@ -17,6 +17,7 @@ from mtm.permissions import Capability
 from patients import selectors, services
 from patients.forms import PatientForm
 from patients.sections import SECTIONS, Section
+from patients.validators import icd10cm_search
 
 PATIENTS_PER_PAGE = 25
 AUDIT_EVENTS_PER_PAGE = 50
@@ -36,9 +37,10 @@ def add_service_errors(form, error: ValidationError) -> None:
 
 @requires(Capability.PATIENT_VIEW)
 def patient_list(request):
-    query = request.GET.get("q", "").strip()
+    """Search is a POST so that names and birth dates stay out of addresses and access logs."""
+    query = request.POST.get("q", "").strip()
     page = Paginator(selectors.patient_search(user=request.user, query=query), PATIENTS_PER_PAGE).get_page(
-        request.GET.get("page")
+        request.POST.get("page")
     )
     template = "patients/patient_list.html#results" if request.htmx else "patients/patient_list.html"
     return render(request, template, {"page": page, "query": query})
@@ -92,6 +94,7 @@ def patient_details(request, patient_id):
         raise PermissionDenied
     form = PatientForm(request.POST or None, instance=patient) if editing else None
     status = 200
+    saved = False
     if request.method == "POST":
         if form.is_valid():
             try:
@@ -109,12 +112,18 @@ def patient_details(request, patient_id):
             else:
                 patient.refresh_from_db()
                 form = None
+                saved = True
         if form is not None and form.errors:
             status = status if status == 409 else 422
     return render(
         request,
         "patients/_patient_details.html",
-        {"patient": patient, "form": form, "can_edit": request.user.can(Capability.PATIENT_EDIT)},
+        {
+            "patient": patient,
+            "form": form,
+            "saved": saved,
+            "can_edit": request.user.can(Capability.PATIENT_EDIT),
+        },
         status=status,
     )
 
@@ -240,6 +249,13 @@ def section_end(request, patient_id, section_slug, record_id):
             return _render_section(request, section, patient, saved=True)
         return _render_section(request, section, patient, end_form=form, ending_id=record.pk, status=status)
     return _render_section(request, section, patient, end_form=form, ending_id=record.pk)
+
+
+@requires(Capability.PATIENT_EDIT)
+def icd10_options(request):
+    """<option>s for the condition form's code field: codes or descriptions matching what is typed."""
+    matches = icd10cm_search(request.GET.get("icd10_code", ""))
+    return render(request, "patients/_icd10_options.html", {"matches": matches})
 
 
 # --- Audit trail (organisation admins) --------------------------------------------------------

@@ -52,6 +52,12 @@ class PatientSerializer(VersionedSerializer):
         read_only_fields = ["id", "created_at", "updated_at"]
 
 
+class PatientSearchSerializer(serializers.Serializer):
+    query = serializers.CharField(
+        max_length=200, help_text='Name words ("smi jo") or a birth date (MM/DD/YYYY)'
+    )
+
+
 class PrescriberSerializer(VersionedSerializer):
     class Meta:
         model = Prescriber

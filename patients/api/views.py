@@ -2,7 +2,7 @@
 
 from django.db import transaction
 from django.db.models.functions import Lower
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -36,18 +36,24 @@ class RecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return Response(self.get_serializer(record).data, status=status_code)
 
 
-@extend_schema_view(
-    list=extend_schema(parameters=[OpenApiParameter("search", str, description="Name words or a birth date")])
-)
 class PatientViewSet(RecordViewSet, mixins.CreateModelMixin, mixins.UpdateModelMixin):
     serializer_class = s.PatientSerializer
 
     def get_queryset(self):
-        if self.action == "list":
-            return selectors.patient_search(
-                user=self.request.user, query=self.request.query_params.get("search", "")
-            )
-        return selectors.patients_visible_to(self.request.user)
+        return selectors.patients_visible_to(self.request.user).order_by(
+            "last_name_lower", "first_name_lower"
+        )
+
+    @extend_schema(request=s.PatientSearchSerializer, responses=s.PatientSerializer(many=True))
+    @action(detail=False, methods=["post"], url_path="search")
+    def search(self, request):
+        """Patients whose names start with every word of `query`, or born on the date it gives.
+        A POST, so that names and birth dates never travel in a URL (or land in access logs)."""
+        query = s.PatientSearchSerializer(data=request.data)
+        query.is_valid(raise_exception=True)
+        patients = selectors.patient_search(user=request.user, query=query.validated_data["query"])
+        page = self.paginate_queryset(patients)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     def retrieve(self, request, *args, **kwargs):
         patient = self.get_object()

@@ -64,6 +64,17 @@ def test_pharmacist_finds_a_patient_and_edits_the_medication_list_in_place(demo,
     form.get_by_role("button", name="Cancel").click()
     expect(medications.locator("form")).to_have_count(0)
 
+    # A condition found by the words of its description, saved by its code.
+    conditions = page.locator("#section-conditions")
+    conditions.get_by_role("button", name="+ Add condition").click()
+    conditions.get_by_label("ICD-10-CM code").press_sequentially("chronic systolic heart failure", delay=20)
+    expect(page.locator("#icd10-options option[value='I50.22']")).to_have_count(1)
+    conditions.get_by_label("ICD-10-CM code").fill("I50.22")
+    conditions.get_by_role("button", name="Add").click()
+    expect(
+        conditions.get_by_role("cell", name="Chronic systolic (congestive) heart failure", exact=True)
+    ).to_be_visible()
+
     # Stop a medication with a reason; it moves to the stopped list.
     medications.get_by_role("button", name="Stop: Benadryl at night 25 mg").click()
     medications.get_by_label("Why stopped").fill("anticholinergic; switched to sleep hygiene")

@@ -38,10 +38,12 @@ def test_list_and_search_patients(api, org, other_patient):
     )
     factories.make_patient(org, first_name="Ruby", last_name="Bridges")
     assert api.get("/api/v1/patients/").json()["count"] == 2
-    found = api.get("/api/v1/patients/", {"search": "03/15/1933"}).json()["results"]
+    found = api.post("/api/v1/patients/search/", {"query": "03/15/1933"}, format="json").json()["results"]
     assert [p["last_name"] for p in found] == ["Bader"]
-    found = api.get("/api/v1/patients/", {"search": "ru br"}).json()["results"]
+    found = api.post("/api/v1/patients/search/", {"query": "ru br"}, format="json").json()["results"]
     assert [p["last_name"] for p in found] == ["Bridges"]
+    assert api.post("/api/v1/patients/search/", {"query": 12}, format="json").json()["results"] == []
+    assert "query" in api.post("/api/v1/patients/search/", {}, format="json").json()
 
 
 def test_create_and_read_a_patient(api, org):

@@ -20,7 +20,7 @@ def test_patient_list_finds_patients_by_name_words(pharmacist_client, org):
     factories.make_patient(org, first_name="John", last_name="Smithers")
     factories.make_patient(org, first_name="Joan", last_name="Smith")
     factories.make_patient(org, first_name="Mary", last_name="Jones")
-    response = pharmacist_client.get(reverse("patient_list"), {"q": "smi jo"})
+    response = pharmacist_client.post(reverse("patient_list"), {"q": "smi jo"})
     names = [f"{p.first_name} {p.last_name}" for p in response.context["page"].object_list]
     assert names == ["Joan Smith", "John Smithers"]
 
@@ -29,14 +29,14 @@ def test_patient_list_finds_patients_by_name_words(pharmacist_client, org):
 def test_patient_list_finds_patients_by_birth_date(pharmacist_client, org, typed):
     factories.make_patient(org, last_name="Born1948", date_of_birth=datetime.date(1948, 3, 14))
     factories.make_patient(org, last_name="Born1950", date_of_birth=datetime.date(1950, 3, 14))
-    response = pharmacist_client.get(reverse("patient_list"), {"q": typed})
+    response = pharmacist_client.post(reverse("patient_list"), {"q": typed})
     assert [p.last_name for p in response.context["page"].object_list] == ["Born1948"]
 
 
 def test_patient_list_is_paginated_and_htmx_gets_only_the_results(pharmacist_client, org):
     for n in range(30):
         factories.make_patient(org, last_name=f"Zed{n:02d}")
-    response = pharmacist_client.get(reverse("patient_list"), {"q": "zed", "page": 2}, **HTMX)
+    response = pharmacist_client.post(reverse("patient_list"), {"q": "zed", "page": 2}, **HTMX)
     body = response.content.decode()
     assert "<html" not in body and 'id="results"' in body
     assert "Page 2 of 2" in body
@@ -45,7 +45,7 @@ def test_patient_list_is_paginated_and_htmx_gets_only_the_results(pharmacist_cli
 
 
 def test_patient_list_never_shows_another_organisations_patients(pharmacist_client, other_patient):
-    response = pharmacist_client.get(reverse("patient_list"), {"q": "olive"})
+    response = pharmacist_client.post(reverse("patient_list"), {"q": "olive"})
     assert list(response.context["page"].object_list) == []
 
 
@@ -253,3 +253,15 @@ def test_portal_shows_the_patient_their_own_page(patient_user, patient):
 
     response = client_for(patient_user).get(reverse("portal"))
     assert response.status_code == 200 and "Hello, Walter" in response.content.decode()
+
+
+def test_condition_code_suggestions_by_words_or_code(pharmacist_client):
+    by_words = pharmacist_client.get(
+        reverse("icd10_options"), {"icd10_code": "chronic systolic heart failure"}
+    )
+    assert (
+        '<option value="I50.22">I50.22 Chronic systolic (congestive) heart failure</option>'
+        in by_words.content.decode()
+    )
+    by_code = pharmacist_client.get(reverse("icd10_options"), {"icd10_code": "e11.2"})
+    assert 'value="E11.22"' in by_code.content.decode()
