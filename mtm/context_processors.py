@@ -11,6 +11,7 @@ def navigation(request):
             "patients": signed_in and user.can(Capability.PATIENT_VIEW),
             "edit_patients": signed_in and user.can(Capability.PATIENT_EDIT),
             "audit": signed_in and user.can(Capability.AUDIT_VIEW),
+            "team": signed_in and user.can(Capability.TEAM_MANAGE),
             "portal": signed_in and user.can(Capability.PORTAL),
         },
         "session_idle_minutes": settings.SESSION_IDLE_MINUTES,

@@ -1,14 +1,43 @@
+from django import forms
+from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import PasswordResetForm
 from django.db import transaction
 
-from mtm.tasks import send_password_reset_email
+from mtm.models import User
+from mtm.services import STAFF_ROLES
+from mtm.tasks import send_password_link_email
 
 
 class QueuedPasswordResetForm(PasswordResetForm):
     """Sends the reset email from a Celery worker, once the request's transaction has committed."""
 
+    def get_users(self, email):
+        # Unlike Django's default, accounts that never chose a password (created by an admin whose
+        # welcome link expired) can ask for a link too: there is no other way to sign in here.
+        return get_user_model()._default_manager.filter(email__iexact=email, is_active=True)
+
     def save(self, domain_override=None, use_https=False, request=None, **kwargs):
         base_url = f"{'https' if use_https else 'http'}://{domain_override or request.get_host()}"
         for user in self.get_users(self.cleaned_data["email"]):
             user_id = str(user.pk)
-            transaction.on_commit(lambda user_id=user_id: send_password_reset_email.delay(user_id, base_url))
+            transaction.on_commit(
+                lambda user_id=user_id: send_password_link_email.delay(user_id, base_url, "reset")
+            )
+
+
+class TeamMemberForm(forms.ModelForm):
+    role = forms.ChoiceField(choices=[(role.value, role.label) for role in STAFF_ROLES])
+
+    class Meta:
+        model = User
+        fields = ["username", "first_name", "last_name", "email", "role", "is_active"]
+        labels = {"is_active": "Can sign in", "username": "User name"}
+        help_texts = {"username": "", "is_active": "Untick when someone leaves; their history stays."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].required = True
+        if self.instance._state.adding:
+            del self.fields["is_active"]
+        else:
+            self.fields["username"].disabled = True

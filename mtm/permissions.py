@@ -17,6 +17,7 @@ class Capability(StrEnum):
     PATIENT_EDIT = "patient.edit"  # demographics, care team and the clinical lists
     PRESCRIBER_EDIT = "prescriber.edit"
     AUDIT_VIEW = "audit.view"
+    TEAM_MANAGE = "team.manage"  # the organisation's staff accounts and their roles
     PORTAL = "portal"
 
 
@@ -27,6 +28,6 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
         {Capability.PATIENT_VIEW, Capability.PATIENT_EDIT, Capability.PRESCRIBER_EDIT}
     ),
     Role.STAFF: frozenset({Capability.PATIENT_VIEW, Capability.PATIENT_EDIT, Capability.PRESCRIBER_EDIT}),
-    Role.ORG_ADMIN: frozenset({Capability.PATIENT_VIEW, Capability.AUDIT_VIEW}),
+    Role.ORG_ADMIN: frozenset({Capability.PATIENT_VIEW, Capability.AUDIT_VIEW, Capability.TEAM_MANAGE}),
     Role.PATIENT: frozenset({Capability.PORTAL}),
 }

@@ -7,14 +7,14 @@ from django.contrib.sessions.models import Session
 from django.utils import timezone
 
 from mtm.models import User
-from mtm.services import password_reset_email_send
+from mtm.services import password_link_email_send
 
 
 @shared_task(autoretry_for=(smtplib.SMTPException, ConnectionError), retry_backoff=True, max_retries=5)
-def send_password_reset_email(user_id: str, base_url: str) -> None:
+def send_password_link_email(user_id: str, base_url: str, purpose: str = "reset") -> None:
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is not None and user.email:
-        password_reset_email_send(user=user, base_url=base_url)
+        password_link_email_send(user=user, base_url=base_url, purpose=purpose)
 
 
 @shared_task

@@ -1,10 +1,17 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 
-from mtm.permissions import Capability
+from mtm import services
+from mtm.audit import actor_from_request
+from mtm.decorators import requires
+from mtm.forms import TeamMemberForm
+from mtm.models import User
+from mtm.permissions import Capability, Role
 
 
 @login_required
@@ -22,3 +29,59 @@ def healthz(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return HttpResponse("ok", content_type="text/plain")
+
+
+# --- The organisation's team (organisation admins) ---------------------------------------------
+
+
+@requires(Capability.TEAM_MANAGE)
+def team_list(request):
+    members = User.objects.filter(organisation_id=request.user.organisation_id).exclude(role=Role.PATIENT)
+    return render(
+        request, "mtm/team_list.html", {"members": members.order_by("-is_active", "last_name", "username")}
+    )
+
+
+@requires(Capability.TEAM_MANAGE)
+def team_add(request):
+    form = TeamMemberForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            member = services.user_create(
+                organisation=request.user.organisation,
+                data=form.cleaned_data,
+                by=actor_from_request(request),
+                base_url=request.build_absolute_uri("/"),
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(
+                request,
+                f"{member.get_full_name() or member.username} was added; a sign-in link is on its way to {member.email}.",
+            )
+            return redirect("team_list")
+    return render(
+        request, "mtm/team_form.html", {"form": form, "adding": True}, status=422 if form.errors else 200
+    )
+
+
+@requires(Capability.TEAM_MANAGE)
+def team_edit(request, user_id):
+    member = get_object_or_404(
+        User.objects.filter(organisation_id=request.user.organisation_id).exclude(role=Role.PATIENT),
+        pk=user_id,
+    )
+    form = TeamMemberForm(request.POST or None, instance=User.objects.get(pk=member.pk))
+    if request.method == "POST" and form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k != "username"}
+        try:
+            services.user_update(user=member, data=data, by=actor_from_request(request))
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Saved.")
+            return redirect("team_list")
+    return render(
+        request, "mtm/team_form.html", {"form": form, "member": member}, status=422 if form.errors else 200
+    )

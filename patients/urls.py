@@ -34,6 +34,8 @@ urlpatterns = [
         name="section_end",
     ),
     path("icd10/options/", views.icd10_options, name="icd10_options"),
+    path("prescribers/", views.prescriber_list, name="prescriber_list"),
+    path("prescribers/<uuid:prescriber_id>/", views.prescriber_edit, name="prescriber_edit"),
     path("portal/", views.portal_home, name="portal"),
     path("audit/", views.audit_log, name="audit_log"),
 ]

@@ -3,9 +3,10 @@ the same view answers with the whole page or, for htmx, only the fragment."""
 
 import uuid
 
+from django.contrib import messages
 from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import Http404
 from django.shortcuts import redirect, render
 
@@ -15,7 +16,7 @@ from mtm.errors import EditConflict
 from mtm.models import AuditAction, AuditEvent, User
 from mtm.permissions import Capability
 from patients import selectors, services
-from patients.forms import PatientForm
+from patients.forms import PatientForm, PrescriberForm
 from patients.sections import SECTIONS, Section
 from patients.validators import icd10cm_search
 
@@ -28,8 +29,8 @@ def add_service_errors(form, error: ValidationError) -> None:
     if not hasattr(error, "error_dict"):
         form.add_error(None, error)
         return
-    for field, messages in error.message_dict.items():
-        form.add_error(field if field in form.fields and field != NON_FIELD_ERRORS else None, messages)
+    for field, field_messages in error.message_dict.items():
+        form.add_error(field if field in form.fields and field != NON_FIELD_ERRORS else None, field_messages)
 
 
 # --- Patient list and registration ------------------------------------------------------------
@@ -166,7 +167,7 @@ def _render_section(request, section: Section, patient, *, status=200, **state):
     return render(request, section.template, context, status=status)
 
 
-def _save(request, section, patient, form, save) -> tuple[bool, int]:
+def _save(form, save) -> tuple[bool, int]:
     """Run a service for a valid form; put its errors on the form. Returns (saved, status)."""
     if not form.is_valid():
         return False, 422
@@ -198,9 +199,7 @@ def section_add(request, patient_id, section_slug):
         **_form_kwargs(section, request, patient),
     )
     if request.method == "POST":
-        saved, status = _save(
-            request, section, patient, form, lambda: section.add(patient, form, actor_from_request(request))
-        )
+        saved, status = _save(form, lambda: section.add(patient, form, actor_from_request(request)))
         if saved:
             return _render_section(request, section, patient, saved=True)
         return _render_section(request, section, patient, add_form=form, status=status)
@@ -216,9 +215,6 @@ def section_edit(request, patient_id, section_slug, record_id):
     if request.method == "POST":
         fresh = selectors.record_get(patient=patient, model=section.model, record_id=record_id)
         saved, status = _save(
-            request,
-            section,
-            patient,
             form,
             lambda: section.update(fresh, form, form.cleaned_data["version"], actor_from_request(request)),
         )
@@ -239,11 +235,7 @@ def section_end(request, patient_id, section_slug, record_id):
     if request.method == "POST":
         fresh = selectors.record_get(patient=patient, model=section.model, record_id=record_id)
         saved, status = _save(
-            request,
-            section,
-            patient,
-            form,
-            lambda: section.end(fresh, form, form.cleaned_data["version"], actor_from_request(request)),
+            form, lambda: section.end(fresh, form, form.cleaned_data["version"], actor_from_request(request))
         )
         if saved:
             return _render_section(request, section, patient, saved=True)
@@ -313,3 +305,44 @@ def portal_home(request):
     """A patient user's own page. Issued documents (action plans, medication lists) arrive in issue 5."""
     patient = selectors.portal_patient(user=request.user)
     return render(request, "patients/portal_home.html", {"patient": patient})
+
+
+# --- Prescriber directory ------------------------------------------------------------------------
+
+
+@requires(Capability.PATIENT_VIEW)
+def prescriber_list(request):
+    prescribers = selectors.prescribers_visible_to(request.user).annotate(
+        patient_count=Count("care_team_memberships")
+    )
+    return render(
+        request,
+        "patients/prescriber_list.html",
+        {"prescribers": prescribers, "can_edit": request.user.can(Capability.PRESCRIBER_EDIT)},
+    )
+
+
+@requires(Capability.PRESCRIBER_EDIT)
+def prescriber_edit(request, prescriber_id):
+    prescriber = selectors.prescriber_get(user=request.user, prescriber_id=prescriber_id)
+    form = PrescriberForm(
+        request.POST or None,
+        instance=selectors.prescriber_get(user=request.user, prescriber_id=prescriber_id),
+    )
+    status = 200
+    if request.method == "POST":
+        saved, status = _save(
+            form,
+            lambda: services.prescriber_update(
+                prescriber=prescriber,
+                data=form.data_for_service(),
+                version=form.cleaned_data["version"],
+                by=actor_from_request(request),
+            ),
+        )
+        if saved:
+            messages.success(request, f"{prescriber} saved.")
+            return redirect("prescriber_list")
+    return render(
+        request, "patients/prescriber_form.html", {"form": form, "prescriber": prescriber}, status=status
+    )

@@ -194,11 +194,21 @@ def world(db):
     }
     patient.portal_user = users["patient"]
     patient.save()
-    return {"patient": patient, "medication": factories.make_medication(patient), "users": users}
+    return {
+        "patient": patient,
+        "medication": factories.make_medication(patient),
+        "prescriber": factories.make_prescriber(org),
+        "users": users,
+    }
 
 
 def _path(template, world):
-    return template.format(p=world["patient"].pk, m=world["medication"].pk)
+    return template.format(
+        p=world["patient"].pk,
+        m=world["medication"].pk,
+        u=world["users"]["staff"].pk,
+        r=world["prescriber"].pk,
+    )
 
 
 def _client(client_class, role, world):

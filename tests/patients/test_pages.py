@@ -265,3 +265,24 @@ def test_condition_code_suggestions_by_words_or_code(pharmacist_client):
     )
     by_code = pharmacist_client.get(reverse("icd10_options"), {"icd10_code": "e11.2"})
     assert 'value="E11.22"' in by_code.content.decode()
+
+
+def test_prescriber_directory_and_editing_a_fax_number(staff_client, org, other_org):
+    prescriber = factories.make_prescriber(org, fax="608-555-0100")
+    factories.make_prescriber(other_org, last_name="Elsewhere")
+    listing = staff_client.get(reverse("prescriber_list")).content.decode()
+    assert "Rita Moreno, MD" in listing and "Elsewhere" not in listing
+    data = {
+        "first_name": "Rita",
+        "last_name": "Moreno",
+        "credentials": "MD",
+        "npi": "1234567893",
+        "fax": "608-555-0199",
+        "version": 1,
+    }
+    assert staff_client.post(reverse("prescriber_edit", args=[prescriber.pk]), data).status_code == 302
+    prescriber.refresh_from_db()
+    assert prescriber.fax == "608-555-0199"
+    data["npi"] = "1234567890"
+    response = staff_client.post(reverse("prescriber_edit", args=[prescriber.pk]), {**data, "version": 2})
+    assert response.status_code == 422 and "check digit is wrong" in response.content.decode()
