@@ -199,6 +199,7 @@ class ConditionForm(VersionedForm):
             {
                 "list": "icd10-options",
                 "autocomplete": "off",
+                "autofocus": True,
                 "hx-get": reverse("icd10_options"),
                 "hx-trigger": "input changed delay:250ms",
                 "hx-sync": "this:replace",  # the newest text wins over a slower earlier answer

@@ -366,9 +366,15 @@ class Measurement(VersionedRecord):
 
     @property
     def display_value(self) -> str:
+        """ "132/76 mmHg", "1.0 mg/dL", "6.1%", "86.2 kg"."""
         if self.kind == MeasurementKind.BLOOD_PRESSURE:
-            return f"{self.value.normalize():f}/{self.diastolic.normalize():f} mmHg" if self.diastolic else ""
-        return f"{self.value.normalize():f} {self.unit}"
+            return f"{self.value:.0f}/{self.diastolic:.0f} mmHg" if self.diastolic is not None else ""
+        if self.kind in (MeasurementKind.SERUM_CREATININE, MeasurementKind.A1C):
+            text = f"{self.value.normalize():f}"
+            text = text if "." in text else f"{text}.0"  # lab values keep their decimal: 1.0, not 1
+        else:
+            text = f"{self.value.normalize():f}"
+        return f"{text}%" if self.kind == MeasurementKind.A1C else f"{text} {self.unit}"
 
     def clean(self) -> None:
         if not self.kind or self.value is None:

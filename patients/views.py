@@ -9,6 +9,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, QuerySet
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from mtm.audit import actor_from_request, audit_record
 from mtm.decorators import requires
@@ -116,7 +117,7 @@ def patient_details(request, patient_id):
                 saved = True
         if form is not None and form.errors:
             status = status if status == 409 else 422
-    return render(
+    return _render_fragment(
         request,
         "patients/_patient_details.html",
         {
@@ -156,6 +157,17 @@ def _form_kwargs(section: Section, request, patient) -> dict:
     return {}
 
 
+def _render_fragment(request, template: str, context: dict, *, status: int = 200):
+    """htmx gets the fragment. Without htmx (no JavaScript yet, or a link opened in a new tab) a
+    save goes back to the patient page, and a form is shown on a page of its own."""
+    patient = context["patient"]
+    if request.htmx:
+        return render(request, template, context, status=status)
+    if context.get("saved"):
+        return redirect(reverse("patient_detail", args=[patient.pk]))
+    return render(request, "patients/fragment_page.html", {**context, "fragment": template}, status=status)
+
+
 def _render_section(request, section: Section, patient, *, status=200, **state):
     context = {
         "patient": patient,
@@ -164,7 +176,7 @@ def _render_section(request, section: Section, patient, *, status=200, **state):
         **section.context(patient),
         **state,
     }
-    return render(request, section.template, context, status=status)
+    return _render_fragment(request, section.template, context, status=status)
 
 
 def _save(form, save) -> tuple[bool, int]:

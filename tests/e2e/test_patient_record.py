@@ -39,6 +39,7 @@ def test_pharmacist_finds_a_patient_and_edits_the_medication_list_in_place(demo,
 
     medications.get_by_role("button", name="+ Add medication").click()
     form = medications.locator("form")
+    expect(form.get_by_label("Medication")).to_be_focused()
     form.get_by_label("Medication").fill("Eliquis")
     form.get_by_label("Strength / dose").fill("5 mg")
     form.get_by_label("How I use it").fill("1 tablet twice a day")
@@ -55,18 +56,20 @@ def test_pharmacist_finds_a_patient_and_edits_the_medication_list_in_place(demo,
     count = MedicationEntry.objects.count()
     medications.get_by_role("button", name="+ Add medication").click()
     form = medications.locator("form")
+    expect(form.get_by_label("Medication")).to_be_focused()
     form.get_by_label("Strength / dose").fill("10 mg")
     form.get_by_role("button", name="Add").click()
     name_field = medications.get_by_label("Medication")
     expect(name_field).to_have_attribute("aria-invalid", "true")
     expect(medications.get_by_text("This field is required.")).to_be_visible()
     assert MedicationEntry.objects.count() == count
-    form.get_by_role("button", name="Cancel").click()
+    form.get_by_role("link", name="Cancel").click()
     expect(medications.locator("form")).to_have_count(0)
 
     # A condition found by the words of its description, saved by its code.
     conditions = page.locator("#section-conditions")
     conditions.get_by_role("button", name="+ Add condition").click()
+    expect(conditions.get_by_label("ICD-10-CM code")).to_be_focused()
     conditions.get_by_label("ICD-10-CM code").press_sequentially("chronic systolic heart failure", delay=20)
     expect(page.locator("#icd10-options option[value='I50.22']")).to_have_count(1)
     conditions.get_by_label("ICD-10-CM code").fill("I50.22")
@@ -77,6 +80,7 @@ def test_pharmacist_finds_a_patient_and_edits_the_medication_list_in_place(demo,
 
     # Stop a medication with a reason; it moves to the stopped list.
     medications.get_by_role("button", name="Stop: Benadryl at night 25 mg").click()
+    expect(medications.get_by_label("Date stopped")).to_be_focused()
     medications.get_by_label("Why stopped").fill("anticholinergic; switched to sleep hygiene")
     medications.get_by_role("button", name="Stop", exact=True).click()
     expect(medications.get_by_text("Saved.")).to_be_visible()

@@ -286,3 +286,13 @@ def test_prescriber_directory_and_editing_a_fax_number(staff_client, org, other_
     data["npi"] = "1234567890"
     response = staff_client.post(reverse("prescriber_edit", args=[prescriber.pk]), {**data, "version": 2})
     assert response.status_code == 422 and "check digit is wrong" in response.content.decode()
+
+
+def test_without_javascript_the_forms_still_work(pharmacist_client, patient):
+    url = section_url("section_add", patient, "allergies")
+    page = pharmacist_client.get(url)
+    assert "<html" in page.content.decode() and f'action="{url}"' in page.content.decode()
+    invalid = pharmacist_client.post(url, {"substance": ""})
+    assert invalid.status_code == 422 and "<html" in invalid.content.decode()
+    saved = pharmacist_client.post(url, {"substance": "latex", "severity": "mild", "kind": "allergy"})
+    assert saved.status_code == 302 and saved.url == reverse("patient_detail", args=[patient.pk])
