@@ -81,7 +81,7 @@ def user_update(*, user: User, data: dict[str, Any], by: Actor) -> User:
     ):
         raise ValidationError("You can't remove your own admin access; ask another organisation admin.")
     before = snapshot(user, _USER_AUDITED)
-    locked = User.objects.select_for_update().get(pk=user.pk)  # serialise concurrent admin edits
+    locked = User.objects.select_for_update(of=("self",)).get(pk=user.pk)  # serialise concurrent admin edits
     for name, value in data.items():
         setattr(locked, name, value)
     locked.full_clean()
