@@ -1,0 +1,591 @@
+"""The drug knowledge base: reviewed text files in interactions/knowledge/, loaded, validated and
+indexed for screening. Plain Python; nothing here touches Django.
+
+Files (see knowledge/README.md for their columns and keys):
+    manifest.yaml          version, references, and sources (more sources in sources/*.yaml)
+    ingredients/*.csv      one row per ingredient: generic name, RxCUI, kind, therapeutic classes
+    names/*.csv            brand names, synonyms, abbreviations and combination products
+    classes.yaml           therapeutic classes (and whether two members together are a duplication)
+    groups.yaml            mechanism groups: CYP and P-gp inhibitors/inducers/substrates, serotonergic, ...
+    anticholinergic.csv    anticholinergic burden score per ingredient
+    interactions/*.yaml    drug-drug interaction rules
+    duplication.yaml       the same ingredient from two products
+    elderly.yaml           drugs to avoid in older adults
+    renal.yaml             kidney-function thresholds
+    allergy.yaml           allergen classes and cross-reactions
+    disease.yaml           drug-disease rules by ICD-10-CM prefix
+"""
+
+import csv
+import functools
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from interactions.engine.names import normalise_name
+
+KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
+SEVERITIES = ("contraindicated", "major", "moderate", "minor")
+SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
+INGREDIENT_KINDS = {"rx", "otc", "rx-otc", "supplement", "herbal"}
+NAME_KINDS = {"brand", "synonym", "abbreviation", "combination"}
+ICD10_PREFIX = re.compile(r"^[A-Z][0-9][0-9A-Z]?(\.[0-9A-Z]{0,4})?$")
+
+
+class KnowledgeBaseError(Exception):
+    """The knowledge files are inconsistent. `problems` lists every one found, with file and place."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__(f"{len(problems)} problem(s) in the drug knowledge base:\n" + "\n".join(problems))
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    citation: str
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Ingredient:
+    name: str
+    rxcui: str
+    kind: str
+    classes: tuple[str, ...]
+    tags: frozenset[str] = frozenset()  # ingredient:<name>, class:<id>, group:<id>
+
+
+@dataclass(frozen=True)
+class Label:
+    """A therapeutic class or a mechanism group: what a drug 'is' when a rule fires."""
+
+    id: str
+    label: str
+    sources: tuple[str, ...]
+    duplication: str = ""  # classes only: severity when two members are taken together
+    duplication_note: str = ""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One piece of clinical knowledge that can become a finding."""
+
+    id: str
+    kind: str  # interaction, elderly, renal, allergy, disease, duplication
+    severity: str
+    title: str
+    effect: str
+    mechanism: str
+    management: str
+    sources: tuple[str, ...]
+    endpoints: tuple[frozenset[str], ...] = ()  # interaction: each endpoint is a set of tags
+    drugs: frozenset[str] = frozenset()  # elderly/disease/renal: tags of the drugs concerned
+    excluded: frozenset[str] = frozenset()  # ingredient tags the rule never applies to
+    replaces: tuple[str, ...] = ()
+    conditions: tuple[str, ...] = ()  # disease: ICD-10-CM prefixes
+    condition_label: str = ""
+    min_age: int | None = None
+    thresholds: tuple[dict, ...] = ()  # renal: [{below, severity, action, text}], most severe first
+    file: str = ""
+
+
+@dataclass(frozen=True)
+class Allergen:
+    id: str
+    label: str
+    terms: frozenset[str]
+    members: frozenset[str]  # tags
+    severity: str
+    cross_reactions: tuple[dict, ...]  # {allergen, severity, text}
+    sources: tuple[str, ...]
+
+
+@dataclass
+class KnowledgeBase:
+    version: str
+    references: tuple[str, ...]
+    sources: dict[str, Source]
+    ingredients: dict[str, Ingredient]
+    by_rxcui: dict[str, str]
+    names: dict[str, tuple[str, ...]]  # normalised name -> ingredient names
+    classes: dict[str, Label]
+    groups: dict[str, Label]
+    anticholinergic: dict[str, tuple[int, str]]  # ingredient -> (score, source id)
+    interaction_rules: list[Rule]
+    same_ingredient: dict  # {"severity", "management", "sources", "overrides": {ingredient: {...}}}
+    elderly_rules: list[Rule]
+    renal_rules: list[Rule]
+    disease_rules: list[Rule]
+    allergens: dict[str, Allergen]
+    # Indexes built once, so that screening costs a lookup per pair of drugs taken, whatever the size
+    # of the knowledge base.
+    tag_members: dict[str, frozenset[str]] = field(default_factory=dict)  # tag -> ingredient names
+    pair_rules: dict[frozenset[str], list[Rule]] = field(default_factory=dict)  # {a, b} -> rules
+    multi_rules: dict[str, list[Rule]] = field(default_factory=dict)  # ingredient -> rules of 3+ drugs
+    drug_rules: dict[str, list[Rule]] = field(default_factory=dict)  # ingredient -> elderly/renal/disease
+    allergen_members: dict[str, frozenset[str]] = field(default_factory=dict)  # allergen -> ingredients
+
+    def citations(self, source_ids) -> list[str]:
+        return [self.sources[s].citation for s in source_ids]
+
+    def members(self, tags) -> frozenset[str]:
+        """Ingredients carrying any of the tags."""
+        found: set[str] = set()
+        for tag in tags:
+            found |= self.tag_members.get(tag, frozenset())
+        return frozenset(found)
+
+    def label_of(self, tag: str) -> str:
+        kind, _, key = tag.partition(":")
+        if kind == "class":
+            return self.classes[key].label
+        if kind == "group":
+            return self.groups[key].label
+        return key
+
+
+# --- Loading ------------------------------------------------------------------------------------
+
+
+class _Problems(list):
+    def add(self, where: str, message: str) -> None:
+        self.append(f"{where}: {message}")
+
+
+def _yaml(path: Path):
+    with path.open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def _csv(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return [row for row in csv.DictReader(handle) if any((v or "").strip() for v in row.values())]
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in (value or "").split(";") if part.strip()]
+
+
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+@functools.cache
+def load_knowledge_base(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
+    """Load and validate the knowledge base; raise KnowledgeBaseError listing every problem.
+    Cached: the files are read once per process."""
+    return _load(Path(directory))
+
+
+def validate_knowledge_base(
+    directory: Path = KNOWLEDGE_DIR, *, lenient: bool = False
+) -> tuple[list[str], set[str]]:
+    """(problems, unknown ingredient names). `lenient` lets references to ingredients not yet in the
+    dictionary pass (they are returned instead), for editing one file while another is unfinished."""
+    unknown: set[str] = set()
+    try:
+        _load(Path(directory), unknown_ingredients=unknown if lenient else None)
+    except KnowledgeBaseError as error:
+        return error.problems, unknown
+    return [], unknown
+
+
+def _rows(directory: Path, name: str) -> list[tuple[str, int, dict]]:
+    """(file label, line, row) of every <name>/*.csv file."""
+    rows = []
+    for path in sorted((directory / name).glob("*.csv")):
+        rows += [(f"{name}/{path.name}", line, row) for line, row in enumerate(_csv(path), start=2)]
+    return rows
+
+
+def _load(directory: Path, unknown_ingredients: set[str] | None = None) -> KnowledgeBase:
+    problems = _Problems()
+    lenient = unknown_ingredients is not None
+    manifest = _yaml(directory / "manifest.yaml") or {}
+    version = str(manifest.get("version") or "")
+    if not version:
+        problems.add("manifest.yaml", "no version")
+    sources: dict[str, Source] = {}
+    source_files = [("manifest.yaml", manifest.get("sources") or {})]
+    source_files += [
+        (f"sources/{p.name}", _yaml(p) or {}) for p in sorted((directory / "sources").glob("*.yaml"))
+    ]
+    for file, entries in source_files:
+        for source_id, entry in entries.items():
+            entry = entry if isinstance(entry, dict) else {"citation": entry}
+            source = Source(source_id, str(entry.get("citation") or "").strip(), str(entry.get("url") or ""))
+            if not source.citation:
+                problems.add(file, f"source {source_id} has no citation")
+            if source_id in sources and sources[source_id].citation != source.citation:
+                problems.add(file, f"source {source_id} is already defined differently")
+            sources[source_id] = source
+
+    def check_sources(where: str, ids) -> tuple[str, ...]:
+        ids = tuple(_as_list(ids))
+        if not ids:
+            problems.add(where, "cites no source")
+        for source_id in ids:
+            if source_id not in sources:
+                problems.add(where, f"unknown source {source_id!r}")
+        return ids
+
+    references = tuple(check_sources("manifest.yaml references", manifest.get("references")))
+
+    classes = {}
+    for class_id, entry in (_yaml(directory / "classes.yaml") or {}).items():
+        where = f"classes.yaml {class_id}"
+        duplication = str(entry.get("duplication") or "")
+        if duplication and duplication not in SEVERITIES:
+            problems.add(where, f"duplication severity {duplication!r} is not one of {SEVERITIES}")
+        classes[class_id] = Label(
+            class_id,
+            str(entry.get("label") or ""),
+            check_sources(where, entry.get("sources")),
+            duplication,
+            str(entry.get("duplication_note") or ""),
+        )
+        if not entry.get("label"):
+            problems.add(where, "no label")
+
+    ingredients: dict[str, Ingredient] = {}
+    by_rxcui: dict[str, str] = {}
+    for file, line, row in _rows(directory, "ingredients"):
+        where = f"{file} line {line}"
+        name = (row.get("name") or "").strip()
+        if not name or name != name.lower():
+            problems.add(where, f"name {row.get('name')!r} must be the lower-case generic name")
+            continue
+        rxcui = (row.get("rxcui") or "").strip()
+        kind = (row.get("kind") or "").strip()
+        ingredient_classes = tuple(_split(row.get("classes", "")))
+        if name in ingredients:
+            # The same ingredient may be listed by more than one file: their classes add up.
+            earlier = ingredients[name]
+            if rxcui and earlier.rxcui and rxcui != earlier.rxcui:
+                problems.add(where, f"{name} has RxCUI {rxcui} here and {earlier.rxcui} elsewhere")
+            if rxcui and not earlier.rxcui:
+                by_rxcui[rxcui] = name
+            merged = tuple(dict.fromkeys(earlier.classes + ingredient_classes))
+            ingredients[name] = Ingredient(name, earlier.rxcui or rxcui, earlier.kind, merged)
+            continue
+        if kind not in INGREDIENT_KINDS:
+            problems.add(where, f"kind {kind!r} is not one of {sorted(INGREDIENT_KINDS)}")
+        if rxcui:
+            if not rxcui.isdigit():
+                problems.add(where, f"RxCUI {rxcui!r} is not a number")
+            elif rxcui in by_rxcui:
+                problems.add(where, f"RxCUI {rxcui} is also {by_rxcui[rxcui]}")
+            by_rxcui[rxcui] = name
+        elif kind in {"rx", "otc", "rx-otc"}:
+            problems.add(where, f"{name} has no RxCUI")
+        if not ingredient_classes:
+            problems.add(where, f"{name} has no therapeutic class")
+        for class_id in ingredient_classes:
+            if class_id not in classes:
+                problems.add(where, f"unknown class {class_id!r}")
+        ingredients[name] = Ingredient(name, rxcui, kind, ingredient_classes)
+
+    def check_tag(where: str, text: str) -> str | None:
+        """'warfarin' / 'ingredient:warfarin' / 'class:statin' / 'group:serotonergic' -> a valid tag."""
+        text = str(text).strip()
+        kind, _, key = text.partition(":") if ":" in text else ("ingredient", "", text)
+        table = {"ingredient": ingredients, "class": classes, "group": groups}.get(kind)
+        if table is None or key not in table:
+            if lenient and kind == "ingredient":
+                unknown_ingredients.add(key)
+            else:
+                problems.add(where, f"unknown {kind} {key!r}")
+            return None
+        return f"{kind}:{key}"
+
+    groups: dict[str, Label] = {}
+    group_members: dict[str, list[str]] = {}
+    raw_groups = _yaml(directory / "groups.yaml") or {}
+    for group_id, entry in raw_groups.items():
+        where = f"groups.yaml {group_id}"
+        if not entry.get("label"):
+            problems.add(where, "no label")
+        groups[group_id] = Label(
+            group_id, str(entry.get("label") or ""), check_sources(where, entry.get("sources"))
+        )
+        group_members[group_id] = _as_list(entry.get("members"))
+        if not group_members[group_id]:
+            problems.add(where, "no members")
+
+    # Tags of each ingredient: itself, its classes, and every group it belongs to (directly or by class).
+    tags: dict[str, set[str]] = {
+        name: {f"ingredient:{name}"} | {f"class:{c}" for c in i.classes} for name, i in ingredients.items()
+    }
+    by_tag: dict[str, set[str]] = defaultdict(set)
+    for name, ingredient_tags in tags.items():
+        for tag in ingredient_tags:
+            by_tag[tag].add(name)
+    for group_id, members in group_members.items():
+        for member in members:
+            tag = check_tag(f"groups.yaml {group_id}", member)
+            if tag is None:
+                continue
+            kind, _, key = tag.partition(":")
+            if kind == "group":
+                problems.add(f"groups.yaml {group_id}", f"groups cannot contain groups ({key})")
+            for name in by_tag.get(tag, ()):
+                tags[name].add(f"group:{group_id}")
+    ingredients = {
+        name: Ingredient(i.name, i.rxcui, i.kind, i.classes, frozenset(tags[name]))
+        for name, i in ingredients.items()
+    }
+
+    names: dict[str, tuple[str, ...]] = {}
+    for name in ingredients:
+        key = normalise_name(name)
+        if key in names:
+            problems.add("ingredients", f"{name!r} and {names[key][0]!r} read as the same name")
+        names[key] = (name,)
+    for file, line, row in _rows(directory, "names"):
+        where = f"{file} line {line}"
+        key = normalise_name(row.get("name", ""))
+        members = tuple(_split(row.get("ingredients", "")))
+        if not key or not members:
+            problems.add(where, "needs a name and its ingredients")
+            continue
+        if (row.get("kind") or "").strip() not in NAME_KINDS:
+            problems.add(where, f"kind {row.get('kind')!r} is not one of {sorted(NAME_KINDS)}")
+        missing = [member for member in members if member not in ingredients]
+        if missing and lenient:
+            unknown_ingredients.update(missing)
+            continue
+        for member in missing:
+            problems.add(where, f"unknown ingredient {member!r}")
+        if key in names and set(names[key]) != set(members):
+            problems.add(where, f"{row['name']!r} already means {' + '.join(names[key])}")
+        names[key] = tuple(sorted(members))
+
+    anticholinergic = {}
+    for line, row in enumerate(_csv(directory / "anticholinergic.csv"), start=2):
+        where = f"anticholinergic.csv line {line}"
+        name = row.get("ingredient", "").strip()
+        if name not in ingredients:
+            if lenient:
+                unknown_ingredients.add(name)
+                continue
+            problems.add(where, f"unknown ingredient {name!r}")
+        if name in anticholinergic:
+            problems.add(where, f"{name} is listed twice")
+        try:
+            score = int(row.get("score", ""))
+        except ValueError:
+            score = 0
+        if score not in (1, 2, 3):
+            problems.add(where, "score must be 1, 2 or 3")
+        source_ids = check_sources(where, _split(row.get("source", "")))
+        anticholinergic[name] = (score, source_ids[0] if source_ids else "")
+
+    def text_fields(where: str, entry: dict, required=("title", "effect", "management")) -> dict:
+        for name in required:
+            if not str(entry.get(name) or "").strip():
+                problems.add(where, f"no {name}")
+        severity = entry.get("severity")
+        if severity not in SEVERITIES:
+            problems.add(where, f"severity {severity!r} is not one of {SEVERITIES}")
+        return {
+            "severity": severity,
+            "title": str(entry.get("title") or "").strip(),
+            "effect": str(entry.get("effect") or "").strip(),
+            "mechanism": str(entry.get("mechanism") or "").strip(),
+            "management": str(entry.get("management") or "").strip(),
+            "sources": check_sources(where, entry.get("sources")),
+        }
+
+    def tag_set(where: str, value) -> frozenset[str]:
+        items = _as_list(value)
+        result = {check_tag(where, item) for item in items}
+        result.discard(None)
+        if not items or (not result and not lenient):
+            problems.add(where, "names no drugs")
+        return frozenset(result)
+
+    rule_ids: set[str] = set()
+
+    def rule_id(where: str, entry: dict) -> str:
+        identifier = str(entry.get("id") or "")
+        if not identifier:
+            problems.add(where, "no id")
+        elif identifier in rule_ids:
+            problems.add(where, f"rule id {identifier} is used twice")
+        rule_ids.add(identifier)
+        return identifier
+
+    interaction_rules = []
+    seen_endpoints: dict[frozenset, str] = {}
+    for path in sorted((directory / "interactions").glob("*.yaml")):
+        for number, entry in enumerate(_yaml(path) or [], start=1):
+            where = f"interactions/{path.name} rule {number} ({entry.get('id', '?')})"
+            endpoints = tuple(tag_set(where, endpoint) for endpoint in _as_list(entry.get("between")))
+            if len(endpoints) < 2:
+                problems.add(where, "`between` needs at least two drugs or drug sets")
+            signature = frozenset(endpoints)
+            if signature in seen_endpoints:
+                problems.add(where, f"same drugs as rule {seen_endpoints[signature]} (conflicting duplicate)")
+            seen_endpoints[signature] = entry.get("id", "?")
+            interaction_rules.append(
+                Rule(
+                    id=rule_id(where, entry),
+                    kind="interaction",
+                    endpoints=endpoints,
+                    excluded=frozenset(f"ingredient:{n}" for n in _as_list(entry.get("except"))),
+                    replaces=tuple(_as_list(entry.get("replaces"))),
+                    file=f"interactions/{path.name}",
+                    **text_fields(where, entry),
+                )
+            )
+            for name in _as_list(entry.get("except")):
+                if name not in ingredients and not lenient:
+                    problems.add(where, f"unknown ingredient {name!r} in except")
+
+    duplication = _yaml(directory / "duplication.yaml") or {}
+    same_ingredient = duplication.get("same_ingredient") or {}
+    text_fields("duplication.yaml same_ingredient", same_ingredient, required=("management",))
+    for name, override in (same_ingredient.get("overrides") or {}).items():
+        if name not in ingredients and not lenient:
+            problems.add("duplication.yaml", f"unknown ingredient {name!r}")
+        text_fields(f"duplication.yaml override {name}", override, required=("management",))
+
+    def drug_rules(filename: str, kind: str) -> list[Rule]:
+        rules = []
+        for number, entry in enumerate(_yaml(directory / filename) or [], start=1):
+            where = f"{filename} rule {number} ({entry.get('id', '?')})"
+            extra = {}
+            if kind == "disease":
+                prefixes = tuple(str(p).upper() for p in _as_list(entry.get("conditions")))
+                if not prefixes:
+                    problems.add(where, "names no ICD-10-CM condition codes")
+                for prefix in prefixes:
+                    if not ICD10_PREFIX.match(prefix):
+                        problems.add(where, f"{prefix!r} is not an ICD-10-CM code or prefix")
+                if not entry.get("condition_label"):
+                    problems.add(where, "no condition_label")
+                extra = {"conditions": prefixes, "condition_label": str(entry.get("condition_label") or "")}
+            if kind == "renal":
+                thresholds = []
+                for threshold in _as_list(entry.get("thresholds")):
+                    if not isinstance(threshold.get("below"), int | float) or threshold["below"] <= 0:
+                        problems.add(where, "each threshold needs `below`: a CrCl in mL/min")
+                    if threshold.get("severity") not in SEVERITIES:
+                        problems.add(where, f"threshold severity {threshold.get('severity')!r} is not valid")
+                    if not str(threshold.get("text") or "").strip():
+                        problems.add(where, "each threshold needs its text (what to do)")
+                    thresholds.append(dict(threshold))
+                if not thresholds:
+                    problems.add(where, "no thresholds")
+                thresholds.sort(key=lambda t: t.get("below", 0))  # the lowest (most severe) first
+                extra = {"thresholds": tuple(thresholds)}
+                entry = {"severity": thresholds[0]["severity"] if thresholds else None, **entry}
+                entry.setdefault("management", "See the threshold that applies.")
+            min_age = entry.get("min_age", 65 if kind == "elderly" else None)
+            rules.append(
+                Rule(
+                    id=rule_id(where, entry),
+                    kind=kind,
+                    drugs=tag_set(where, entry.get("drugs")),
+                    excluded=frozenset(f"ingredient:{n}" for n in _as_list(entry.get("except"))),
+                    min_age=min_age,
+                    file=filename,
+                    **extra,
+                    **text_fields(where, entry),
+                )
+            )
+        return rules
+
+    elderly_rules = drug_rules("elderly.yaml", "elderly")
+    renal_rules = drug_rules("renal.yaml", "renal")
+    disease_rules = drug_rules("disease.yaml", "disease")
+
+    allergens: dict[str, Allergen] = {}
+    raw_allergens = _yaml(directory / "allergy.yaml") or {}
+    for allergen_id, entry in raw_allergens.items():
+        where = f"allergy.yaml {allergen_id}"
+        if entry.get("severity") not in SEVERITIES:
+            problems.add(where, f"severity {entry.get('severity')!r} is not valid")
+        cross = []
+        for cross_reaction in _as_list(entry.get("cross_reactions")):
+            if cross_reaction.get("allergen") not in raw_allergens:
+                problems.add(
+                    where, f"cross-reaction with unknown allergen {cross_reaction.get('allergen')!r}"
+                )
+            if cross_reaction.get("severity") not in SEVERITIES or not cross_reaction.get("text"):
+                problems.add(where, "each cross-reaction needs a severity and a text")
+            cross.append(dict(cross_reaction))
+        allergens[allergen_id] = Allergen(
+            id=allergen_id,
+            label=str(entry.get("label") or allergen_id),
+            terms=frozenset(normalise_name(t) for t in _as_list(entry.get("terms"))),
+            members=tag_set(where, entry.get("members")),
+            severity=str(entry.get("severity")),
+            cross_reactions=tuple(cross),
+            sources=check_sources(where, entry.get("sources")),
+        )
+
+    for rule in interaction_rules:
+        for replaced in rule.replaces:
+            if replaced not in rule_ids:
+                problems.add(rule.file, f"rule {rule.id} replaces unknown rule {replaced!r}")
+
+    if problems:
+        raise KnowledgeBaseError(list(problems))
+
+    kb = KnowledgeBase(
+        version=version,
+        references=references,
+        sources=sources,
+        ingredients=ingredients,
+        by_rxcui=by_rxcui,
+        names=names,
+        classes=classes,
+        groups=groups,
+        anticholinergic=anticholinergic,
+        interaction_rules=interaction_rules,
+        same_ingredient=same_ingredient,
+        elderly_rules=elderly_rules,
+        renal_rules=renal_rules,
+        disease_rules=disease_rules,
+        allergens=allergens,
+    )
+    _build_indexes(kb)
+    return kb
+
+
+def _build_indexes(kb: KnowledgeBase) -> None:
+    tag_members: dict[str, set[str]] = defaultdict(set)
+    for name, ingredient in kb.ingredients.items():
+        for tag in ingredient.tags:
+            tag_members[tag].add(name)
+    kb.tag_members = {tag: frozenset(names) for tag, names in tag_members.items()}
+
+    excluded = lambda rule: {tag.partition(":")[2] for tag in rule.excluded}  # noqa: E731
+    pair_rules: dict[frozenset[str], list[Rule]] = defaultdict(list)
+    multi_rules: dict[str, list[Rule]] = defaultdict(list)
+    for rule in kb.interaction_rules:
+        sides = [kb.members(endpoint) - excluded(rule) for endpoint in rule.endpoints]
+        if len(sides) == 2:
+            for a in sides[0]:
+                for b in sides[1]:
+                    if a != b:
+                        pair_rules[frozenset((a, b))].append(rule)
+        else:
+            for name in set().union(*sides):
+                multi_rules[name].append(rule)
+    kb.pair_rules = dict(pair_rules)
+    kb.multi_rules = dict(multi_rules)
+
+    drug_rules: dict[str, list[Rule]] = defaultdict(list)
+    for rule in kb.elderly_rules + kb.renal_rules + kb.disease_rules:
+        for name in kb.members(rule.drugs) - excluded(rule):
+            drug_rules[name].append(rule)
+    kb.drug_rules = dict(drug_rules)
+    kb.allergen_members = {allergen.id: kb.members(allergen.members) for allergen in kb.allergens.values()}

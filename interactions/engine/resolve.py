@@ -1,0 +1,53 @@
+"""What a medication entry is: its ingredients, found by exact name or RxCUI, never guessed."""
+
+import re
+from dataclasses import dataclass
+
+from interactions.engine.knowledge import KnowledgeBase
+from interactions.engine.names import candidate_keys, normalise_name
+
+# Words that turn a product into a different one with more ingredients ("Aleve PM", "Claritin D",
+# "Robitussin DM", "Tylenol with Codeine"). If matching would have to drop one of them, the entry is
+# left unresolved instead of being matched to the plain product.
+_INGREDIENT_CHANGING_WORDS = {
+    "pm", "d", "dm", "plus", "sinus", "cold", "flu", "cough", "congestion", "allergy", "migraine", "severe",
+    "hbp", "codeine", "hct", "hctz", "duo", "complete", "nighttime", "daytime", "multi", "symptom", "with", "and",
+}  # fmt: skip
+_COMBINATION_SEPARATORS = re.compile(r"\s*(?:/|\+|&|,|\band\b|\bwith\b|\bplus\b)\s*", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    input: str
+    ingredients: tuple[str, ...]  # generic names; empty when unresolved
+    matched: str = ""  # the dictionary name it matched
+    ignored: str = ""  # words of the input that were not needed to identify it
+
+
+def resolve_name(kb: KnowledgeBase, text: str) -> Resolution:
+    key = normalise_name(text)
+    if key in kb.names:
+        return Resolution(text, kb.names[key], key)
+    parts = [part for part in _COMBINATION_SEPARATORS.split(text) if normalise_name(part)]
+    if len(parts) > 1:
+        resolved = [_by_leading_words(kb, part) for part in parts]
+        if all(resolved):
+            ingredients = tuple(sorted({i for r in resolved for i in r.ingredients}))
+            return Resolution(text, ingredients, " + ".join(r.matched for r in resolved))
+    return _by_leading_words(kb, text) or Resolution(text, ())
+
+
+def _by_leading_words(kb: KnowledgeBase, text: str) -> Resolution | None:
+    keys = candidate_keys(text)
+    for key in keys:
+        if key in kb.names:
+            dropped = keys[0][len(key) :].split()
+            if _INGREDIENT_CHANGING_WORDS & set(dropped):
+                return None
+            return Resolution(text, kb.names[key], key, " ".join(dropped))
+    return None
+
+
+def resolve_rxcui(kb: KnowledgeBase, rxcui: str) -> Resolution:
+    name = kb.by_rxcui.get(rxcui)
+    return Resolution(f"rxcui {rxcui}", (name,) if name else (), name or "")
