@@ -279,3 +279,7 @@ LOGGING = {
 # --- Audit ----------------------------------------------------------------------------------
 # Set when a reverse proxy you run appends the client address to X-Forwarded-For.
 TRUST_X_FORWARDED_FOR = env_bool("TRUST_X_FORWARDED_FOR", False)
+
+# --- Drug knowledge base --------------------------------------------------------------------
+# Folders with names imported from a local RxNorm release (manage.py import_rxnorm writes the first).
+KNOWLEDGE_EXTRA_DIRS = env_list("KNOWLEDGE_EXTRA_DIRS", str(VAR_DIR / "knowledge"))

@@ -144,6 +144,18 @@ class MedicationForm(VersionedForm):
     def __init__(self, *args, prescribers, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["prescriber"].queryset = prescribers
+        # Names the drug knowledge base knows, suggested as the user types (their choice, never applied).
+        self.fields["name"].widget.attrs.update(
+            {
+                "list": "medication-names",
+                "autocomplete": "off",
+                "hx-get": reverse("medication_names"),
+                "hx-trigger": "input changed delay:250ms",
+                "hx-sync": "this:replace",
+                "hx-target": "#medication-names",
+                "hx-swap": "innerHTML",
+            }
+        )
         if self.instance.status != MedicationStatus.STOPPED:
             # Stopping is its own action with a required reason.
             del self.fields["stop_date"]

@@ -202,6 +202,11 @@ class MedicationEntry(VersionedRecord):
         max_length=10, choices=MedicationStatus.choices, default=MedicationStatus.ACTIVE
     )
     notes = models.TextField(blank=True)
+    # What the drug knowledge base recognised in `name` when it was last saved (or re-linked after a
+    # knowledge-base update): [{"rxcui": "11289", "name": "warfarin"}], empty when unrecognised.
+    ingredients = models.JSONField(default=list, blank=True, editable=False)
+    recognised_as = models.CharField(max_length=200, blank=True, editable=False)
+    knowledge_base_version = models.CharField(max_length=20, blank=True, editable=False)
 
     class Meta:
         ordering = ["status", "name"]
@@ -214,6 +219,14 @@ class MedicationEntry(VersionedRecord):
     @property
     def is_ended(self) -> bool:
         return self.status == MedicationStatus.STOPPED
+
+    @property
+    def is_recognised(self) -> bool:
+        return bool(self.ingredients)
+
+    @property
+    def ingredient_names(self) -> str:
+        return " + ".join(item["name"] for item in self.ingredients)
 
     def clean(self) -> None:
         errors = {}

@@ -9,10 +9,12 @@ from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404
 
+from interactions.selectors import screening_run
 from mtm.models import AuditEvent
 from mtm.scoping import scope_to_organisation
 from patients.models import (
     Allergy,
+    AllergyKind,
     AllergyStatus,
     CareTeamMember,
     Condition,
@@ -24,6 +26,7 @@ from patients.models import (
     Patient,
     PharmacyFill,
     Prescriber,
+    Sex,
 )
 
 RECENT_FILLS_SHOWN = 60
@@ -166,3 +169,69 @@ def patient_record(*, patient: Patient) -> PatientRecord:
 def portal_patient(*, user) -> Patient:
     """The one patient record a patient user is linked to, or 404."""
     return get_object_or_404(Patient.objects.select_related("organisation"), portal_user=user)
+
+
+# --- Screening --------------------------------------------------------------------------------
+
+
+def screening_request(record: PatientRecord, *, today: datetime.date) -> dict:
+    """The screening contract's request for this patient, from their record as it stands."""
+    patient = record.patient
+    latest = record.latest_measurements
+    facts: dict = {
+        "age": patient.age_on(today),
+        "allergies": [a.substance for a in record.active_allergies if a.kind == AllergyKind.ALLERGY],
+        "conditions": [c.icd10_code for c in record.active_conditions],
+    }
+    if patient.sex in (Sex.FEMALE, Sex.MALE):
+        facts["sex"] = patient.sex
+    if MeasurementKind.WEIGHT in latest:
+        facts["weight_kg"] = float(latest[MeasurementKind.WEIGHT].value)
+    if MeasurementKind.SERUM_CREATININE in latest:
+        facts["serum_creatinine_mg_dl"] = float(latest[MeasurementKind.SERUM_CREATININE].value)
+    return {"patient": facts, "medications": [{"name": m.name} for m in record.active_medications]}
+
+
+@dataclass
+class Screening:
+    """Screening results for the patient page, grouped the way a pharmacist reads them."""
+
+    response: dict
+    weight: Measurement | None
+    creatinine: Measurement | None
+
+    @property
+    def findings(self) -> list[dict]:
+        return self.response["findings"]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = {severity: 0 for severity in ("contraindicated", "major", "moderate", "minor")}
+        for finding in self.findings:
+            counts[finding["severity"]] += 1
+        return counts
+
+    @property
+    def context(self) -> dict:
+        return self.response["patient_context"]
+
+    @property
+    def unresolved(self) -> list[str]:
+        return self.response["unresolved"]
+
+    @property
+    def crcl_missing_text(self) -> str:
+        """'a weight and a serum creatinine'"""
+        words = {"age": "a date of birth", "sex": "the sex (female or male)", "weight_kg": "a weight",
+                 "serum_creatinine_mg_dl": "a serum creatinine"}  # fmt: skip
+        missing = [words[item] for item in self.context.get("crcl_missing") or []]
+        return " and ".join([", ".join(missing[:-1]), missing[-1]]) if len(missing) > 1 else "".join(missing)
+
+
+def patient_screening(record: PatientRecord, *, today: datetime.date) -> Screening:
+    latest = record.latest_measurements
+    return Screening(
+        response=screening_run(screening_request(record, today=today)),
+        weight=latest.get(MeasurementKind.WEIGHT),
+        creatinine=latest.get(MeasurementKind.SERUM_CREATININE),
+    )

@@ -13,6 +13,7 @@ from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from interactions.selectors import knowledge_base, medication_resolve
 from mtm.audit import Actor, audit_record, diff, snapshot
 from mtm.errors import EditConflict
 from mtm.models import AuditAction, Organisation
@@ -33,9 +34,10 @@ from patients.models import (
 )
 from patients.validators import icd10cm_description, normalise_icd10cm, validate_icd10cm
 
-# The event itself records which patient and organisation; the rest is bookkeeping.
+# The event itself records which patient and organisation; the rest is bookkeeping or derived.
 _NOT_AUDITED = {
     "id", "version", "created_at", "updated_at", "first_name_lower", "last_name_lower", "patient", "organisation",
+    "ingredients", "recognised_as", "knowledge_base_version",
 }  # fmt: skip
 
 
@@ -203,16 +205,43 @@ def care_team_remove(*, member: CareTeamMember, version: int, by: Actor) -> None
 # --- Medication list ----------------------------------------------------------------------------
 
 
+def _recognition(name: str) -> dict[str, Any]:
+    """What the drug knowledge base makes of a medication name, as MedicationEntry fields."""
+    resolution = medication_resolve(name)
+    kb = knowledge_base()
+    return {
+        "ingredients": [{"rxcui": kb.ingredients[i].rxcui, "name": i} for i in resolution.ingredients],
+        "recognised_as": resolution.matched if resolution.ingredients else "",
+        "knowledge_base_version": kb.version,
+    }
+
+
+def medication_link(entry: MedicationEntry) -> bool:
+    """Link the entry to the ingredients its name resolves to now. Derived data, not a change
+    anyone made: neither versioned nor audited. Returns whether anything changed."""
+    fields = _recognition(entry.name)
+    if all(getattr(entry, key) == value for key, value in fields.items()):
+        return False
+    MedicationEntry.objects.filter(pk=entry.pk).update(**fields)
+    for key, value in fields.items():
+        setattr(entry, key, value)
+    return True
+
+
 @transaction.atomic
 def medication_add(*, patient: Patient, data: dict[str, Any], by: Actor) -> MedicationEntry:
-    return _create(MedicationEntry(patient=patient, **data), by=by)
+    entry = _create(MedicationEntry(patient=patient, **data), by=by)
+    medication_link(entry)
+    return entry
 
 
 @transaction.atomic
 def medication_update(
     *, entry: MedicationEntry, data: dict[str, Any], version: int, by: Actor
 ) -> MedicationEntry:
-    return _update(entry, data=data, version=version, by=by)
+    entry = _update(entry, data=data, version=version, by=by)
+    medication_link(entry)
+    return entry
 
 
 @transaction.atomic

@@ -21,6 +21,7 @@ urlpatterns = [
     path("patients/<uuid:patient_id>/", views.patient_detail, name="patient_detail"),
     path("patients/<uuid:patient_id>/details/", views.patient_details, name="patient_details"),
     path("patients/<uuid:patient_id>/history/", views.patient_history, name="patient_history"),
+    path("patients/<uuid:patient_id>/screening/", views.patient_screening, name="patient_screening"),
     path("patients/<uuid:patient_id>/<section:section_slug>/", views.section_show, name="section_show"),
     path("patients/<uuid:patient_id>/<section:section_slug>/add/", views.section_add, name="section_add"),
     path(
@@ -34,6 +35,7 @@ urlpatterns = [
         name="section_end",
     ),
     path("icd10/options/", views.icd10_options, name="icd10_options"),
+    path("medications/names/", views.medication_names, name="medication_names"),
     path("prescribers/", views.prescriber_list, name="prescriber_list"),
     path("prescribers/<uuid:prescriber_id>/", views.prescriber_edit, name="prescriber_edit"),
     path("portal/", views.portal_home, name="portal"),

@@ -10,7 +10,9 @@ from django.db.models import Count, QuerySet
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 
+from interactions.selectors import medication_name_suggestions
 from mtm.audit import actor_from_request, audit_record
 from mtm.decorators import requires
 from mtm.errors import EditConflict
@@ -81,6 +83,7 @@ def patient_detail(request, patient_id):
         {
             "patient": patient,
             "record": record,
+            "screening": selectors.patient_screening(record, today=timezone.localdate()),
             "sections": {slug.replace("-", "_"): section for slug, section in SECTIONS.items()},
             "can_edit": request.user.can(Capability.PATIENT_EDIT),
         },
@@ -131,6 +134,15 @@ def patient_details(request, patient_id):
 
 
 @requires(Capability.PATIENT_VIEW)
+def patient_screening(request, patient_id):
+    """The screening panel, refreshed by htmx whenever a section of the record changes."""
+    patient = selectors.patient_get(user=request.user, patient_id=patient_id)
+    record = selectors.patient_record(patient=patient)
+    screening = selectors.patient_screening(record, today=timezone.localdate())
+    return render(request, "patients/_screening.html", {"patient": patient, "screening": screening})
+
+
+@requires(Capability.PATIENT_VIEW)
 def patient_history(request, patient_id):
     patient = selectors.patient_get(user=request.user, patient_id=patient_id)
     page = Paginator(selectors.patient_changes(patient=patient), AUDIT_EVENTS_PER_PAGE).get_page(
@@ -162,7 +174,10 @@ def _render_fragment(request, template: str, context: dict, *, status: int = 200
     save goes back to the patient page, and a form is shown on a page of its own."""
     patient = context["patient"]
     if request.htmx:
-        return render(request, template, context, status=status)
+        response = render(request, template, context, status=status)
+        if context.get("saved"):
+            response["HX-Trigger"] = "record-changed"  # the screening panel listens
+        return response
     if context.get("saved"):
         return redirect(reverse("patient_detail", args=[patient.pk]))
     return render(request, "patients/fragment_page.html", {**context, "fragment": template}, status=status)
@@ -260,6 +275,13 @@ def icd10_options(request):
     """<option>s for the condition form's code field: codes or descriptions matching what is typed."""
     matches = icd10cm_search(request.GET.get("icd10_code", ""))
     return render(request, "patients/_icd10_options.html", {"matches": matches})
+
+
+@requires(Capability.PATIENT_EDIT)
+def medication_names(request):
+    """<option>s for the medication name field: names the drug knowledge base recognises."""
+    suggestions = medication_name_suggestions(request.GET.get("name", ""))
+    return render(request, "patients/_name_options.html", {"suggestions": suggestions})
 
 
 # --- Audit trail (organisation admins) --------------------------------------------------------

@@ -177,10 +177,14 @@ def _as_list(value) -> list:
 
 
 @functools.cache
-def load_knowledge_base(directory: Path = KNOWLEDGE_DIR) -> KnowledgeBase:
+def load_knowledge_base(directory: Path = KNOWLEDGE_DIR, extra: tuple[Path, ...] = ()) -> KnowledgeBase:
     """Load and validate the knowledge base; raise KnowledgeBaseError listing every problem.
+
+    `extra`: folders with more `ingredients/*.csv` and `names/*.csv` (e.g. names imported from a
+    local RxNorm release by `manage.py import_rxnorm`). They extend the dictionary, never the rules;
+    where an extra name would change what a reviewed name means, the reviewed one stays.
     Cached: the files are read once per process."""
-    return _load(Path(directory))
+    return _load(Path(directory), extra=tuple(Path(p) for p in extra))
 
 
 def validate_knowledge_base(
@@ -190,7 +194,7 @@ def validate_knowledge_base(
     dictionary pass (they are returned instead), for editing one file while another is unfinished."""
     unknown: set[str] = set()
     try:
-        _load(Path(directory), unknown_ingredients=unknown if lenient else None)
+        _load(Path(directory), unknown_ingredients=unknown if lenient else None, extra=())
     except KnowledgeBaseError as error:
         return error.problems, unknown
     return [], unknown
@@ -204,7 +208,16 @@ def _rows(directory: Path, name: str) -> list[tuple[str, int, dict]]:
     return rows
 
 
-def _load(directory: Path, unknown_ingredients: set[str] | None = None) -> KnowledgeBase:
+def _extra_rows(extra: tuple[Path, ...], name: str) -> list[tuple[str, int, dict]]:
+    rows = []
+    for folder in extra:
+        rows += [(f"{folder}/{file}", line, row) for file, line, row in _rows(folder, name)]
+    return rows
+
+
+def _load(
+    directory: Path, unknown_ingredients: set[str] | None = None, extra: tuple[Path, ...] = ()
+) -> KnowledgeBase:
     problems = _Problems()
     lenient = unknown_ingredients is not None
     manifest = _yaml(directory / "manifest.yaml") or {}
@@ -291,6 +304,16 @@ def _load(directory: Path, unknown_ingredients: set[str] | None = None) -> Knowl
                 problems.add(where, f"unknown class {class_id!r}")
         ingredients[name] = Ingredient(name, rxcui, kind, ingredient_classes)
 
+    # Extra (locally imported) ingredients: only what the reviewed files do not already define.
+    for _file, _line, row in _extra_rows(extra, "ingredients"):
+        name, rxcui = (row.get("name") or "").strip().lower(), (row.get("rxcui") or "").strip()
+        if name and name not in ingredients and (not rxcui or rxcui not in by_rxcui):
+            ingredients[name] = Ingredient(
+                name, rxcui, (row.get("kind") or "rx").strip(), tuple(_split(row.get("classes", "")))
+            )
+            if rxcui:
+                by_rxcui[rxcui] = name
+
     def check_tag(where: str, text: str) -> str | None:
         """'warfarin' / 'ingredient:warfarin' / 'class:statin' / 'group:serotonergic' -> a valid tag."""
         text = str(text).strip()
@@ -365,6 +388,12 @@ def _load(directory: Path, unknown_ingredients: set[str] | None = None) -> Knowl
         if key in names and set(names[key]) != set(members):
             problems.add(where, f"{row['name']!r} already means {' + '.join(names[key])}")
         names[key] = tuple(sorted(members))
+
+    for _file, _line, row in _extra_rows(extra, "names"):
+        key = normalise_name(row.get("name", ""))
+        members = tuple(_split(row.get("ingredients", "")))
+        if key and members and key not in names and all(member in ingredients for member in members):
+            names[key] = tuple(sorted(members))
 
     anticholinergic = {}
     for line, row in enumerate(_csv(directory / "anticholinergic.csv"), start=2):

@@ -117,7 +117,8 @@ def _parse(request) -> tuple[PatientFacts, list[dict]]:
     unknown = set(request) - {"patient", "medications"}
     if unknown:
         errors[sorted(unknown)[0]] = "is not a field of a screening request"
-    raw_patient = request.get("patient") or {}
+    raw_patient = request.get("patient")
+    raw_patient = {} if raw_patient is None else raw_patient
     if not isinstance(raw_patient, dict):
         errors["patient"] = "must be an object"
         raw_patient = {}

@@ -5,6 +5,7 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.routers import DefaultRouter
 from rest_framework.throttling import ScopedRateThrottle
 
+from interactions.api.views import ScreeningView
 from patients.api import views as patients
 
 
@@ -39,5 +40,6 @@ router.register(
 
 urlpatterns = [
     path("auth/token/", ObtainToken.as_view(), name="api_token"),
+    path("screenings/", ScreeningView.as_view(), name="api_screening"),
     *router.urls,
 ]

@@ -296,3 +296,34 @@ def test_without_javascript_the_forms_still_work(pharmacist_client, patient):
     assert invalid.status_code == 422 and "<html" in invalid.content.decode()
     saved = pharmacist_client.post(url, {"substance": "latex", "severity": "mild", "kind": "allergy"})
     assert saved.status_code == 302 and saved.url == reverse("patient_detail", args=[patient.pk])
+
+
+def test_patient_page_screens_the_active_list_and_shows_kidney_function(pharmacist_client, patient):
+    factories.make_medication(patient, name="Coumadin 5 mg")
+    factories.make_medication(patient, name="Diflucan 150 mg")
+    factories.make_medication(patient, name="grandma's tonic")
+    factories.make_measurement(patient, kind="weight", value="70")
+    factories.make_measurement(patient, kind="serum_creatinine", value="1.0")
+    body = pharmacist_client.get(reverse("patient_detail", args=[patient.pk])).content.decode()
+    assert 'id="screening"' in body
+    assert "Warfarin with a CYP2C9 inhibitor" in body
+    assert "fluconazole is a moderate CYP2C9 inhibitor" in body
+    assert "Not recognised, so not screened:</strong> grandma&#x27;s tonic" in body
+    # female born 1950-05-17; CrCl (140 - age) x 70 / 72 x 0.85
+    assert "Creatinine clearance" in body and "Cockcroft-Gault" in body
+
+
+def test_saving_a_section_tells_the_screening_panel_to_refresh(pharmacist_client, patient):
+    response = pharmacist_client.post(
+        section_url("section_add", patient, "medications"),
+        {"name": "Biaxin", "source": "prescription"},
+        **HTMX,
+    )
+    assert response.headers["HX-Trigger"] == "record-changed"
+    panel = pharmacist_client.get(reverse("patient_screening", args=[patient.pk]), **HTMX)
+    assert panel.content.decode().strip().startswith('<section id="screening"')
+
+
+def test_medication_name_suggestions(pharmacist_client):
+    response = pharmacist_client.get(reverse("medication_names"), {"name": "coumad"})
+    assert '<option value="coumadin">' in response.content.decode()
