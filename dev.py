@@ -88,6 +88,7 @@ def run() -> int:
     manage("migrate", "--no-input", "-v", "0", env=env)
     say("loading demo data")
     manage("seed_demo", env=env)
+    manage("relink_medications", env=env)  # medication entries follow the current drug knowledge base
     commands = {
         "web": [str(PYTHON), "manage.py", "runserver", f"{host}:{port}", "--noreload"],
         "worker": [str(PYTHON), "-m", "celery", "-A", "mtm", "worker", "--loglevel=INFO", "--concurrency=2"],

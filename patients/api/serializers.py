@@ -89,9 +89,12 @@ class MedicationSerializer(VersionedSerializer):
         model = MedicationEntry
         fields = [
             "id", "version", "name", "strength_dose", "directions", "indication", "prescriber", "source",
-            "start_date", "stop_date", "stop_reason", "status", "notes", "created_at", "updated_at",
+            "start_date", "stop_date", "stop_reason", "status", "notes", "ingredients", "recognised_as",
+            "knowledge_base_version", "created_at", "updated_at",
         ]  # fmt: skip
-        read_only_fields = ["id", "status", "created_at", "updated_at"]
+        read_only_fields = [
+            "id", "status", "ingredients", "recognised_as", "knowledge_base_version", "created_at", "updated_at",
+        ]  # fmt: skip
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

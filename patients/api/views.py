@@ -2,11 +2,13 @@
 
 from django.db import transaction
 from django.db.models.functions import Lower
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from interactions.api.serializers import ScreeningResponseSerializer
 from mtm.audit import actor_from_request, audit_record
 from mtm.models import AuditAction
 from mtm.permissions import Capability
@@ -59,6 +61,21 @@ class PatientViewSet(RecordViewSet, mixins.CreateModelMixin, mixins.UpdateModelM
         patient = self.get_object()
         audit_record(actor=self.actor(), action=AuditAction.VIEW, patient_id=patient.pk, obj=patient)
         return Response(self.get_serializer(patient).data)
+
+    @extend_schema(responses=ScreeningResponseSerializer)
+    @action(detail=True, methods=["get"])
+    def screening(self, request, pk=None):
+        """The screening of the patient's active medication list with their age, kidney function,
+        allergies and conditions, as on the patient page."""
+        patient = self.get_object()
+        audit_record(
+            actor=self.actor(),
+            action=AuditAction.VIEW,
+            patient_id=patient.pk,
+            changes={"section": "screening"},
+        )
+        record = selectors.patient_record(patient=patient)
+        return Response(selectors.patient_screening(record, today=timezone.localdate()).response)
 
     def create(self, request, *args, **kwargs):
         return self._run(

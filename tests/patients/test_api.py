@@ -297,3 +297,16 @@ def test_openapi_schema_is_served_with_an_offline_ui(api):
     assert ui.status_code == 200
     assert b"drf_spectacular_sidecar/swagger-ui-dist" in ui.content
     assert b"cdn." not in ui.content
+
+
+def test_patient_screening_and_recognised_ingredients(api, patient):
+    api.post(url(patient, "medications"), {"name": "Coumadin 5 mg"}, format="json")
+    api.post(url(patient, "medications"), {"name": "Diflucan"}, format="json")
+    listed = api.get(url(patient, "medications")).json()["results"]
+    assert {m["name"]: m["ingredients"] for m in listed}["Coumadin 5 mg"] == [
+        {"rxcui": "11289", "name": "warfarin"}
+    ]
+    screening = api.get(url(patient, action="screening")).json()
+    assert [f["drugs"] for f in screening["findings"] if f["kind"] == "interaction"] == [
+        ["fluconazole", "warfarin"]
+    ]

@@ -1,0 +1,131 @@
+"""Screening engine: time per list size, index build time and memory, and independence from the
+size of the knowledge base.
+
+    .venv/bin/python bench/screening.py [--repeat 200]
+
+Prints, for lists of 5, 10, 20, 40 and 80 medications (drawn from the knowledge base with a fixed
+seed): median time per screening, per pair of drugs, findings, and the growth ratio against the
+5-drug list. Then builds a knowledge base twice the size (synthetic drugs and rules unrelated to the
+lists) and screens the same lists again: the times should not change. Budget: a 20-medication list
+under 1 ms after the index is built.
+"""
+
+import argparse
+import csv
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import yaml
+
+from interactions.engine import screen
+from interactions.engine.knowledge import KNOWLEDGE_DIR, _load
+
+SIZES = [5, 10, 20, 40, 80]
+PATIENT = {"age": 78, "sex": "female", "weight_kg": 62, "serum_creatinine_mg_dl": 1.4, "allergies": ["penicillin"],
+           "conditions": ["I50.22", "N18.4", "J45.909"]}  # fmt: skip
+
+
+def build(directory: Path):
+    tracemalloc.start()
+    started = time.perf_counter()
+    kb = _load(directory)
+    seconds = time.perf_counter() - started
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return kb, seconds, peak
+
+
+def lists(kb) -> dict[int, list[str]]:
+    rng = random.Random(20261126)
+    names = sorted(n for n, i in kb.ingredients.items() if i.kind != "supplement" or rng.random() < 0.3)
+    return {size: rng.sample(names, size) for size in SIZES}
+
+
+def time_screen(kb, medications: list[str], repeat: int) -> tuple[float, int]:
+    request = {"patient": PATIENT, "medications": [{"name": m} for m in medications]}
+    findings = len(screen(request, kb)["findings"])
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        screen(request, kb)
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples), findings
+
+
+def doubled_copy(source: Path, target: Path, kb) -> None:
+    """The knowledge base plus as many synthetic ingredients, classes, names and rules again,
+    none of them related to a real drug."""
+    shutil.copytree(source, target)
+    count = len(kb.ingredients)
+    with (target / "classes.yaml").open("a") as classes:
+        classes.write(
+            "".join(
+                f"\nsynthetic-class-{i}: {{label: synthetic class {i}, sources: [fda-labels]}}"
+                for i in range(50)
+            )
+        )
+    with (target / "ingredients" / "zz-synthetic.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["name", "rxcui", "kind", "classes"])
+        writer.writerows(
+            [f"synthetic drug {i}", str(90_000_000 + i), "rx", f"synthetic-class-{i % 50}"]
+            for i in range(count)
+        )
+    with (target / "names" / "zz-synthetic.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["name", "ingredients", "kind"])
+        writer.writerows([f"Synthobrand {i}", f"synthetic drug {i}", "brand"] for i in range(len(kb.names)))
+    rules = [
+        {"id": f"synthetic-{i}", "between": [f"synthetic drug {i}", f"class:synthetic-class-{(i * 7) % 50}"],
+         "severity": "moderate", "title": "synthetic", "effect": "synthetic", "management": "synthetic", "sources": ["fda-labels"]}
+        for i in range(len(kb.interaction_rules))
+    ]  # fmt: skip
+    (target / "interactions" / "zz-synthetic.yaml").write_text(yaml.safe_dump(rules))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=200)
+    args = parser.parse_args()
+
+    kb, seconds, peak = build(KNOWLEDGE_DIR)
+    print(
+        f"knowledge base {kb.version}: {len(kb.ingredients)} ingredients, {len(kb.names)} names, "
+        f"{len(kb.interaction_rules)} interaction rules -> {len(kb.pair_rules)} indexed drug pairs"
+    )
+    print(f"index build {seconds * 1000:.0f} ms, peak memory while building {peak / 1e6:.1f} MB")
+    medication_lists = lists(kb)
+    results = {size: time_screen(kb, meds, args.repeat) for size, meds in medication_lists.items()}
+    base = results[SIZES[0]][0]
+    print(f"{'meds':>5} {'pairs':>6} {'median us':>10} {'us/pair':>8} {'findings':>9} {'x 5 meds':>9}")
+    for size, (seconds, findings) in results.items():
+        pairs = size * (size - 1) // 2
+        print(
+            f"{size:>5} {pairs:>6} {seconds * 1e6:>10.1f} {seconds * 1e6 / pairs:>8.2f} {findings:>9} {seconds / base:>9.2f}"
+        )
+    print(f"20 medications: {results[20][0] * 1000:.3f} ms (budget < 1 ms)")
+
+    with tempfile.TemporaryDirectory() as folder:
+        doubled_dir = Path(folder) / "kb"
+        doubled_copy(KNOWLEDGE_DIR, doubled_dir, kb)
+        doubled, seconds, peak = build(doubled_dir)
+        print(
+            f"\ndoubled knowledge base: {len(doubled.ingredients)} ingredients, {len(doubled.names)} names, "
+            f"{len(doubled.interaction_rules)} rules; build {seconds * 1000:.0f} ms, peak {peak / 1e6:.1f} MB"
+        )
+        print(f"{'meds':>5} {'median us':>10} {'x original KB':>14}")
+        for size, meds in medication_lists.items():
+            seconds, _ = time_screen(doubled, meds, args.repeat)
+            print(f"{size:>5} {seconds * 1e6:>10.1f} {seconds / results[size][0]:>14.2f}")
+
+
+if __name__ == "__main__":
+    main()
