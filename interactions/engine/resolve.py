@@ -24,10 +24,24 @@ class Resolution:
     ignored: str = ""  # words of the input that were not needed to identify it
 
 
+_PARENTHESES = re.compile(r"^(?P<outer>[^()]*)\((?P<inner>[^()]*)\)(?P<rest>[^()]*)$")
+
+
 def resolve_name(kb: KnowledgeBase, text: str) -> Resolution:
     key = normalise_name(text)
     if key in kb.names:
         return Resolution(text, kb.names[key], key)
+    bracketed = _PARENTHESES.match(text)
+    if bracketed:
+        # "hierba de San Juan (St John's wort)", "Coumadin (warfarin)": either part may name the drug;
+        # if both do, they must agree.
+        outer = resolve_name(kb, bracketed["outer"] + bracketed["rest"])
+        inner = resolve_name(kb, bracketed["inner"])
+        found = {r.ingredients for r in (outer, inner) if r.ingredients}
+        if len(found) == 1:
+            best = outer if outer.ingredients else inner
+            return Resolution(text, best.ingredients, best.matched, best.ignored)
+        return Resolution(text, ())
     parts = [part for part in _COMBINATION_SEPARATORS.split(text) if normalise_name(part)]
     if len(parts) > 1:
         resolved = [_by_leading_words(kb, part) for part in parts]

@@ -35,13 +35,18 @@ def ingredients_of(response, text):
         ("lisinopril 10 mg / HCTZ 12.5 mg", ["hydrochlorothiazide", "lisinopril"]),
         ("Benadryl at night", ["diphenhydramine"]),
         ("calcium + D", ["fish oil"]),
+        ("hierba (Coumadin)", ["warfarin"]),
+        ("Coumadin (blood thinner)", ["warfarin"]),
     ],
 )
 def test_what_people_type_resolves_to_ingredients(kb, typed, ingredients):
     assert ingredients_of(run(kb, typed), typed) == ingredients
 
 
-@pytest.mark.parametrize("typed", ["zzzfakemab", "Advil PM", "Aleve Sinus", "Tylenol with codeine"])
+@pytest.mark.parametrize(
+    "typed",
+    ["zzzfakemab", "Advil PM", "Aleve Sinus", "Tylenol with codeine", "Coumadin (Advil)", "(unclosed"],
+)
 def test_unknown_names_are_unresolved_never_guessed(kb, typed):
     response = run(kb, typed)
     assert response["unresolved"] == [typed]
