@@ -67,7 +67,7 @@ def screen(request: dict, kb: KnowledgeBase | None = None) -> dict:
     context = _patient_context(patient)
     findings = [
         *_interactions(kb, taken),
-        *_duplications(kb, taken, resolutions),
+        *_duplications(kb, taken),
         *_allergies(kb, taken, patient.allergies),
         *_drug_rules(kb, taken, patient, context.get("crcl_ml_min")),
         *_anticholinergic_burden(kb, taken),
@@ -253,34 +253,41 @@ def _why_member(kb: KnowledgeBase, name: str, endpoint) -> str:
 
 
 def _interactions(kb: KnowledgeBase, taken: dict[str, Taken]) -> list[dict]:
-    findings = []
+    """Every pair of drugs on the list is one dictionary lookup; rules of three or more drugs are
+    looked at only for the drugs they name."""
     names = sorted(taken)
-    fired: dict[tuple[str, frozenset], Rule] = {}
+    fired: dict[
+        tuple[str, frozenset], tuple[Rule, list[str]]
+    ] = {}  # (rule, drugs) -> rule, drugs by endpoint
     for index, a in enumerate(names):
         for b in names[index + 1 :]:
             for rule in kb.pair_rules.get(frozenset((a, b)), ()):
-                fired[(rule.id, frozenset((a, b)))] = rule
+                in_order = (
+                    [a, b]
+                    if a in kb.members(rule.endpoints[0]) and b in kb.members(rule.endpoints[1])
+                    else [b, a]
+                )
+                fired[(rule.id, frozenset((a, b)))] = (rule, in_order)
     for name in names:
         for rule in kb.multi_rules.get(name, ()):
             chosen = _multi_match(kb, rule, taken)
             if chosen:
-                fired[(rule.id, frozenset(chosen))] = rule
-    replaced = {(old, pair) for (_, pair), rule in fired.items() for old in rule.replaces}
-    for (rule_id, pair), rule in sorted(fired.items(), key=lambda item: (item[0][0], sorted(item[0][1]))):
-        if (rule_id, pair) in replaced:
+                fired[(rule.id, frozenset(chosen))] = (rule, chosen)
+    replaced = {(old, drugs) for (_, drugs), (rule, _) in fired.items() for old in rule.replaces}
+    findings = []
+    for key in sorted(fired, key=lambda key: (key[0], sorted(key[1]))):
+        if key in replaced:
             continue
-        drugs = sorted(pair)
-        reasons = []
-        for endpoint in rule.endpoints:
-            for name in drugs:
-                if name in kb.members(endpoint):
-                    reason = _why_member(kb, name, endpoint)
-                    if reason and reason not in reasons:
-                        reasons.append(reason)
-                    break
-        why = "; ".join(reasons) or f"{' and '.join(drugs)} are known to interact"
-        inputs = [i for name in drugs for i in taken[name].inputs]
-        findings.append(_finding(kb, rule, drugs=drugs, inputs=inputs, why=why))
+        rule, in_order = fired[key]
+        reasons = [
+            _why_member(kb, name, endpoint) for name, endpoint in zip(in_order, rule.endpoints, strict=True)
+        ]
+        why = (
+            "; ".join(r for r in dict.fromkeys(reasons) if r)
+            or f"{' and '.join(sorted(in_order))} are known to interact"
+        )
+        inputs = [i for name in in_order for i in taken[name].inputs]
+        findings.append(_finding(kb, rule, drugs=in_order, inputs=inputs, why=why))
     return findings
 
 
@@ -295,7 +302,7 @@ def _multi_match(kb: KnowledgeBase, rule: Rule, taken: dict[str, Taken]) -> list
     return chosen
 
 
-def _duplications(kb: KnowledgeBase, taken: dict[str, Taken], resolutions: list[Resolution]) -> list[dict]:
+def _duplications(kb: KnowledgeBase, taken: dict[str, Taken]) -> list[dict]:
     findings = []
     settings = kb.same_ingredient
     for name, item in sorted(taken.items()):

@@ -231,3 +231,8 @@ def test_bad_input_names_the_field(kb, request_body, field):
     with pytest.raises(ScreeningInputError) as error:
         screen(request_body, kb)
     assert field in error.value.errors
+
+
+def test_a_rule_between_members_of_one_group_explains_both(kb):
+    finding = kinds(run(kb, "metoprolol", "propranolol"), "interaction")[0]
+    assert finding["why"] == "metoprolol is a QT-prolonging drug; propranolol is a QT-prolonging drug"
