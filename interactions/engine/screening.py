@@ -279,8 +279,15 @@ def _interactions(kb: KnowledgeBase, taken: dict[str, Taken]) -> list[dict]:
         if key in replaced:
             continue
         rule, in_order = fired[key]
+        # A rule naming the drugs themselves borrows the class reasons of the rules it replaces:
+        # "fluconazole is a moderate CYP2C9 inhibitor; warfarin is a sensitive CYP2C9 substrate".
+        explained = [(rule, in_order)] + [
+            fired[(old, key[1])] for old in rule.replaces if (old, key[1]) in fired
+        ]
         reasons = [
-            _why_member(kb, name, endpoint) for name, endpoint in zip(in_order, rule.endpoints, strict=True)
+            _why_member(kb, name, endpoint)
+            for fired_rule, drugs in explained
+            for name, endpoint in zip(drugs, fired_rule.endpoints, strict=True)
         ]
         why = (
             "; ".join(r for r in dict.fromkeys(reasons) if r)

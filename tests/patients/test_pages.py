@@ -306,7 +306,7 @@ def test_patient_page_screens_the_active_list_and_shows_kidney_function(pharmaci
     factories.make_measurement(patient, kind="serum_creatinine", value="1.0")
     body = pharmacist_client.get(reverse("patient_detail", args=[patient.pk])).content.decode()
     assert 'id="screening"' in body
-    assert "Warfarin with a CYP2C9 inhibitor" in body
+    assert "Warfarin with fluconazole, miconazole or voriconazole" in body
     assert "fluconazole is a moderate CYP2C9 inhibitor" in body
     assert "Not recognised, so not screened:</strong> grandma&#x27;s tonic" in body
     # female born 1950-05-17; CrCl (140 - age) x 70 / 72 x 0.85
