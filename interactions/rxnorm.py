@@ -82,7 +82,7 @@ def write_extra_dictionary(imported: RxNormImport, kb: KnowledgeBase, target: Pa
     new_ingredients = sorted(
         (name, rxcui)
         for rxcui, name in name_of.items()
-        if rxcui not in kb.by_rxcui and name not in kb.ingredients
+        if rxcui not in kb.by_rxcui and (name not in kb.ingredients or not kb.ingredients[name].rxcui)
     )
     (target / "ingredients").mkdir(parents=True, exist_ok=True)
     (target / "names").mkdir(parents=True, exist_ok=True)

@@ -31,9 +31,14 @@ class OrganisationTimeZoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        organisation = getattr(request.user, "organisation", None) if request.user.is_authenticated else None
-        if organisation is not None:
-            timezone.activate(zoneinfo.ZoneInfo(organisation.time_zone))
-        else:
-            timezone.deactivate()
+        activate_organisation_time_zone(request.user)
         return self.get_response(request)
+
+
+def activate_organisation_time_zone(user) -> None:
+    """The API calls this again once it has authenticated a token (mtm.api.permissions)."""
+    organisation = getattr(user, "organisation", None) if user.is_authenticated else None
+    if organisation is not None:
+        timezone.activate(zoneinfo.ZoneInfo(organisation.time_zone))
+    else:
+        timezone.deactivate()

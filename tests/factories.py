@@ -2,6 +2,9 @@
 
 import datetime
 import itertools
+import zoneinfo
+
+from django.utils import timezone
 
 from mtm.models import Organisation, User
 from mtm.permissions import Role
@@ -17,6 +20,13 @@ from patients.models import (
 
 _counter = itertools.count(1)
 PASSWORD = "correct-horse-battery"
+
+
+def today() -> datetime.date:
+    """Today where the test organisations are (the default time zone, America/New_York): what the
+    app calls today when it refuses a date in the future. The machine's date is a day ahead in the
+    evening."""
+    return timezone.localdate(timezone=zoneinfo.ZoneInfo("America/New_York"))
 
 
 def make_organisation(name: str = "Test Pharmacy", **fields) -> Organisation:
@@ -66,12 +76,12 @@ def make_condition(
 
 
 def make_measurement(patient: Patient, kind: str = "weight", value="70", **fields) -> Measurement:
-    fields.setdefault("measured_on", datetime.date.today())
+    fields.setdefault("measured_on", today())
     return Measurement.objects.create(patient=patient, kind=kind, value=value, **fields)
 
 
 def make_fill(patient: Patient, drug_name: str = "lisinopril 10 mg", **fields) -> PharmacyFill:
-    fields.setdefault("fill_date", datetime.date.today())
+    fields.setdefault("fill_date", today())
     fields.setdefault("days_supply", 30)
     fields.setdefault("quantity", 30)
     return PharmacyFill.objects.create(patient=patient, drug_name=drug_name, **fields)

@@ -1,7 +1,5 @@
 """Each role against each page and endpoint. Another organisation's objects are 404, never 403."""
 
-import datetime
-
 import pytest
 from django.test import Client
 from rest_framework.test import APIClient
@@ -10,7 +8,7 @@ from mtm.permissions import Role
 from tests import factories
 
 ROLES = ["anonymous", "patient", "staff", "pharmacist", "org_admin", "other_org"]
-TODAY = datetime.date.today().isoformat()
+TODAY = factories.today().isoformat()
 
 # (method, path template, {role: expected status}); {p} is our patient, {m} its medication.
 LOGIN = 302

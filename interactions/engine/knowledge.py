@@ -17,6 +17,7 @@ Files (see knowledge/README.md for their columns and keys):
 """
 
 import csv
+import dataclasses
 import functools
 import re
 from collections import defaultdict
@@ -295,8 +296,6 @@ def _load(
             elif rxcui in by_rxcui:
                 problems.add(where, f"RxCUI {rxcui} is also {by_rxcui[rxcui]}")
             by_rxcui[rxcui] = name
-        elif kind in {"rx", "otc", "rx-otc"}:
-            problems.add(where, f"{name} has no RxCUI")
         if not ingredient_classes:
             problems.add(where, f"{name} has no therapeutic class")
         for class_id in ingredient_classes:
@@ -304,10 +303,16 @@ def _load(
                 problems.add(where, f"unknown class {class_id!r}")
         ingredients[name] = Ingredient(name, rxcui, kind, ingredient_classes)
 
-    # Extra (locally imported) ingredients: only what the reviewed files do not already define.
+    # Extra (locally imported) ingredients: only what the reviewed files do not already define, and
+    # the RxCUI of a reviewed ingredient that has none yet.
     for _file, _line, row in _extra_rows(extra, "ingredients"):
         name, rxcui = (row.get("name") or "").strip().lower(), (row.get("rxcui") or "").strip()
-        if name and name not in ingredients and (not rxcui or rxcui not in by_rxcui):
+        if rxcui in by_rxcui:
+            continue
+        if name in ingredients and not ingredients[name].rxcui and rxcui:
+            ingredients[name] = dataclasses.replace(ingredients[name], rxcui=rxcui)
+            by_rxcui[rxcui] = name
+        elif name and name not in ingredients:
             ingredients[name] = Ingredient(
                 name, rxcui, (row.get("kind") or "rx").strip(), tuple(_split(row.get("classes", "")))
             )

@@ -14,6 +14,8 @@ _STRENGTH = re.compile(
     rf"(?<![a-z0-9.])\d[\d,]*(\.\d+)?(\s*[-/]\s*\d[\d,]*(\.\d+)?)*\s*"
     rf"({_UNIT}(\s*/\s*(\d+\s*)?{_UNIT})?)?(?![a-z0-9])"
 )
+# "#3" and "No. 3" name a product (Tylenol #3 has codeine), unlike a bare strength.
+_PRODUCT_NUMBER = re.compile(r"(?:#|\bno\.?|\bnumber)\s*(\d+)\b")
 # Dose forms, routes and packaging words that do not change which drug it is.
 _FORM_WORDS = {
     "tablet", "tablets", "tab", "tabs", "capsule", "capsules", "cap", "caps", "caplet", "caplets", "softgel",
@@ -31,6 +33,7 @@ def normalise_name(text: str) -> str:
     text = unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode().lower()
     text = text.replace("+", " and ").replace("&", " and ")
     text = re.sub(r"([a-z])-(\d)", r"\1\2", text)  # b-12 -> b12, omega-3 -> omega3
+    text = _PRODUCT_NUMBER.sub(r" no\1 ", text)  # Tylenol #3, Tylenol No. 3 -> tylenol no3
     text = _STRENGTH.sub(" ", text)
     text = re.sub(r"[^a-z0-9' -]", " ", text).replace("'", "")
     words = [w for w in re.split(r"[\s-]+", text) if w and w not in _FORM_WORDS]

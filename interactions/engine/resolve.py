@@ -13,6 +13,7 @@ _INGREDIENT_CHANGING_WORDS = {
     "pm", "d", "dm", "plus", "sinus", "cold", "flu", "cough", "congestion", "allergy", "migraine", "severe",
     "hbp", "codeine", "hct", "hctz", "duo", "complete", "nighttime", "daytime", "multi", "symptom", "with", "and",
 }  # fmt: skip
+_PRODUCT_NUMBER = re.compile(r"^no\d+$")  # "tylenol no3", from "Tylenol #3"
 _COMBINATION_SEPARATORS = re.compile(r"\s*(?:/|\+|&|,|\band\b|\bwith\b|\bplus\b)\s*", re.IGNORECASE)
 
 
@@ -58,6 +59,8 @@ def _by_leading_words(kb: KnowledgeBase, text: str) -> Resolution | None:
             dropped = keys[0][len(key) :].split()
             if _INGREDIENT_CHANGING_WORDS & set(dropped):
                 return None
+            if len(kb.names[key]) == 1 and any(_PRODUCT_NUMBER.match(word) for word in dropped):
+                return None  # "Tylenol #3" is not plain Tylenol; "Tylenol with Codeine #3" is fine
             return Resolution(text, kb.names[key], key, " ".join(dropped))
     return None
 

@@ -50,6 +50,13 @@ class Taken:
 
     name: str
     inputs: list[str]
+    entries: set[int] = field(default_factory=set)  # positions on the list
+
+
+def _from_one_product(*items: Taken) -> bool:
+    """All from the same single entry ("Norco", "Bactrim"): a combination product's ingredients are
+    not screened against each other — the product is what was prescribed."""
+    return len(set().union(*(item.entries for item in items))) == 1
 
 
 def screen(request: dict, kb: KnowledgeBase | None = None) -> dict:
@@ -60,9 +67,11 @@ def screen(request: dict, kb: KnowledgeBase | None = None) -> dict:
         for med in medications
     ]
     taken: dict[str, Taken] = {}
-    for resolution in resolutions:
+    for position, resolution in enumerate(resolutions):
         for name in resolution.ingredients:
-            taken.setdefault(name, Taken(name, [])).inputs.append(resolution.input)
+            item = taken.setdefault(name, Taken(name, []))
+            item.inputs.append(resolution.input)
+            item.entries.add(position)
 
     context = _patient_context(patient)
     findings = [
@@ -261,6 +270,8 @@ def _interactions(kb: KnowledgeBase, taken: dict[str, Taken]) -> list[dict]:
     ] = {}  # (rule, drugs) -> rule, drugs by endpoint
     for index, a in enumerate(names):
         for b in names[index + 1 :]:
+            if _from_one_product(taken[a], taken[b]):
+                continue
             for rule in kb.pair_rules.get(frozenset((a, b)), ()):
                 in_order = (
                     [a, b]
@@ -275,10 +286,14 @@ def _interactions(kb: KnowledgeBase, taken: dict[str, Taken]) -> list[dict]:
                 fired[(rule.id, frozenset(chosen))] = (rule, chosen)
     replaced = {(old, drugs) for (_, drugs), (rule, _) in fired.items() for old in rule.replaces}
     findings = []
+    same_group: dict[Rule, set[str]] = defaultdict(set)  # "two QT-prolonging drugs": one finding for all
     for key in sorted(fired, key=lambda key: (key[0], sorted(key[1]))):
         if key in replaced:
             continue
         rule, in_order = fired[key]
+        if len(rule.endpoints) == 2 and rule.endpoints[0] == rule.endpoints[1]:
+            same_group[rule] |= key[1]
+            continue
         # A rule naming the drugs themselves borrows the class reasons of the rules it replaces:
         # "fluconazole is a moderate CYP2C9 inhibitor; warfarin is a sensitive CYP2C9 substrate".
         explained = [(rule, in_order)] + [
@@ -295,18 +310,36 @@ def _interactions(kb: KnowledgeBase, taken: dict[str, Taken]) -> list[dict]:
         )
         inputs = [i for name in in_order for i in taken[name].inputs]
         findings.append(_finding(kb, rule, drugs=in_order, inputs=inputs, why=why))
+    for rule, drugs in sorted(same_group.items(), key=lambda item: item[0].id):
+        members = sorted(drugs)
+        tag = sorted(rule.endpoints[0], key=lambda t: (not t.startswith("group:"), t))[0]
+        label = kb.label_of(tag)
+        article = "an" if label[:1].lower() in "aeiou" else "a"
+        why = f"{_listed(members)}: each is {article} {label}"
+        inputs = [i for name in members for i in taken[name].inputs]
+        findings.append(_finding(kb, rule, drugs=members, inputs=inputs, why=why))
     return findings
 
 
+def _listed(names: list[str]) -> str:
+    return f"{', '.join(names[:-1])} and {names[-1]}" if len(names) > 1 else names[0]
+
+
 def _multi_match(kb: KnowledgeBase, rule: Rule, taken: dict[str, Taken]) -> list[str] | None:
-    """One different drug on the list for each endpoint of a rule of three or more drugs."""
-    chosen: list[str] = []
-    for endpoint in rule.endpoints:
-        candidates = sorted((kb.members(endpoint) & taken.keys()) - set(chosen))
-        if not candidates:
-            return None
-        chosen.append(candidates[0])
-    return chosen
+    """A different drug on the list for each endpoint of a rule of three or more drugs (not all from
+    one combination product), or None."""
+    excluded = {tag.partition(":")[2] for tag in rule.excluded}
+    options = [sorted((kb.members(endpoint) & taken.keys()) - excluded) for endpoint in rule.endpoints]
+
+    def choose(chosen: list[str]) -> list[str] | None:
+        if len(chosen) == len(options):
+            return None if _from_one_product(*(taken[n] for n in chosen)) else chosen
+        for name in options[len(chosen)]:
+            if name not in chosen and (found := choose([*chosen, name])):
+                return found
+        return None
+
+    return choose([])
 
 
 def _duplications(kb: KnowledgeBase, taken: dict[str, Taken]) -> list[dict]:
@@ -334,7 +367,7 @@ def _duplications(kb: KnowledgeBase, taken: dict[str, Taken]) -> list[dict]:
             if kb.classes[class_id].duplication:
                 by_class[class_id].append(name)
     for class_id, members in sorted(by_class.items()):
-        if len(members) < 2:
+        if len(members) < 2 or _from_one_product(*(taken[name] for name in members)):
             continue
         label = kb.classes[class_id]
         rule = Rule(
@@ -348,11 +381,7 @@ def _duplications(kb: KnowledgeBase, taken: dict[str, Taken]) -> list[dict]:
             management="Check whether both are intended; usually one should be stopped or the regimen simplified.",
             sources=label.sources,
         )
-        why = (
-            f"{', '.join(members[:-1])} and {members[-1]} are all {label.label}s"
-            if len(members) > 2
-            else f"{members[0]} and {members[1]} are both {label.label}s"
-        )
+        why = _listed(members) + (" are all " if len(members) > 2 else " are both ") + f"{label.label}s"
         inputs = [i for name in members for i in taken[name].inputs]
         findings.append(_finding(kb, rule, drugs=members, inputs=inputs, why=why))
     return findings
@@ -374,10 +403,16 @@ def _allergies(kb: KnowledgeBase, taken: dict[str, Taken], allergies: list[str])
         allergen_ids, named = _allergen_ids_for(kb, allergy)
         for name, item in sorted(taken.items()):
             candidates = []
-            if name in named:
+            if name in named and len(named) == 1:
                 candidates.append(
                     ("contraindicated", f"the patient is allergic to {allergy}; this is {name} itself", None)
                 )
+            elif name in named:
+                why = (
+                    f"the patient is allergic to {allergy}, which contains {name}; "
+                    "which of its ingredients caused the reaction is not recorded"
+                )
+                candidates.append(("major", why, None))
             for allergen_id in sorted(allergen_ids):
                 allergen = kb.allergens[allergen_id]
                 if name in kb.allergen_members[allergen_id]:
@@ -431,9 +466,9 @@ def _drug_rules(
             continue
         if rule.kind == "elderly":
             why = (
-                f"the patient is {patient.age:g}; {', '.join(drugs)} "
+                f"the patient is {patient.age:g}; {_listed(drugs)} "
                 + ("is" if len(drugs) == 1 else "are")
-                + " best avoided at 65 and over"
+                + f" potentially inappropriate from age {rule.min_age or 65:g}"
             )
             findings.append(_finding(kb, rule, drugs=drugs, inputs=inputs, why=why))
         elif rule.kind == "disease":

@@ -1,5 +1,7 @@
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
+from mtm.middleware import activate_organisation_time_zone
+
 
 class HasCapability(BasePermission):
     """One permission class for the whole API, driven by two view attributes:
@@ -10,6 +12,9 @@ class HasCapability(BasePermission):
         user = request.user
         if not user or not user.is_authenticated:
             return False
+        # A token-authenticated user is known only now, after the middleware ran: "today" in
+        # validation must be the organisation's, as on the pages.
+        activate_organisation_time_zone(user)
         name = "read_capability" if request.method in SAFE_METHODS else "write_capability"
         capability = getattr(view, name, None)
         return capability is not None and user.can(capability)

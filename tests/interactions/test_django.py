@@ -121,6 +121,10 @@ def test_import_rxnorm_extends_the_dictionary_without_overriding_reviewed_names(
     assert resolved["Zurzuvae 30 mg"] == ["zuranolone"]
     assert resolved["Tylenol"] == ["acetaminophen"]  # the reviewed meaning stays
     assert resolved["Acetaminophen / Hydrocodone"] == ["acetaminophen", "hydrocodone"]
+    # meclizine is reviewed but has no RxCUI yet (interactions/knowledge/ingredients/core.csv): the
+    # release supplies it (1000003 in the sample)
+    assert kb.ingredients["meclizine"].rxcui == "1000003"
+    assert kb.ingredients["meclizine"].classes == ("first-generation-antihistamine", "antiemetic")
 
 
 def test_import_rxnorm_needs_the_files(tmp_path):

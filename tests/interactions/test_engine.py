@@ -139,7 +139,7 @@ def test_two_members_of_a_class_marked_for_duplication(kb):
 def test_elderly_rules_apply_from_65(kb):
     assert kinds(run(kb, "Benadryl", age=64), "elderly") == []
     finding = kinds(run(kb, "Benadryl", age=65), "elderly")[0]
-    assert finding["why"] == "the patient is 65; diphenhydramine is best avoided at 65 and over"
+    assert finding["why"] == "the patient is 65; diphenhydramine is potentially inappropriate from age 65"
     assert kinds(run(kb, "Benadryl"), "elderly") == []  # age unknown: no guess
 
 
@@ -234,5 +234,6 @@ def test_bad_input_names_the_field(kb, request_body, field):
 
 
 def test_a_rule_between_members_of_one_group_explains_both(kb):
+    # three or more members make one finding too: tests/interactions/scenarios/review.yaml
     finding = kinds(run(kb, "metoprolol", "propranolol"), "interaction")[0]
-    assert finding["why"] == "metoprolol is a QT-prolonging drug; propranolol is a QT-prolonging drug"
+    assert finding["why"] == "metoprolol and propranolol: each is a QT-prolonging drug"

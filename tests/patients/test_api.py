@@ -1,8 +1,10 @@
 import datetime
+import zoneinfo
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from mtm.models import AuditAction, AuditEvent
@@ -28,8 +30,8 @@ def url(patient, section="", item=None, action=None):
     return "/".join(parts) + "/"
 
 
-TOMORROW = (datetime.date.today() + datetime.timedelta(days=1)).isoformat()
-TODAY = datetime.date.today().isoformat()
+TOMORROW = (factories.today() + datetime.timedelta(days=1)).isoformat()
+TODAY = factories.today().isoformat()
 
 
 def test_list_and_search_patients(api, org, other_patient):
@@ -196,6 +198,20 @@ def test_bad_measurements_are_400s(api, patient, body, field):
     response = api.post(url(patient, "measurements"), body, format="json")
     assert response.status_code == 400 and field in response.json(), response.json()
     assert not Measurement.objects.exists()
+
+
+@pytest.mark.parametrize("time_zone", ["Pacific/Kiritimati", "Etc/GMT+12"])  # UTC+14 and UTC-12
+def test_today_is_the_organisations_today_through_a_token_too(patient, pharmacist, time_zone):
+    from rest_framework.authtoken.models import Token
+
+    patient.organisation.time_zone = time_zone
+    patient.organisation.save()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=pharmacist).key}")
+    today = timezone.localdate(timezone=zoneinfo.ZoneInfo(time_zone))
+    for day, status_code in [(today, 201), (today + datetime.timedelta(days=1), 400)]:
+        body = {"kind": "weight", "value": 70, "measured_on": day.isoformat()}
+        assert client.post(url(patient, "measurements"), body, format="json").status_code == status_code
 
 
 def test_measurement_units_are_converted(api, patient):

@@ -65,7 +65,7 @@ def test_registering_a_patient(staff_client, org):
 
 
 def test_registering_with_a_future_birth_date_shows_the_error_on_the_field(staff_client, org):
-    future = (datetime.date.today() + datetime.timedelta(days=3)).isoformat()
+    future = (factories.today() + datetime.timedelta(days=3)).isoformat()
     response = staff_client.post(
         reverse("patient_create"),
         {
@@ -148,7 +148,7 @@ def test_stopping_a_medication_inline(pharmacist_client, patient):
     entry = factories.make_medication(patient)
     response = pharmacist_client.post(
         section_url("section_end", patient, "medications", entry.pk),
-        {"stop_date": datetime.date.today().isoformat(), "stop_reason": "cough", "version": 1},
+        {"stop_date": factories.today().isoformat(), "stop_reason": "cough", "version": 1},
         **HTMX,
     )
     assert response.status_code == 200
@@ -193,7 +193,7 @@ def test_care_team_with_a_new_prescriber_and_a_bad_npi(pharmacist_client, patien
 def test_weight_in_pounds_from_the_page(pharmacist_client, patient):
     response = pharmacist_client.post(
         section_url("section_add", patient, "measurements"),
-        {"kind": "weight", "value": "154", "unit": "lb", "measured_on": datetime.date.today().isoformat()},
+        {"kind": "weight", "value": "154", "unit": "lb", "measured_on": factories.today().isoformat()},
         **HTMX,
     )
     assert response.status_code == 200
@@ -204,7 +204,7 @@ def test_weight_in_pounds_from_the_page(pharmacist_client, patient):
 def test_weight_zero_or_less_from_the_page(pharmacist_client, patient, value):
     response = pharmacist_client.post(
         section_url("section_add", patient, "measurements"),
-        {"kind": "weight", "value": value, "unit": "kg", "measured_on": datetime.date.today().isoformat()},
+        {"kind": "weight", "value": value, "unit": "kg", "measured_on": factories.today().isoformat()},
         **HTMX,
     )
     assert response.status_code == 422

@@ -5,6 +5,7 @@ from interactions.engine.knowledge import KNOWLEDGE_DIR, load_knowledge_base, va
 
 class Command(BaseCommand):
     help = "Check the drug knowledge base (interactions/knowledge/): references, duplicates, sources."
+    requires_system_checks = []  # the system check loads the same knowledge base and would stop first
 
     def add_arguments(self, parser):
         parser.add_argument("--directory", default=str(KNOWLEDGE_DIR))
@@ -30,6 +31,11 @@ class Command(BaseCommand):
                 + len(kb.renal_rules)
                 + len(kb.disease_rules)
             )
+            uncoded = sorted(
+                n for n, i in kb.ingredients.items() if not i.rxcui and i.kind not in {"supplement", "herbal"}
+            )
+            if uncoded:
+                self.stdout.write(f"Without an RxCUI yet (matched by name only): {', '.join(uncoded)}")
             self.stdout.write(
                 self.style.SUCCESS(
                     f"Knowledge base {kb.version}: {len(kb.ingredients)} ingredients, {len(kb.names)} names, "
