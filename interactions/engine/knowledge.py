@@ -474,6 +474,7 @@ def _load(
                     endpoints=endpoints,
                     excluded=frozenset(f"ingredient:{n}" for n in _as_list(entry.get("except"))),
                     replaces=tuple(_as_list(entry.get("replaces"))),
+                    min_age=_min_age(problems, where, entry.get("min_age")),
                     file=f"interactions/{path.name}",
                     **text_fields(where, entry),
                 )
@@ -521,7 +522,7 @@ def _load(
                 extra = {"thresholds": tuple(thresholds)}
                 entry = {"severity": thresholds[0]["severity"] if thresholds else None, **entry}
                 entry.setdefault("management", "See the threshold that applies.")
-            min_age = entry.get("min_age", 65 if kind == "elderly" else None)
+            min_age = _min_age(problems, where, entry.get("min_age", 65 if kind == "elderly" else None))
             rules.append(
                 Rule(
                     id=rule_id(where, entry),
@@ -592,6 +593,13 @@ def _load(
     )
     _build_indexes(kb)
     return kb
+
+
+def _min_age(problems: _Problems, where: str, value) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 130):
+        problems.add(where, f"min_age {value!r} is not an age in years")
+        return None
+    return value
 
 
 def _build_indexes(kb: KnowledgeBase) -> None:

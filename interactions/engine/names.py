@@ -16,12 +16,13 @@ _STRENGTH = re.compile(
 )
 # "#3" and "No. 3" name a product (Tylenol #3 has codeine), unlike a bare strength.
 _PRODUCT_NUMBER = re.compile(r"(?:#|\bno\.?|\bnumber)\s*(\d+)\b")
-# Dose forms, routes and packaging words that do not change which drug it is.
+# Dose forms, routes and packaging words that do not change which drug it is. "gel", "cream",
+# "ointment" and "topical" stay: "Voltaren gel" is a topical NSAID, not oral diclofenac (names without
+# a topical entry still match by their leading words: "hydrocortisone cream" -> hydrocortisone).
 _FORM_WORDS = {
     "tablet", "tablets", "tab", "tabs", "capsule", "capsules", "cap", "caps", "caplet", "caplets", "softgel",
     "softgels", "gelcap", "gelcaps", "pill", "pills", "chewable", "chewables", "oral", "solution", "suspension",
-    "liquid", "syrup", "elixir", "drops", "injection", "injectable", "inj", "pen", "vial", "cream", "ointment",
-    "gel", "patch", "patches", "inhaler", "inhalation", "nebulizer", "spray", "nasal", "topical", "ophthalmic",
+    "liquid", "syrup", "elixir", "drops", "injection", "injectable", "inj", "pen", "vial", "patch", "patches", "inhaler", "inhalation", "nebulizer", "spray", "nasal", "ophthalmic",
     "eye", "by", "mouth", "po", "daily", "film", "coated", "delayed", "release", "extended", "sustained",
     "enteric", "ec", "dr", "odt", "disintegrating", "powder", "packet", "sachet", "lozenge", "gummy", "gummies",
     "each", "per", "dose", "strength", "generic",

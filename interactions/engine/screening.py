@@ -75,7 +75,7 @@ def screen(request: dict, kb: KnowledgeBase | None = None) -> dict:
 
     context = _patient_context(patient)
     findings = [
-        *_interactions(kb, taken),
+        *_interactions(kb, taken, patient),
         *_duplications(kb, taken),
         *_allergies(kb, taken, patient.allergies),
         *_drug_rules(kb, taken, patient, context.get("crcl_ml_min")),
@@ -251,23 +251,13 @@ def _finding(
     }
 
 
-def _why_member(kb: KnowledgeBase, name: str, endpoint) -> str:
-    """'fluconazole is a moderate CYP2C9 inhibitor' (or '' when the rule names the drug itself)."""
-    tags = kb.ingredients[name].tags & endpoint
-    if f"ingredient:{name}" in tags:
-        return ""
-    label = kb.label_of(sorted(tags, key=lambda t: (not t.startswith("group:"), t))[0])
-    article = "an" if label[:1].lower() in "aeiou" else "a"
-    return f"{name} is {article} {label}"
-
-
-def _interactions(kb: KnowledgeBase, taken: dict[str, Taken]) -> list[dict]:
+def _interactions(kb: KnowledgeBase, taken: dict[str, Taken], patient: PatientFacts) -> list[dict]:
     """Every pair of drugs on the list is one dictionary lookup; rules of three or more drugs are
-    looked at only for the drugs they name."""
+    looked at only for the drugs they name. Pairs of one rule that share a drug are one finding
+    ("lisinopril with diclofenac or ibuprofen"), and a more specific rule hides the generic rules it
+    replaces for the same drugs or some of them."""
     names = sorted(taken)
-    fired: dict[
-        tuple[str, frozenset], tuple[Rule, list[str]]
-    ] = {}  # (rule, drugs) -> rule, drugs by endpoint
+    fired: dict[tuple[str, frozenset[str]], tuple[Rule, list[str]]] = {}  # (rule, drugs) -> drugs in order
     for index, a in enumerate(names):
         for b in names[index + 1 :]:
             if _from_one_product(taken[a], taken[b]):
@@ -281,44 +271,81 @@ def _interactions(kb: KnowledgeBase, taken: dict[str, Taken]) -> list[dict]:
                 fired[(rule.id, frozenset((a, b)))] = (rule, in_order)
     for name in names:
         for rule in kb.multi_rules.get(name, ()):
-            chosen = _multi_match(kb, rule, taken)
-            if chosen:
-                fired[(rule.id, frozenset(chosen))] = (rule, chosen)
-    replaced = {(old, drugs) for (_, drugs), (rule, _) in fired.items() for old in rule.replaces}
+            drugs = _multi_match(kb, rule, taken)
+            if drugs:
+                fired[(rule.id, frozenset(drugs))] = (rule, drugs)
+    fired = {
+        key: value
+        for key, value in fired.items()
+        if value[0].min_age is None or (patient.age is not None and patient.age >= value[0].min_age)
+    }
+    hiding = [(set(rule.replaces), drugs) for (_, drugs), (rule, _) in fired.items() if rule.replaces]
+    kept = sorted(
+        (key for key in fired if not any(key[0] in old and key[1] <= drugs for old, drugs in hiding)),
+        key=lambda key: (key[0], sorted(key[1])),
+    )
     findings = []
-    same_group: dict[Rule, set[str]] = defaultdict(set)  # "two QT-prolonging drugs": one finding for all
-    for key in sorted(fired, key=lambda key: (key[0], sorted(key[1]))):
-        if key in replaced:
-            continue
-        rule, in_order = fired[key]
-        if len(rule.endpoints) == 2 and rule.endpoints[0] == rule.endpoints[1]:
-            same_group[rule] |= key[1]
-            continue
+    for group in _sharing_a_drug(kept):
+        rule = fired[group[0]][0]
+        in_order = list(dict.fromkeys(name for key in group for name in fired[key][1]))
         # A rule naming the drugs themselves borrows the class reasons of the rules it replaces:
         # "fluconazole is a moderate CYP2C9 inhibitor; warfarin is a sensitive CYP2C9 substrate".
-        explained = [(rule, in_order)] + [
-            fired[(old, key[1])] for old in rule.replaces if (old, key[1]) in fired
+        explained = [fired[key] for key in group] + [
+            fired[(old, key[1])] for key in group for old in rule.replaces if (old, key[1]) in fired
         ]
+        labels: dict[str, list[str]] = defaultdict(list)  # label -> drugs, in order
+        for explained_rule, drugs in explained:
+            for name in drugs:
+                label = _member_label(kb, name, explained_rule, drugs)
+                if label and name not in labels[label]:
+                    labels[label].append(name)
         reasons = [
-            _why_member(kb, name, endpoint)
-            for fired_rule, drugs in explained
-            for name, endpoint in zip(drugs, fired_rule.endpoints, strict=True)
+            f"{members[0]} is {_article(label)} {label}"
+            if len(members) == 1
+            else f"{_listed(members)}: each {_article(label)} {label}"
+            for label, members in labels.items()
         ]
         why = (
             "; ".join(r for r in dict.fromkeys(reasons) if r)
-            or f"{' and '.join(sorted(in_order))} are known to interact"
+            or f"{_listed(sorted(in_order))} are known to interact"
         )
+        if len(rule.endpoints) == 2 and rule.endpoints[0] == rule.endpoints[1]:
+            why = _same_group_why(kb, rule, sorted(in_order))
         inputs = [i for name in in_order for i in taken[name].inputs]
         findings.append(_finding(kb, rule, drugs=in_order, inputs=inputs, why=why))
-    for rule, drugs in sorted(same_group.items(), key=lambda item: item[0].id):
-        members = sorted(drugs)
-        tag = sorted(rule.endpoints[0], key=lambda t: (not t.startswith("group:"), t))[0]
-        label = kb.label_of(tag)
-        article = "an" if label[:1].lower() in "aeiou" else "a"
-        why = f"{_listed(members)}: each is {article} {label}"
-        inputs = [i for name in members for i in taken[name].inputs]
-        findings.append(_finding(kb, rule, drugs=members, inputs=inputs, why=why))
     return findings
+
+
+def _sharing_a_drug(keys: list[tuple[str, frozenset[str]]]) -> list[list[tuple[str, frozenset[str]]]]:
+    """Group the fired (rule, drugs) keys of each rule into sets connected by a shared drug."""
+    groups: list[list[tuple[str, frozenset[str]]]] = []
+    for key in keys:
+        joined = [g for g in groups if g[0][0] == key[0] and any(key[1] & other[1] for other in g)]
+        merged = [key] + [k for g in joined for k in g]
+        groups = [g for g in groups if g not in joined] + [sorted(merged, key=lambda k: sorted(k[1]))]
+    return sorted(groups, key=lambda g: (g[0][0], sorted(g[0][1])))
+
+
+def _member_label(kb: KnowledgeBase, name: str, rule: Rule, drugs: list[str]) -> str:
+    """Why the drug counts for the rule: 'moderate CYP2C9 inhibitor' ('' when the rule names it).
+    `drugs` are in endpoint order: one per endpoint for a pair, all that fit for a longer rule."""
+    endpoint = rule.endpoints[drugs.index(name)] if len(drugs) == len(rule.endpoints) else frozenset()
+    if name not in kb.members(endpoint):
+        endpoint = next(e for e in rule.endpoints if name in kb.members(e))
+    tags = kb.ingredients[name].tags & endpoint
+    if f"ingredient:{name}" in tags:
+        return ""
+    return kb.label_of(sorted(tags, key=lambda t: (not t.startswith("group:"), t))[0])
+
+
+def _article(label: str) -> str:
+    return "an" if label[:1].lower() in "aeiou" else "a"
+
+
+def _same_group_why(kb: KnowledgeBase, rule: Rule, members: list[str]) -> str:
+    tag = sorted(rule.endpoints[0], key=lambda t: (not t.startswith("group:"), t))[0]
+    label = kb.label_of(tag)
+    return f"{_listed(members)}: each {_article(label)} {label}"
 
 
 def _listed(names: list[str]) -> str:
@@ -326,8 +353,8 @@ def _listed(names: list[str]) -> str:
 
 
 def _multi_match(kb: KnowledgeBase, rule: Rule, taken: dict[str, Taken]) -> list[str] | None:
-    """A different drug on the list for each endpoint of a rule of three or more drugs (not all from
-    one combination product), or None."""
+    """For a rule of three or more drugs: if the list has a different drug for each endpoint (not all
+    from one combination product), every drug on the list that fits an endpoint, in endpoint order."""
     excluded = {tag.partition(":")[2] for tag in rule.excluded}
     options = [sorted((kb.members(endpoint) & taken.keys()) - excluded) for endpoint in rule.endpoints]
 
@@ -339,7 +366,9 @@ def _multi_match(kb: KnowledgeBase, rule: Rule, taken: dict[str, Taken]) -> list
                 return found
         return None
 
-    return choose([])
+    if choose([]) is None:
+        return None
+    return list(dict.fromkeys(name for names in options for name in names))
 
 
 def _duplications(kb: KnowledgeBase, taken: dict[str, Taken]) -> list[dict]:

@@ -236,4 +236,4 @@ def test_bad_input_names_the_field(kb, request_body, field):
 def test_a_rule_between_members_of_one_group_explains_both(kb):
     # three or more members make one finding too: tests/interactions/scenarios/review.yaml
     finding = kinds(run(kb, "metoprolol", "propranolol"), "interaction")[0]
-    assert finding["why"] == "metoprolol and propranolol: each is a QT-prolonging drug"
+    assert finding["why"] == "metoprolol and propranolol: each a QT-prolonging drug"
