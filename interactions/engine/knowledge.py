@@ -129,16 +129,18 @@ class KnowledgeBase:
     multi_rules: dict[str, list[Rule]] = field(default_factory=dict)  # ingredient -> rules of 3+ drugs
     drug_rules: dict[str, list[Rule]] = field(default_factory=dict)  # ingredient -> elderly/renal/disease
     allergen_members: dict[str, frozenset[str]] = field(default_factory=dict)  # allergen -> ingredients
+    members_of: dict[frozenset[str], frozenset[str]] = field(default_factory=dict)  # tags -> ingredients
 
     def citations(self, source_ids) -> list[str]:
         return [self.sources[s].citation for s in source_ids]
 
-    def members(self, tags) -> frozenset[str]:
-        """Ingredients carrying any of the tags."""
-        found: set[str] = set()
-        for tag in tags:
-            found |= self.tag_members.get(tag, frozenset())
-        return frozenset(found)
+    def members(self, tags: frozenset[str]) -> frozenset[str]:
+        """Ingredients carrying any of the tags (remembered: rules ask for the same sets again)."""
+        found = self.members_of.get(tags)
+        if found is None:
+            found = frozenset().union(*(self.tag_members.get(tag, frozenset()) for tag in tags))
+            self.members_of[tags] = found
+        return found
 
     def label_of(self, tag: str) -> str:
         kind, _, key = tag.partition(":")
@@ -505,7 +507,10 @@ def _load(
                         problems.add(where, f"{prefix!r} is not an ICD-10-CM code or prefix")
                 if not entry.get("condition_label"):
                     problems.add(where, "no condition_label")
-                extra = {"conditions": prefixes, "condition_label": str(entry.get("condition_label") or "")}
+                extra = {
+                    "conditions": tuple(prefix.replace(".", "") for prefix in prefixes),  # as patients' codes
+                    "condition_label": str(entry.get("condition_label") or ""),
+                }
             if kind == "renal":
                 thresholds = []
                 for threshold in _as_list(entry.get("thresholds")):

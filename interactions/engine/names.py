@@ -4,6 +4,7 @@ Resolution is exact on the key, never fuzzy: a name that is not in the dictionar
 unresolved rather than guessed.
 """
 
+import functools
 import re
 import unicodedata
 
@@ -29,6 +30,7 @@ _FORM_WORDS = {
 }  # fmt: skip
 
 
+@functools.lru_cache(maxsize=8192)
 def normalise_name(text: str) -> str:
     """Lower case, accents removed, strengths and dose-form words dropped, '+'/'&' read as 'and'."""
     text = unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode().lower()

@@ -56,7 +56,8 @@ class Taken:
 def _from_one_product(*items: Taken) -> bool:
     """All from the same single entry ("Norco", "Bactrim"): a combination product's ingredients are
     not screened against each other — the product is what was prescribed."""
-    return len(set().union(*(item.entries for item in items))) == 1
+    first = items[0].entries
+    return len(first) == 1 and all(item.entries == first for item in items)
 
 
 def screen(request: dict, kb: KnowledgeBase | None = None) -> dict:
@@ -260,9 +261,10 @@ def _interactions(kb: KnowledgeBase, taken: dict[str, Taken], patient: PatientFa
     fired: dict[tuple[str, frozenset[str]], tuple[Rule, list[str]]] = {}  # (rule, drugs) -> drugs in order
     for index, a in enumerate(names):
         for b in names[index + 1 :]:
-            if _from_one_product(taken[a], taken[b]):
+            rules = kb.pair_rules.get(frozenset((a, b)))
+            if not rules or _from_one_product(taken[a], taken[b]):
                 continue
-            for rule in kb.pair_rules.get(frozenset((a, b)), ()):
+            for rule in rules:
                 in_order = (
                     [a, b]
                     if a in kb.members(rule.endpoints[0]) and b in kb.members(rule.endpoints[1])
@@ -501,11 +503,7 @@ def _drug_rules(
             )
             findings.append(_finding(kb, rule, drugs=drugs, inputs=inputs, why=why))
         elif rule.kind == "disease":
-            conditions = [
-                c
-                for c in patient.conditions
-                if any(c.startswith(p.replace(".", "")) for p in rule.conditions)
-            ]
+            conditions = [c for c in patient.conditions if c.startswith(rule.conditions)]
             if conditions:
                 why = f"the patient has {rule.condition_label} ({', '.join(_dotted(c) for c in conditions)}) and takes {', '.join(drugs)}"
                 findings.append(_finding(kb, rule, drugs=drugs, inputs=inputs, why=why))
