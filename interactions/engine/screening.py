@@ -384,7 +384,7 @@ def _duplications(kb: KnowledgeBase, taken: dict[str, Taken]) -> list[dict]:
             id="same-ingredient",
             kind="duplication",
             severity=override.get("severity") or settings["severity"],
-            title=f"{name} from more than one product",
+            title=f"{name[:1].upper()}{name[1:]} from more than one product",
             effect=override.get("effect") or settings.get("effect", ""),
             mechanism="",
             management=override.get("management") or settings["management"],
