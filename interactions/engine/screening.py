@@ -301,18 +301,13 @@ def _interactions(kb: KnowledgeBase, taken: dict[str, Taken], patient: PatientFa
                 label = _member_label(kb, name, explained_rule, drugs)
                 if label and name not in labels[label]:
                     labels[label].append(name)
-        reasons = [
+        reasons = [  # "amiodarone is a P-gp inhibitor", "citalopram and ondansetron: each a QT-..."
             f"{members[0]} is {_article(label)} {label}"
             if len(members) == 1
             else f"{_listed(members)}: each {_article(label)} {label}"
             for label, members in labels.items()
         ]
-        why = (
-            "; ".join(r for r in dict.fromkeys(reasons) if r)
-            or f"{_listed(sorted(in_order))} are known to interact"
-        )
-        if len(rule.endpoints) == 2 and rule.endpoints[0] == rule.endpoints[1]:
-            why = _same_group_why(kb, rule, sorted(in_order))
+        why = "; ".join(reasons) or f"{_listed(sorted(in_order))} are known to interact"
         inputs = [i for name in in_order for i in taken[name].inputs]
         findings.append(_finding(kb, rule, drugs=in_order, inputs=inputs, why=why))
     return findings
@@ -342,12 +337,6 @@ def _member_label(kb: KnowledgeBase, name: str, rule: Rule, drugs: list[str]) ->
 
 def _article(label: str) -> str:
     return "an" if label[:1].lower() in "aeiou" else "a"
-
-
-def _same_group_why(kb: KnowledgeBase, rule: Rule, members: list[str]) -> str:
-    tag = sorted(rule.endpoints[0], key=lambda t: (not t.startswith("group:"), t))[0]
-    label = kb.label_of(tag)
-    return f"{_listed(members)}: each {_article(label)} {label}"
 
 
 def _listed(names: list[str]) -> str:
