@@ -39,6 +39,8 @@ class Language(models.TextChoices):
 
 
 class Patient(VersionedRecord):
+    NOT_AUDITED = ("first_name_lower", "last_name_lower")  # generated
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="patients")
     first_name = models.CharField(max_length=100)
@@ -182,6 +184,8 @@ class MedicationStatus(models.TextChoices):
 
 class MedicationEntry(VersionedRecord):
     """One line of the medication list, as the patient told it."""
+
+    NOT_AUDITED = ("ingredients", "recognised_as", "knowledge_base_version")  # derived from `name`
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="medications")

@@ -9,14 +9,13 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
-from django.db.models import F
-from django.utils import timezone
+from django.db import transaction
 
 from interactions.selectors import knowledge_base, medication_resolve
 from mtm.audit import Actor, audit_record, diff, snapshot
 from mtm.errors import EditConflict
 from mtm.models import AuditAction, Organisation
+from mtm.records import audited_fields, record_create, record_update
 from patients.models import (
     MEASUREMENT_UNITS,
     Allergy,
@@ -34,83 +33,12 @@ from patients.models import (
 )
 from patients.validators import icd10cm_description, normalise_icd10cm, validate_icd10cm
 
-# The event itself records which patient and organisation; the rest is bookkeeping or derived.
-_NOT_AUDITED = {
-    "id", "version", "created_at", "updated_at", "first_name_lower", "last_name_lower", "patient", "organisation",
-    "ingredients", "recognised_as", "knowledge_base_version",
-}  # fmt: skip
-
-
-def _audited_fields(model: type[models.Model]) -> list[str]:
-    return [f.name for f in model._meta.concrete_fields if f.name not in _NOT_AUDITED]
-
-
-def _patient_id_of(record: models.Model):
-    return record.pk if isinstance(record, Patient) else getattr(record, "patient_id", None)
-
-
-def _create(record: models.Model, *, by: Actor) -> models.Model:
-    record.full_clean()
-    record.save(force_insert=True)
-    audit_record(
-        actor=by,
-        action=AuditAction.CREATE,
-        patient_id=_patient_id_of(record),
-        obj=record,
-        changes=diff({}, snapshot(record, _audited_fields(type(record)))),
-    )
-    return record
-
-
-def _update(record, *, data: dict[str, Any], version: int, by: Actor, action=AuditAction.UPDATE):
-    """Apply `data` to `record` if nobody saved a newer version since `version` was read.
-    On any refusal the record is left as it was."""
-    fields = _audited_fields(type(record))
-    unknown = set(data) - set(fields)
-    if unknown:
-        raise ValueError(f"not editable here: {sorted(unknown)}")
-    attnames = {name: record._meta.get_field(name).attname for name in fields}
-    original = {attname: getattr(record, attname) for attname in attnames.values()}
-    before = snapshot(record, fields)
-    try:
-        for name, value in data.items():
-            setattr(record, name, value)
-        record.full_clean()
-        changed = [
-            name for name, attname in attnames.items() if getattr(record, attname) != original[attname]
-        ]
-        if record.version != version:
-            raise EditConflict(record._meta.verbose_name)
-        if not changed:
-            return record
-        after = snapshot(record, changed)
-        changes = {name: [before[name], after[name]] for name in changed}
-        saved = (
-            type(record)
-            .objects.filter(pk=record.pk, version=version)
-            .update(
-                **{attnames[name]: getattr(record, attnames[name]) for name in changed},
-                version=F("version") + 1,
-                updated_at=timezone.now(),
-            )
-        )
-        if not saved:
-            raise EditConflict(record._meta.verbose_name)
-    except (ValidationError, EditConflict):
-        for attname, value in original.items():
-            setattr(record, attname, value)
-        raise
-    record.version = version + 1
-    audit_record(actor=by, action=action, patient_id=_patient_id_of(record), obj=record, changes=changes)
-    return record
-
-
 # --- Patients ---------------------------------------------------------------------------------
 
 
 @transaction.atomic
 def patient_create(*, organisation: Organisation, data: dict[str, Any], by: Actor) -> Patient:
-    return _create(Patient(organisation=organisation, **data), by=by)
+    return record_create(Patient(organisation=organisation, **data), by=by)
 
 
 @transaction.atomic
@@ -121,7 +49,7 @@ def patient_update(*, patient: Patient, data: dict[str, Any], version: int, by: 
                 "no_known_allergies": "This patient has active allergies recorded; mark those as no longer applying first."
             }
         )
-    return _update(patient, data=data, version=version, by=by)
+    return record_update(patient, data=data, version=version, by=by)
 
 
 # --- Prescribers and care team ------------------------------------------------------------------
@@ -135,7 +63,7 @@ def prescriber_create(*, organisation: Organisation, data: dict[str, Any], by: A
         raise ValidationError(
             {"npi": f"{existing} already has NPI {npi} in your directory; choose them instead."}
         )
-    return _create(Prescriber(organisation=organisation, **data), by=by)
+    return record_create(Prescriber(organisation=organisation, **data), by=by)
 
 
 @transaction.atomic
@@ -146,7 +74,7 @@ def prescriber_update(*, prescriber: Prescriber, data: dict[str, Any], version: 
     )
     if clash.exists():
         raise ValidationError({"npi": f"Another prescriber in your directory already has NPI {npi}."})
-    return _update(prescriber, data=data, version=version, by=by)
+    return record_update(prescriber, data=data, version=version, by=by)
 
 
 @transaction.atomic
@@ -171,7 +99,7 @@ def care_team_add(
     member = CareTeamMember(
         patient=patient, prescriber=prescriber, role=role, is_primary_care=is_primary_care
     )
-    return _create(member, by=by)
+    return record_create(member, by=by)
 
 
 @transaction.atomic
@@ -180,12 +108,12 @@ def care_team_update(
 ) -> CareTeamMember:
     if data.get("is_primary_care") and not member.is_primary_care:
         _clear_primary_care(patient=member.patient, by=by)
-    return _update(member, data=data, version=version, by=by)
+    return record_update(member, data=data, version=version, by=by)
 
 
 def _clear_primary_care(*, patient: Patient, by: Actor) -> None:
     for current in patient.care_team.filter(is_primary_care=True):
-        _update(current, data={"is_primary_care": False}, version=current.version, by=by)
+        record_update(current, data={"is_primary_care": False}, version=current.version, by=by)
 
 
 @transaction.atomic
@@ -197,7 +125,7 @@ def care_team_remove(*, member: CareTeamMember, version: int, by: Actor) -> None
         action=AuditAction.STOP,
         patient_id=member.patient_id,
         obj=member,
-        changes=diff(snapshot(member, _audited_fields(CareTeamMember)), {}),
+        changes=diff(snapshot(member, audited_fields(CareTeamMember)), {}),
     )
     member.delete()
 
@@ -230,7 +158,7 @@ def medication_link(entry: MedicationEntry) -> bool:
 
 @transaction.atomic
 def medication_add(*, patient: Patient, data: dict[str, Any], by: Actor) -> MedicationEntry:
-    entry = _create(MedicationEntry(patient=patient, **data), by=by)
+    entry = record_create(MedicationEntry(patient=patient, **data), by=by)
     medication_link(entry)
     return entry
 
@@ -239,7 +167,7 @@ def medication_add(*, patient: Patient, data: dict[str, Any], by: Actor) -> Medi
 def medication_update(
     *, entry: MedicationEntry, data: dict[str, Any], version: int, by: Actor
 ) -> MedicationEntry:
-    entry = _update(entry, data=data, version=version, by=by)
+    entry = record_update(entry, data=data, version=version, by=by)
     medication_link(entry)
     return entry
 
@@ -250,7 +178,7 @@ def medication_stop(
 ) -> MedicationEntry:
     if entry.status == MedicationStatus.STOPPED:
         raise ValidationError({"status": "This medication is already stopped."})
-    return _update(
+    return record_update(
         entry,
         data={"status": MedicationStatus.STOPPED, "stop_date": on, "stop_reason": reason},
         version=version,
@@ -264,22 +192,22 @@ def medication_stop(
 
 @transaction.atomic
 def allergy_add(*, patient: Patient, data: dict[str, Any], by: Actor) -> Allergy:
-    allergy = _create(Allergy(patient=patient, **data), by=by)
+    allergy = record_create(Allergy(patient=patient, **data), by=by)
     if patient.no_known_allergies:
-        _update(patient, data={"no_known_allergies": False}, version=patient.version, by=by)
+        record_update(patient, data={"no_known_allergies": False}, version=patient.version, by=by)
     return allergy
 
 
 @transaction.atomic
 def allergy_update(*, allergy: Allergy, data: dict[str, Any], version: int, by: Actor) -> Allergy:
-    return _update(allergy, data=data, version=version, by=by)
+    return record_update(allergy, data=data, version=version, by=by)
 
 
 @transaction.atomic
 def allergy_inactivate(*, allergy: Allergy, reason: str, version: int, by: Actor) -> Allergy:
     if allergy.status == AllergyStatus.INACTIVE:
         raise ValidationError({"status": "This allergy is already marked as no longer applying."})
-    return _update(
+    return record_update(
         allergy,
         data={"status": AllergyStatus.INACTIVE, "inactive_reason": reason},
         version=version,
@@ -318,19 +246,19 @@ def condition_add(*, patient: Patient, data: dict[str, Any], by: Actor) -> Condi
     data = _condition_code(data, condition)
     for name, value in data.items():
         setattr(condition, name, value)
-    return _create(condition, by=by)
+    return record_create(condition, by=by)
 
 
 @transaction.atomic
 def condition_update(*, condition: Condition, data: dict[str, Any], version: int, by: Actor) -> Condition:
-    return _update(condition, data=_condition_code(data, condition), version=version, by=by)
+    return record_update(condition, data=_condition_code(data, condition), version=version, by=by)
 
 
 @transaction.atomic
 def condition_resolve(*, condition: Condition, on: datetime.date, version: int, by: Actor) -> Condition:
     if condition.status == ConditionStatus.RESOLVED:
         raise ValidationError({"status": "This condition is already resolved."})
-    return _update(
+    return record_update(
         condition,
         data={"status": ConditionStatus.RESOLVED, "resolved_date": on},
         version=version,
@@ -370,7 +298,7 @@ def measurement_record(
     data = dict(data)
     if data.get("value") is not None and data.get("kind"):
         data["value"] = to_canonical_unit(data["kind"], data["value"], unit)
-    return _create(Measurement(patient=patient, **data), by=by)
+    return record_create(Measurement(patient=patient, **data), by=by)
 
 
 @transaction.atomic
@@ -380,7 +308,7 @@ def measurement_update(
     data = dict(data)
     if data.get("value") is not None:
         data["value"] = to_canonical_unit(data.get("kind", measurement.kind), data["value"], unit)
-    return _update(measurement, data=data, version=version, by=by)
+    return record_update(measurement, data=data, version=version, by=by)
 
 
 # --- Pharmacy fills -----------------------------------------------------------------------------
@@ -388,9 +316,9 @@ def measurement_update(
 
 @transaction.atomic
 def fill_record(*, patient: Patient, data: dict[str, Any], by: Actor) -> PharmacyFill:
-    return _create(PharmacyFill(patient=patient, **data), by=by)
+    return record_create(PharmacyFill(patient=patient, **data), by=by)
 
 
 @transaction.atomic
 def fill_update(*, fill: PharmacyFill, data: dict[str, Any], version: int, by: Actor) -> PharmacyFill:
-    return _update(fill, data=data, version=version, by=by)
+    return record_update(fill, data=data, version=version, by=by)
