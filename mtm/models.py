@@ -33,6 +33,11 @@ class Organisation(models.Model):
     city = models.CharField(max_length=100, blank=True)
     state = models.CharField(max_length=50, blank=True)
     postal_code = models.CharField(max_length=20, blank=True)
+    prescriber_response_days = models.PositiveSmallIntegerField(
+        "days to wait for a prescriber's answer",
+        default=10,
+        help_text="Recommendations sent to a prescriber without an answer after this many days are listed for follow-up.",
+    )
 
     class Meta:
         ordering = ["name"]

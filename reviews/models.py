@@ -1,0 +1,381 @@
+"""Comprehensive and targeted medication reviews: the session, the pharmacist's answers per
+medication, drug-related problems, recommendations and prescribers' answers to them."""
+
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from mtm.models import Organisation, User, VersionedRecord
+from patients.models import MedicationEntry, Patient, Prescriber
+
+
+class ReviewKind(models.TextChoices):
+    CMR = "cmr", "Comprehensive medication review (CMR)"
+    TMR = "tmr", "Targeted medication review (TMR)"
+
+
+class ReviewMethod(models.TextChoices):
+    IN_PERSON = "in_person", "In person"
+    PHONE = "phone", "Phone"
+    VIDEO = "video", "Video"
+
+
+class Participant(models.TextChoices):
+    PATIENT = "patient", "The patient"
+    REPRESENTATIVE = "representative", "The patient's representative"
+
+
+class ReviewStatus(models.TextChoices):
+    PLANNED = "planned", "Planned"
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
+
+
+class Review(VersionedRecord):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="reviews")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="reviews")
+    kind = models.CharField(max_length=10, choices=ReviewKind.choices, default=ReviewKind.CMR)
+    method = models.CharField(max_length=20, choices=ReviewMethod.choices, default=ReviewMethod.IN_PERSON)
+    video_link = models.URLField("video link", blank=True)
+    pharmacist = models.ForeignKey(User, on_delete=models.PROTECT, related_name="reviews")
+    participant = models.CharField(
+        "who took part", max_length=20, choices=Participant.choices, default=Participant.PATIENT
+    )
+    scheduled_for = models.DateTimeField("scheduled for", null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=ReviewStatus.choices, default=ReviewStatus.PLANNED)
+    consent_noted = models.BooleanField("the patient agreed to the review", default=False)
+    minutes_spent = models.PositiveSmallIntegerField(
+        "minutes spent", null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(600)]
+    )
+    new_patient = models.BooleanField(
+        "new patient (billing)",
+        null=True,
+        blank=True,
+        help_text="Set when the review is completed: no completed review of this patient in the 3 years before.",
+    )
+    summary_delivered_on = models.DateField("CMR summary delivered on", null=True, blank=True)
+    notes = models.TextField("notes", blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["organisation", "status"], name="review_org_status"),
+            models.Index(fields=["patient", "-created_at"], name="review_patient_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.patient}"
+
+    @property
+    def is_locked(self) -> bool:
+        return self.status == ReviewStatus.COMPLETED
+
+    def clean(self) -> None:
+        errors = {}
+        if self.method == ReviewMethod.VIDEO and not self.video_link:
+            errors["video_link"] = "Add the link for a video review."
+        if self.patient_id and self.organisation_id and self.patient.organisation_id != self.organisation_id:
+            errors["patient"] = "That patient is not one of this pharmacy's."
+        if self.pharmacist_id and (
+            self.pharmacist.organisation_id != self.organisation_id or self.pharmacist.role != "pharmacist"
+        ):
+            errors["pharmacist"] = "Choose a pharmacist of this pharmacy."
+        if errors:
+            raise ValidationError(errors)
+
+
+class Answer(models.TextChoices):
+    YES = "yes", "Yes"
+    NO = "no", "No"
+    UNSURE = "unsure", "Not sure"
+
+
+class MedicationAssessment(VersionedRecord):
+    """The CMR questions for one medication, answered during one review."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="assessments")
+    medication = models.ForeignKey(MedicationEntry, on_delete=models.PROTECT, related_name="assessments")
+    purpose = models.CharField("what it is for", max_length=200, blank=True)
+    still_needed = models.CharField("still needed?", max_length=10, choices=Answer.choices, blank=True)
+    working = models.CharField("working?", max_length=10, choices=Answer.choices, blank=True)
+    safe = models.CharField("safe?", max_length=10, choices=Answer.choices, blank=True)
+    taken_as_intended = models.CharField(
+        "taken as intended?", max_length=10, choices=Answer.choices, blank=True
+    )
+    understands = models.CharField(
+        "patient understands it?", max_length=10, choices=Answer.choices, blank=True
+    )
+    better_alternative = models.CharField("better alternative", max_length=300, blank=True)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["review", "medication"], name="assessment_once_per_review")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.medication} in {self.review}"
+
+    @property
+    def patient_id(self):
+        return self.review.patient_id
+
+    @property
+    def answered(self) -> int:
+        fields = [self.still_needed, self.working, self.safe, self.taken_as_intended, self.understands]
+        return sum(1 for value in fields if value) + bool(self.purpose)
+
+
+class ProblemCategory(models.TextChoices):
+    """The seven drug therapy problems (Cipolle, Strand, Morley), under the four needs."""
+
+    UNNECESSARY = "unnecessary", "Indication: unnecessary drug therapy"
+    NEEDS_ADDITIONAL = "needs_additional", "Indication: needs additional drug therapy"
+    INEFFECTIVE = "ineffective", "Effectiveness: ineffective drug"
+    DOSAGE_TOO_LOW = "dosage_too_low", "Effectiveness: dosage too low"
+    ADVERSE_REACTION = "adverse_reaction", "Safety: adverse drug reaction"
+    DOSAGE_TOO_HIGH = "dosage_too_high", "Safety: dosage too high"
+    NONADHERENCE = "nonadherence", "Adherence: nonadherence"
+
+
+class NonadherenceCause(models.TextChoices):
+    DOES_NOT_UNDERSTAND = "does_not_understand", "Does not understand the instructions"
+    COST = "cost", "Cannot afford it"
+    PREFERS_NOT = "prefers_not", "Prefers not to take it"
+    FORGETS = "forgets", "Forgets to take it"
+    CANNOT_ADMINISTER = "cannot_administer", "Cannot swallow or administer it"
+    NOT_AVAILABLE = "not_available", "Product not available"
+
+
+class Priority(models.TextChoices):
+    HIGH = "high", "High"
+    MEDIUM = "medium", "Medium"
+    LOW = "low", "Low"
+
+
+class ProblemStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    RESOLVED = "resolved", "Resolved"
+    UNRESOLVED = "unresolved", "Unresolved"
+
+
+class Outcome(models.TextChoices):
+    """PCNE V9.1 outcome of the intervention (O0-O3)."""
+
+    UNKNOWN = "unknown", "Unknown"
+    SOLVED = "solved", "Solved"
+    PARTIALLY_SOLVED = "partially_solved", "Partially solved"
+    NOT_SOLVED = "not_solved", "Not solved"
+
+
+# Screening kinds a finding may be confirmed as, and the category a pharmacist most often chooses.
+CATEGORY_FOR_FINDING_KIND = {
+    "interaction": ProblemCategory.ADVERSE_REACTION,
+    "allergy": ProblemCategory.ADVERSE_REACTION,
+    "duplication": ProblemCategory.UNNECESSARY,
+    "elderly": ProblemCategory.ADVERSE_REACTION,
+    "disease": ProblemCategory.ADVERSE_REACTION,
+    "renal": ProblemCategory.DOSAGE_TOO_HIGH,
+    "anticholinergic-burden": ProblemCategory.ADVERSE_REACTION,
+    "adherence": ProblemCategory.NONADHERENCE,
+}
+
+
+class Problem(VersionedRecord):
+    """A drug-related problem: a confirmed screening finding or one the pharmacist found."""
+
+    NOT_AUDITED = ("finding",)  # a copy of the screening finding, kept for the record
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="problems")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="problems")
+    finding_id = models.CharField(max_length=300, blank=True, help_text="The screening finding it came from")
+    finding = models.JSONField(default=dict, blank=True)
+    title = models.CharField("problem", max_length=300)
+    category = models.CharField(max_length=30, choices=ProblemCategory.choices)
+    nonadherence_cause = models.CharField(
+        "cause of nonadherence", max_length=30, choices=NonadherenceCause.choices, blank=True
+    )
+    pcne_code = models.CharField("PCNE code", max_length=10, blank=True, help_text="e.g. P2.1, C1.3")
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.MEDIUM)
+    details = models.TextField("assessment", blank=True)
+    medications = models.ManyToManyField(MedicationEntry, blank=True, related_name="problems")
+    status = models.CharField(max_length=20, choices=ProblemStatus.choices, default=ProblemStatus.OPEN)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.UNKNOWN)
+    no_recommendation_reason = models.CharField(
+        "why no recommendation",
+        max_length=300,
+        blank=True,
+        help_text="Required to complete a review without one",
+    )
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["review", "finding_id"],
+                condition=~models.Q(finding_id=""),
+                name="finding_confirmed_once_per_review",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def clean(self) -> None:
+        errors = {}
+        if self.category == ProblemCategory.NONADHERENCE and not self.nonadherence_cause:
+            errors["nonadherence_cause"] = "Say why the medication is not taken as intended."
+        if self.category != ProblemCategory.NONADHERENCE and self.nonadherence_cause:
+            errors["nonadherence_cause"] = "A cause applies only to nonadherence."
+        if errors:
+            raise ValidationError(errors)
+
+
+class FindingDismissal(models.Model):
+    """A screening finding the pharmacist judged not to be a problem for this patient, and why.
+    Kept, and shown next to the same finding in later reviews."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="dismissals")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="finding_dismissals")
+    finding_id = models.CharField(max_length=300)
+    title = models.CharField(max_length=300)
+    reason = models.CharField(max_length=500)
+    dismissed_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    dismissed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-dismissed_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["review", "finding_id"], name="finding_dismissed_once_per_review")
+        ]
+        indexes = [models.Index(fields=["patient", "finding_id"], name="dismissal_patient_finding")]
+
+    def __str__(self) -> str:
+        return f"{self.title}: {self.reason}"
+
+
+class Audience(models.TextChoices):
+    PATIENT = "patient", "To the patient"
+    PRESCRIBER = "prescriber", "To a prescriber"
+
+
+class PatientAction(models.TextChoices):
+    """What a patient recommendation asks; each becomes a topic of the action plan."""
+
+    ADJUST_DOSE = "adjust_dose", "Adjust a dose"
+    REPLACE_DRUG = "replace_drug", "Replace a drug"
+    STOP_DRUG = "stop_drug", "Stop a drug"
+    CHANGE_TIMING = "change_timing", "Change when it is taken"
+    SUPPORTIVE_THERAPY = "supportive_therapy", "Add a supportive therapy (e.g. a vitamin, a dietary change)"
+    LIFESTYLE = "lifestyle", "Lifestyle"
+    MONITORING = "monitoring", "Monitoring (e.g. blood pressure, blood sugar)"
+    EDUCATION = "education", "Education"
+
+
+class Response(models.TextChoices):
+    PENDING = "pending", "Awaiting an answer"
+    ACCEPTED = "accepted", "Accepted"
+    MODIFIED = "modified", "Accepted with modification"
+    DECLINED = "declined", "Declined"
+    NO_RESPONSE = "no_response", "No response"
+
+
+class Recommendation(VersionedRecord):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    problem = models.ForeignKey(Problem, on_delete=models.CASCADE, related_name="recommendations")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="recommendations")
+    audience = models.CharField(max_length=20, choices=Audience.choices)
+    action = models.CharField(
+        "kind of action", max_length=30, choices=PatientAction.choices, blank=True
+    )  # patient recommendations
+    text = models.TextField("recommendation")
+    # The action plan's wording (patient): "What we talked about" / "What I need to do".
+    talked_about = models.TextField("what we talked about", blank=True)
+    to_do = models.TextField("what I need to do", blank=True)
+    prescriber = models.ForeignKey(
+        Prescriber, on_delete=models.PROTECT, null=True, blank=True, related_name="recommendations"
+    )
+    sent_on = models.DateField("sent to the prescriber on", null=True, blank=True)
+    response = models.CharField(max_length=20, choices=Response.choices, blank=True)
+    response_on = models.DateField("answered on", null=True, blank=True)
+    response_note = models.CharField("answer or modification", max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["audience", "response"], name="recommendation_response")]
+
+    def __str__(self) -> str:
+        return self.text[:80]
+
+    def clean(self) -> None:
+        errors = {}
+        if self.audience == Audience.PATIENT:
+            if not self.action:
+                errors["action"] = "Choose the kind of action for the patient."
+            if self.prescriber_id:
+                errors["prescriber"] = "A recommendation to the patient goes to no prescriber."
+            if self.response:
+                errors["response"] = "Only a prescriber answers a recommendation."
+        if self.audience == Audience.PRESCRIBER:
+            if not self.prescriber_id:
+                errors["prescriber"] = "Choose the prescriber this recommendation goes to."
+            elif self.patient_id and self.prescriber.organisation_id != self.patient.organisation_id:
+                errors["prescriber"] = "Choose a prescriber from this pharmacy's directory."
+            if self.response == Response.DECLINED and not self.response_note.strip():
+                errors["response_note"] = "Record the prescriber's reason for declining."
+            if self.response == Response.MODIFIED and not self.response_note.strip():
+                errors["response_note"] = "Record what the prescriber changed."
+            if self.response and self.response != Response.PENDING and not self.response_on:
+                errors["response_on"] = "Enter the date of the answer."
+        if errors:
+            raise ValidationError(errors)
+
+
+class Addendum(models.Model):
+    """A correction or note added to a completed review; the review itself never changes."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="addenda")
+    text = models.TextField()
+    written_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    written_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["written_at"]
+        verbose_name_plural = "addenda"
+
+    def __str__(self) -> str:
+        return self.text[:80]
+
+
+class ChangeKind(models.TextChoices):
+    START = "start", "Started"
+    STOP = "stop", "Stopped"
+    CHANGE = "change", "Changed"
+
+
+class MedicationChange(models.Model):
+    """A change to the medication list made during a review, with why."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="medication_changes")
+    medication = models.ForeignKey(MedicationEntry, on_delete=models.PROTECT, related_name="review_changes")
+    kind = models.CharField(max_length=10, choices=ChangeKind.choices)
+    reason = models.CharField(max_length=300)
+    changes = models.JSONField(default=dict, blank=True)  # {field: [old, new]}
+    made_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    made_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["made_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.medication}"

@@ -1,0 +1,383 @@
+"""Every step of a medication review, for the workspace, the API and tests alike.
+
+A completed review is locked: its content never changes again; corrections are addenda. Answers
+from prescribers and the outcome of problems are recorded later and stay open after completion.
+"""
+
+import datetime
+import math
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from mtm.audit import Actor, audit_record, diff, snapshot
+from mtm.errors import EditConflict
+from mtm.models import AuditAction
+from mtm.records import audited_fields, record_create, record_update
+from patients import services as patient_services
+from patients.models import MedicationEntry, Patient
+from reviews.models import (
+    CATEGORY_FOR_FINDING_KIND,
+    Addendum,
+    Audience,
+    ChangeKind,
+    FindingDismissal,
+    MedicationAssessment,
+    MedicationChange,
+    Priority,
+    Problem,
+    Recommendation,
+    Response,
+    Review,
+    ReviewKind,
+    ReviewStatus,
+)
+
+NEW_PATIENT_YEARS = 3  # CPT: no professional service from us in the past three years
+
+
+def _editable(review: Review) -> None:
+    if review.is_locked:
+        raise ValidationError("This review is completed and locked; add an addendum to correct or add to it.")
+
+
+def _of_review(review: Review, medication: MedicationEntry) -> None:
+    if medication.patient_id != review.patient_id:
+        raise ValidationError({"medication": "That medication is not on this patient's list."})
+
+
+# --- The review -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def review_create(*, patient: Patient, data: dict[str, Any], by: Actor) -> Review:
+    data = {"pharmacist": by.user, **data}
+    return record_create(Review(organisation_id=patient.organisation_id, patient=patient, **data), by=by)
+
+
+@transaction.atomic
+def review_update(*, review: Review, data: dict[str, Any], version: int, by: Actor) -> Review:
+    _editable(review)
+    return record_update(review, data=data, version=version, by=by)
+
+
+@transaction.atomic
+def review_start(*, review: Review, version: int, by: Actor) -> Review:
+    _editable(review)
+    if review.status != ReviewStatus.PLANNED:
+        raise ValidationError({"status": "This review has already started."})
+    if review.kind == ReviewKind.CMR and not review.consent_noted:
+        raise ValidationError({"consent_noted": "Note the patient's agreement before starting the CMR."})
+    return record_update(
+        review,
+        data={"status": ReviewStatus.IN_PROGRESS, "started_at": timezone.now()},
+        version=version,
+        by=by,
+    )
+
+
+def review_problems_without_plan(review: Review) -> list[Problem]:
+    """Confirmed problems with neither a recommendation nor a reason for none."""
+    return [
+        problem
+        for problem in review.problems.prefetch_related("recommendations")
+        if not problem.recommendations.all() and not problem.no_recommendation_reason.strip()
+    ]
+
+
+@transaction.atomic
+def review_complete(*, review: Review, version: int, minutes_spent: int | None, by: Actor) -> Review:
+    """Check that the review is whole, then lock it."""
+    _editable(review)
+    errors: dict[str, list[str]] = {}
+    if review.status != ReviewStatus.IN_PROGRESS:
+        errors.setdefault("status", []).append("Start the review before completing it.")
+    minutes = minutes_spent or review.minutes_spent
+    if not minutes:
+        errors.setdefault("minutes_spent", []).append("Enter the minutes spent (for billing).")
+    missing = review_problems_without_plan(review)
+    if missing:
+        errors.setdefault("problems", []).append(
+            "Each problem needs a recommendation or a reason for none: " + "; ".join(p.title for p in missing)
+        )
+    if errors:
+        raise ValidationError(errors)
+    now = timezone.now()
+    earlier = Review.objects.filter(
+        patient_id=review.patient_id,
+        status=ReviewStatus.COMPLETED,
+        completed_at__gte=now - datetime.timedelta(days=365 * NEW_PATIENT_YEARS),
+    ).exclude(pk=review.pk)
+    return record_update(
+        review,
+        data={
+            "status": ReviewStatus.COMPLETED,
+            "completed_at": now,
+            "minutes_spent": minutes,
+            "new_patient": not earlier.exists(),
+        },
+        version=version,
+        by=by,
+    )
+
+
+@transaction.atomic
+def addendum_add(*, review: Review, text: str, by: Actor) -> Addendum:
+    if not review.is_locked:
+        raise ValidationError({"text": "Edit the review itself until it is completed."})
+    return record_create(Addendum(review=review, text=text.strip(), written_by=by.user), by=by)
+
+
+@transaction.atomic
+def summary_delivered(*, review: Review, on: datetime.date, version: int, by: Actor) -> Review:
+    """The CMR summary was given or sent (allowed after completion: it usually follows it)."""
+    if review.kind != ReviewKind.CMR or not review.is_locked:
+        raise ValidationError({"summary_delivered_on": "Only a completed CMR has a summary to deliver."})
+    if on < review.completed_at.date():
+        raise ValidationError({"summary_delivered_on": "The summary cannot be delivered before the review."})
+    return record_update(review, data={"summary_delivered_on": on}, version=version, by=by)
+
+
+# --- The CMR questions per medication --------------------------------------------------------------
+
+
+@transaction.atomic
+def assessment_save(
+    *,
+    review: Review,
+    medication: MedicationEntry,
+    data: dict[str, Any],
+    version: int | None,
+    by: Actor,
+) -> MedicationAssessment:
+    """Answer the questions for one medication; `version` None for the first answers."""
+    _editable(review)
+    _of_review(review, medication)
+    existing = MedicationAssessment.objects.filter(review=review, medication=medication).first()
+    if existing is None:
+        if version is not None:
+            raise EditConflict("medication assessment")
+        return record_create(MedicationAssessment(review=review, medication=medication, **data), by=by)
+    if version is None:
+        raise EditConflict("medication assessment")
+    return record_update(existing, data=data, version=version, by=by)
+
+
+# --- Drug-related problems -------------------------------------------------------------------------
+
+
+def _medications_for_drugs(review: Review, drugs: list[str]) -> list[MedicationEntry]:
+    wanted = set(drugs)
+    return [
+        entry
+        for entry in review.patient.medications.filter(status="active")
+        if wanted & {item["name"] for item in entry.ingredients}
+    ]
+
+
+def _finding_problem_fields(finding: dict) -> dict[str, Any]:
+    severity_priority = {
+        "contraindicated": Priority.HIGH,
+        "major": Priority.HIGH,
+        "moderate": Priority.MEDIUM,
+    }
+    return {
+        "title": finding["title"],
+        "category": CATEGORY_FOR_FINDING_KIND.get(finding["kind"], ""),
+        "priority": severity_priority.get(finding["severity"], Priority.LOW),
+        "details": finding.get("why", ""),
+    }
+
+
+@transaction.atomic
+def finding_confirm(*, review: Review, finding: dict, data: dict[str, Any], by: Actor) -> Problem:
+    """Make a screening finding a drug-related problem of this review."""
+    _editable(review)
+    if review.problems.filter(finding_id=finding["id"]).exists():
+        raise ValidationError({"finding": "This finding is already a problem of this review."})
+    fields = {**_finding_problem_fields(finding), **{k: v for k, v in data.items() if v not in (None, "")}}
+    problem = record_create(
+        Problem(
+            review=review, patient_id=review.patient_id, finding_id=finding["id"], finding=finding, **fields
+        ),
+        by=by,
+    )
+    problem.medications.set(_medications_for_drugs(review, finding.get("drugs", [])))
+    review.dismissals.filter(finding_id=finding["id"]).delete()  # changed their mind within the review
+    return problem
+
+
+@transaction.atomic
+def finding_dismiss(*, review: Review, finding: dict, reason: str, by: Actor) -> FindingDismissal:
+    _editable(review)
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why this finding is not a problem for this patient."})
+    if review.problems.filter(finding_id=finding["id"]).exists():
+        raise ValidationError({"finding": "This finding is already a problem; remove the problem first."})
+    FindingDismissal.objects.filter(review=review, finding_id=finding["id"]).delete()
+    return record_create(
+        FindingDismissal(
+            review=review,
+            patient_id=review.patient_id,
+            finding_id=finding["id"],
+            title=finding["title"],
+            reason=reason.strip(),
+            dismissed_by=by.user,
+        ),
+        by=by,
+    )
+
+
+@transaction.atomic
+def problem_add(
+    *, review: Review, data: dict[str, Any], medications: list[MedicationEntry], by: Actor
+) -> Problem:
+    _editable(review)
+    for medication in medications:
+        _of_review(review, medication)
+    problem = record_create(Problem(review=review, patient_id=review.patient_id, **data), by=by)
+    problem.medications.set(medications)
+    return problem
+
+
+@transaction.atomic
+def problem_update(*, problem: Problem, data: dict[str, Any], version: int, by: Actor) -> Problem:
+    """Before completion anything can change; afterwards only the status and outcome (follow-up)."""
+    if problem.review.is_locked and set(data) - {"status", "outcome"}:
+        _editable(problem.review)
+    return record_update(problem, data=data, version=version, by=by)
+
+
+@transaction.atomic
+def problem_remove(*, problem: Problem, version: int, by: Actor) -> None:
+    _editable(problem.review)
+    if problem.version != version:
+        raise EditConflict("problem")
+    audit_record(
+        actor=by,
+        action=AuditAction.STOP,
+        patient_id=problem.patient_id,
+        obj=problem,
+        changes=diff(snapshot(problem, audited_fields(Problem)), {}),
+    )
+    problem.delete()
+
+
+# --- Recommendations and prescribers' answers ------------------------------------------------------
+
+
+@transaction.atomic
+def recommendation_add(*, problem: Problem, data: dict[str, Any], by: Actor) -> Recommendation:
+    _editable(problem.review)
+    if data.get("audience") == Audience.PRESCRIBER:
+        data = {"response": Response.PENDING, **data}
+    return record_create(Recommendation(problem=problem, patient_id=problem.patient_id, **data), by=by)
+
+
+@transaction.atomic
+def recommendation_update(
+    *, recommendation: Recommendation, data: dict[str, Any], version: int, by: Actor
+) -> Recommendation:
+    _editable(recommendation.problem.review)
+    return record_update(recommendation, data=data, version=version, by=by)
+
+
+@transaction.atomic
+def recommendations_sent(
+    *, recommendations: list[Recommendation], on: datetime.date, by: Actor
+) -> list[Recommendation]:
+    """The prescriber letter went out: start waiting for the answers."""
+    for recommendation in recommendations:
+        if recommendation.audience == Audience.PRESCRIBER and not recommendation.sent_on:
+            record_update(recommendation, data={"sent_on": on}, version=recommendation.version, by=by)
+    return recommendations
+
+
+@transaction.atomic
+def prescriber_response_record(
+    *,
+    recommendation: Recommendation,
+    response: str,
+    on: datetime.date,
+    note: str,
+    version: int,
+    by: Actor,
+) -> Recommendation:
+    """Staff record what the prescriber answered (also after the review is completed)."""
+    if recommendation.audience != Audience.PRESCRIBER:
+        raise ValidationError({"response": "Only a recommendation to a prescriber gets an answer."})
+    if response not in Response.values or response == Response.PENDING:
+        raise ValidationError({"response": "Choose the prescriber's answer."})
+    if recommendation.sent_on and on < recommendation.sent_on:
+        raise ValidationError({"response_on": "The answer cannot be dated before the letter was sent."})
+    data = {"response": response, "response_on": on, "response_note": note.strip()}
+    if not recommendation.sent_on:
+        data["sent_on"] = on
+    return record_update(recommendation, data=data, version=version, by=by)
+
+
+# --- Changes to the medication list during the review ---------------------------------------------
+
+
+def _change(review: Review, entry: MedicationEntry, kind: str, reason: str, changes: dict, by: Actor):
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the medication list changes."})
+    MedicationChange.objects.create(
+        review=review, medication=entry, kind=kind, reason=reason.strip(), changes=changes, made_by=by.user
+    )
+
+
+@transaction.atomic
+def review_medication_start(
+    *, review: Review, data: dict[str, Any], reason: str, by: Actor
+) -> MedicationEntry:
+    _editable(review)
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the medication is started."})
+    entry = patient_services.medication_add(patient=review.patient, data=data, by=by)
+    _change(review, entry, ChangeKind.START, reason, {"name": [None, entry.name]}, by)
+    return entry
+
+
+@transaction.atomic
+def review_medication_stop(
+    *, review: Review, entry: MedicationEntry, on: datetime.date, reason: str, version: int, by: Actor
+) -> MedicationEntry:
+    _editable(review)
+    _of_review(review, entry)
+    entry = patient_services.medication_stop(entry=entry, on=on, reason=reason, version=version, by=by)
+    _change(review, entry, ChangeKind.STOP, reason, {"status": ["active", "stopped"]}, by)
+    return entry
+
+
+@transaction.atomic
+def review_medication_change(
+    *, review: Review, entry: MedicationEntry, data: dict[str, Any], reason: str, version: int, by: Actor
+) -> MedicationEntry:
+    _editable(review)
+    _of_review(review, entry)
+    before = {name: getattr(entry, name) for name in data}
+    entry = patient_services.medication_update(entry=entry, data=data, version=version, by=by)
+    changes = {
+        name: [str(before[name]), str(getattr(entry, name))]
+        for name in data
+        if before[name] != getattr(entry, name)
+    }
+    _change(review, entry, ChangeKind.CHANGE, reason, changes, by)
+    return entry
+
+
+# --- Billing ---------------------------------------------------------------------------------------
+
+
+def cpt_units(*, minutes: int, new_patient: bool) -> list[tuple[str, int]]:
+    """CPT codes for pharmacist MTM time: 99605 (new) or 99606 (established) for the first 15
+    minutes, then 99607 for each further 15 minutes or part of them (14 and 15 minutes: one unit;
+    16 and 30: two; 31: three)."""
+    if minutes <= 0:
+        return []
+    first = "99605" if new_patient else "99606"
+    additional = math.ceil(max(minutes - 15, 0) / 15)
+    return [(first, 1)] + ([("99607", additional)] if additional else [])
