@@ -13,6 +13,8 @@ def navigation(request):
             "audit": signed_in and user.can(Capability.AUDIT_VIEW),
             "team": signed_in and user.can(Capability.TEAM_MANAGE),
             "portal": signed_in and user.can(Capability.PORTAL),
+            "reviews": signed_in and user.can(Capability.REVIEW_VIEW),
+            "conduct_reviews": signed_in and user.can(Capability.REVIEW_CONDUCT),
         },
         "session_idle_minutes": settings.SESSION_IDLE_MINUTES,
     }

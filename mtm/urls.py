@@ -37,6 +37,7 @@ urlpatterns = [
     path("team/add/", views.team_add, name="team_add"),
     path("team/<uuid:user_id>/", views.team_edit, name="team_edit"),
     path("", include("patients.urls")),
+    path("", include("reviews.urls")),
     path("api/v1/", include("mtm.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/schema/ui/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),

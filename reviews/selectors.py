@@ -5,16 +5,27 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from interactions.selectors import knowledge_base
 from mtm.scoping import scope_to_organisation
-from patients.models import MedicationEntry, MedicationStatus
-from patients.selectors import patient_record, patient_screening
+from patients.models import MedicationEntry, MedicationStatus, Prescriber
+from patients.selectors import PatientRecord, Screening, patient_record, patient_screening
 from reviews.adherence import Coverage, Fill, coverage
-from reviews.models import Audience, FindingDismissal, Recommendation, Response, Review
+from reviews.models import (
+    Addendum,
+    Audience,
+    FindingDismissal,
+    MedicationAssessment,
+    MedicationChange,
+    Problem,
+    Recommendation,
+    Response,
+    Review,
+)
+from reviews.services import cpt_units
 
 
 def reviews_visible_to(user) -> QuerySet[Review]:
@@ -113,4 +124,97 @@ def awaiting_answer(*, user, today: datetime.date) -> QuerySet[Recommendation]:
             sent_on__lte=today - datetime.timedelta(days=days),
         )
         .order_by("sent_on")
+    )
+
+
+# --- The workspace ---------------------------------------------------------------------------------
+
+
+@dataclass
+class MedicationLine:
+    medication: MedicationEntry
+    assessment: MedicationAssessment | None
+    adherence: Coverage | None
+
+
+@dataclass
+class FindingLine:
+    finding: dict
+    problem: Problem | None  # confirmed in this review
+    dismissal: FindingDismissal | None  # dismissed in this review
+    earlier: FindingDismissal | None  # dismissed in an earlier review of this patient
+
+
+@dataclass
+class Workspace:
+    """Everything the review workspace shows, loaded with a fixed number of queries."""
+
+    review: Review
+    record: PatientRecord
+    screening: Screening
+    medications: list[MedicationLine]
+    class_adherence: list[AdherenceLine]
+    findings: list[FindingLine]
+    problems: list[Problem]
+    addenda: list[Addendum]
+    changes: list[MedicationChange]
+
+    @property
+    def low_adherence(self) -> list[MedicationLine]:
+        return [line for line in self.medications if line.adherence and line.adherence.below_threshold]
+
+    @property
+    def open_findings(self) -> int:
+        return sum(1 for line in self.findings if not line.problem and not line.dismissal)
+
+    @property
+    def prescriber_letters(self) -> list[tuple[Prescriber, list[Recommendation]]]:
+        """Prescriber recommendations grouped per prescriber: one letter each."""
+        letters: dict[Prescriber, list[Recommendation]] = {}
+        for problem in self.problems:
+            for recommendation in problem.recommendations.all():
+                if recommendation.audience == Audience.PRESCRIBER:
+                    letters.setdefault(recommendation.prescriber, []).append(recommendation)
+        return sorted(letters.items(), key=lambda item: str(item[0]))
+
+    @property
+    def billing(self) -> list[tuple[str, int]]:
+        review = self.review
+        if not review.minutes_spent:
+            return []
+        new_patient = review.new_patient if review.new_patient is not None else True
+        return cpt_units(minutes=review.minutes_spent, new_patient=new_patient)
+
+
+def review_workspace(review: Review, *, today: datetime.date) -> Workspace:
+    record = patient_record(patient=review.patient)
+    screening = patient_screening(record, today=today)
+    assessments = {a.medication_id: a for a in review.assessments.all()}
+    per_medication, per_class = adherence(review.patient, today=today)
+    adherence_of = {line.medication.pk: line.coverage for line in per_medication}
+    problems = list(
+        review.problems.prefetch_related(
+            "medications",
+            Prefetch("recommendations", queryset=Recommendation.objects.select_related("prescriber")),
+        )
+    )
+    confirmed = {p.finding_id: p for p in problems if p.finding_id}
+    dismissed = {d.finding_id: d for d in review.dismissals.select_related("dismissed_by")}
+    earlier = earlier_dismissals(review)
+    return Workspace(
+        review=review,
+        record=record,
+        screening=screening,
+        medications=[
+            MedicationLine(m, assessments.get(m.pk), adherence_of.get(m.pk))
+            for m in record.active_medications
+        ],
+        class_adherence=per_class,
+        findings=[
+            FindingLine(f, confirmed.get(f["id"]), dismissed.get(f["id"]), earlier.get(f["id"]))
+            for f in screening.findings
+        ],
+        problems=problems,
+        addenda=list(review.addenda.select_related("written_by")),
+        changes=list(review.medication_changes.select_related("medication", "made_by")),
     )

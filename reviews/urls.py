@@ -1,0 +1,27 @@
+from django.urls import path
+
+from reviews import views
+
+urlpatterns = [
+    path("reviews/", views.review_list, name="review_list"),
+    path("patients/<uuid:patient_id>/reviews/new/", views.review_new, name="review_new"),
+    path("reviews/<uuid:review_id>/", views.review_workspace, name="review_workspace"),
+    path("reviews/<uuid:review_id>/details/", views.review_details, name="review_details"),
+    path("reviews/<uuid:review_id>/start/", views.review_start, name="review_start"),
+    path("reviews/<uuid:review_id>/complete/", views.review_complete, name="review_complete"),
+    path("reviews/<uuid:review_id>/addenda/", views.addendum_add, name="addendum_add"),
+    path(
+        "reviews/<uuid:review_id>/medications/<uuid:medication_id>/assessment/",
+        views.assessment_save,
+        name="assessment_save",
+    ),
+    path("reviews/<uuid:review_id>/findings/confirm/", views.finding_confirm, name="finding_confirm"),
+    path("reviews/<uuid:review_id>/findings/dismiss/", views.finding_dismiss, name="finding_dismiss"),
+    path("reviews/<uuid:review_id>/problems/", views.problem_add, name="problem_add"),
+    path("reviews/<uuid:review_id>/problems/<uuid:problem_id>/", views.problem_edit, name="problem_edit"),
+    path(
+        "reviews/<uuid:review_id>/problems/<uuid:problem_id>/recommendations/",
+        views.recommendation_add,
+        name="recommendation_add",
+    ),
+]

@@ -1,0 +1,340 @@
+"""The review workspace: one page; every form on it saves through htmx and gets the workspace back
+(or, for the CMR questions, the medication's row), and works as a plain form without JavaScript."""
+
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+
+from mtm.audit import actor_from_request, audit_record
+from mtm.decorators import requires
+from mtm.errors import EditConflict
+from mtm.models import AuditAction
+from mtm.permissions import Capability
+from patients import selectors as patient_selectors
+from patients.models import MedicationStatus
+from patients.views import add_service_errors
+from reviews import selectors, services
+from reviews.forms import (
+    AddendumForm,
+    AssessmentForm,
+    CompleteForm,
+    FindingConfirmForm,
+    FindingDismissForm,
+    ProblemForm,
+    RecommendationForm,
+    ReviewForm,
+)
+from reviews.models import MedicationAssessment, Problem, Recommendation, Review
+
+
+def _save(form, run) -> int:
+    """Run a service for a valid form and put its errors on the form; the HTTP status to answer."""
+    if not form.is_valid():
+        return 422
+    try:
+        run()
+    except ValidationError as error:
+        add_service_errors(form, error)
+        return 422
+    except EditConflict as conflict:
+        form.add_error(None, str(conflict))
+        return 409
+    return 200
+
+
+def _workspace_url(review: Review) -> str:
+    return reverse("review_workspace", args=[review.pk])
+
+
+def _workspace(
+    request,
+    review: Review,
+    *,
+    status: int = 200,
+    problem_forms: dict | None = None,
+    recommendation_forms: dict | None = None,
+    finding_errors: dict | None = None,
+    **forms,
+):
+    """The whole page, or for htmx the workspace part of it; bound forms with errors replace the
+    blank ones they stand for."""
+    review.refresh_from_db()
+    workspace = selectors.review_workspace(review, today=timezone.localdate())
+    medications = review.patient.medications.filter(status=MedicationStatus.ACTIVE).order_by("name")
+    prescribers = patient_selectors.prescribers_visible_to(request.user).order_by("last_name", "first_name")
+    for problem in workspace.problems:
+        problem.edit_form = (problem_forms or {}).get(problem.pk) or ProblemForm(
+            instance=problem, medications=medications, prefix=f"problem-{problem.pk}"
+        )
+        problem.recommendation_form = (recommendation_forms or {}).get(problem.pk) or RecommendationForm(
+            prescribers=prescribers, prefix=f"recommendation-{problem.pk}"
+        )
+    for line in workspace.findings:
+        line.errors = (finding_errors or {}).get(line.finding["id"])
+    context = {
+        "ws": workspace,
+        "review": review,
+        "patient": review.patient,
+        "can_conduct": request.user.can(Capability.REVIEW_CONDUCT) and not review.is_locked,
+        "can_add_addendum": request.user.can(Capability.REVIEW_CONDUCT) and review.is_locked,
+        "details_form": ReviewForm(instance=review, prefix="review"),
+        "problem_form": ProblemForm(medications=medications, prefix="new-problem"),
+        "complete_form": CompleteForm(
+            initial={"version": review.version, "minutes_spent": review.minutes_spent}, prefix="complete"
+        ),
+        "addendum_form": AddendumForm(),
+        **forms,
+    }
+    template = "reviews/review_workspace.html#workspace" if request.htmx else "reviews/review_workspace.html"
+    return render(request, template, context, status=status)
+
+
+def _after(request, review: Review, status: int, **forms):
+    if status == 200 and not request.htmx:
+        return redirect(_workspace_url(review))
+    return _workspace(request, review, status=status, **(forms if status != 200 else {}))
+
+
+def _review_for_change(request, review_id) -> Review:
+    review = selectors.review_get(user=request.user, review_id=review_id)
+    if request.method != "POST":
+        raise Http404
+    return review
+
+
+# --- Opening and the page ------------------------------------------------------------------------
+
+
+@requires(Capability.REVIEW_CONDUCT)
+def review_new(request, patient_id):
+    patient = patient_selectors.patient_get(user=request.user, patient_id=patient_id)
+    form = ReviewForm(
+        request.POST or None, instance=Review(patient=patient, organisation=patient.organisation)
+    )
+    if request.method == "POST":
+        created = {}
+
+        def run():
+            created["review"] = services.review_create(
+                patient=patient, data=form.data_for_service(), by=actor_from_request(request)
+            )
+
+        status = _save(form, run)
+        if status == 200:
+            return redirect(_workspace_url(created["review"]))
+        return render(request, "reviews/review_new.html", {"form": form, "patient": patient}, status=status)
+    return render(request, "reviews/review_new.html", {"form": form, "patient": patient})
+
+
+@requires(Capability.REVIEW_VIEW)
+def review_list(request):
+    reviews = selectors.reviews_visible_to(request.user).order_by("status", "-created_at")[:200]
+    awaiting = selectors.awaiting_answer(user=request.user, today=timezone.localdate())
+    return render(request, "reviews/review_list.html", {"reviews": reviews, "awaiting": awaiting})
+
+
+@requires(Capability.REVIEW_VIEW)
+def review_workspace(request, review_id):
+    review = selectors.review_get(user=request.user, review_id=review_id)
+    audit_record(
+        actor=actor_from_request(request), action=AuditAction.VIEW, patient_id=review.patient_id, obj=review
+    )
+    return _workspace(request, review)
+
+
+# --- The review itself ---------------------------------------------------------------------------
+
+
+@requires(Capability.REVIEW_CONDUCT)
+def review_details(request, review_id):
+    review = _review_for_change(request, review_id)
+    # A ModelForm writes its data onto its instance when validated: the service gets its own copy.
+    form = ReviewForm(request.POST, instance=Review.objects.get(pk=review.pk), prefix="review")
+    status = _save(
+        form,
+        lambda: services.review_update(
+            review=review, data=form.data_for_service(), version=form.cleaned_data["version"],
+            by=actor_from_request(request),
+        ),
+    )  # fmt: skip
+    return _after(request, review, status, details_form=form)
+
+
+@requires(Capability.REVIEW_CONDUCT)
+def review_start(request, review_id):
+    review = _review_for_change(request, review_id)
+    form = CompleteForm({"version": request.POST.get("version"), "minutes_spent": 1})
+    status = _save(
+        form,
+        lambda: services.review_start(
+            review=review, version=form.cleaned_data["version"], by=actor_from_request(request)
+        ),
+    )
+    return _after(request, review, status, start_errors=form.non_field_errors() or form.errors)
+
+
+@requires(Capability.REVIEW_CONDUCT)
+def review_complete(request, review_id):
+    review = _review_for_change(request, review_id)
+    form = CompleteForm(request.POST, prefix="complete")
+    status = _save(
+        form,
+        lambda: services.review_complete(
+            review=review,
+            version=form.cleaned_data["version"],
+            minutes_spent=form.cleaned_data["minutes_spent"],
+            by=actor_from_request(request),
+        ),
+    )
+    return _after(request, review, status, complete_form=form)
+
+
+@requires(Capability.REVIEW_CONDUCT)
+def addendum_add(request, review_id):
+    review = _review_for_change(request, review_id)
+    form = AddendumForm(request.POST)
+    status = _save(
+        form,
+        lambda: services.addendum_add(
+            review=review, text=form.cleaned_data["text"], by=actor_from_request(request)
+        ),
+    )
+    return _after(request, review, status, addendum_form=form)
+
+
+# --- The CMR questions, saved as they are answered -----------------------------------------------
+
+
+@requires(Capability.REVIEW_CONDUCT)
+def assessment_save(request, review_id, medication_id):
+    review = _review_for_change(request, review_id)
+    medication = patient_selectors.record_get(
+        patient=review.patient, model=review.patient.medications.model, record_id=medication_id
+    )
+    existing = MedicationAssessment.objects.filter(review=review, medication=medication).first()
+    form = AssessmentForm(
+        request.POST, instance=existing or MedicationAssessment(review=review, medication=medication)
+    )
+    status = _save(
+        form,
+        lambda: services.assessment_save(
+            review=review,
+            medication=medication,
+            data=form.data_for_service(),
+            version=form.cleaned_data["version"] if existing else None,
+            by=actor_from_request(request),
+        ),
+    )
+    if not request.htmx:
+        return _after(request, review, status)
+    per_medication, _ = selectors.adherence(review.patient, today=timezone.localdate())
+    line = selectors.MedicationLine(
+        medication,
+        MedicationAssessment.objects.filter(review=review, medication=medication).first(),
+        next((m.coverage for m in per_medication if m.medication.pk == medication.pk), None),
+    )
+    context = {"review": review, "line": line, "can_conduct": not review.is_locked, "saved": status == 200}
+    if status != 200:
+        context["assessment_form"] = form
+    return render(request, "reviews/_assessment.html", context, status=status)
+
+
+# --- Findings and problems ---------------------------------------------------------------------
+
+
+@requires(Capability.REVIEW_CONDUCT)
+def finding_confirm(request, review_id):
+    review = _review_for_change(request, review_id)
+    form = FindingConfirmForm(request.POST)
+    finding = None
+    if form.is_valid():
+        finding = selectors.review_finding(
+            review, form.cleaned_data["finding_id"], today=timezone.localdate()
+        )
+    status = _save(
+        form,
+        lambda: services.finding_confirm(
+            review=review,
+            finding=finding,
+            data={k: v for k, v in form.cleaned_data.items() if k != "finding_id"},
+            by=actor_from_request(request),
+        ),
+    )
+    return _after(request, review, status, finding_errors={request.POST.get("finding_id"): form.errors})
+
+
+@requires(Capability.REVIEW_CONDUCT)
+def finding_dismiss(request, review_id):
+    review = _review_for_change(request, review_id)
+    form = FindingDismissForm(request.POST)
+    finding = None
+    if form.is_valid():
+        finding = selectors.review_finding(
+            review, form.cleaned_data["finding_id"], today=timezone.localdate()
+        )
+    status = _save(
+        form,
+        lambda: services.finding_dismiss(
+            review=review, finding=finding, reason=form.cleaned_data["reason"], by=actor_from_request(request)
+        ),
+    )
+    return _after(request, review, status, finding_errors={request.POST.get("finding_id"): form.errors})
+
+
+def _problem_form(request, review: Review, instance: Problem, prefix: str) -> ProblemForm:
+    medications = review.patient.medications.filter(status=MedicationStatus.ACTIVE).order_by("name")
+    return ProblemForm(request.POST, instance=instance, medications=medications, prefix=prefix)
+
+
+@requires(Capability.REVIEW_CONDUCT)
+def problem_add(request, review_id):
+    review = _review_for_change(request, review_id)
+    form = _problem_form(request, review, Problem(review=review, patient_id=review.patient_id), "new-problem")
+    status = _save(
+        form,
+        lambda: services.problem_add(
+            review=review,
+            data={k: v for k, v in form.data_for_service().items() if k != "medications"},
+            medications=list(form.cleaned_data["medications"]),
+            by=actor_from_request(request),
+        ),
+    )
+    return _after(request, review, status, problem_form=form)
+
+
+@requires(Capability.REVIEW_CONDUCT)
+def problem_edit(request, review_id, problem_id):
+    review = _review_for_change(request, review_id)
+    problem = get_object_or_404(review.problems, pk=problem_id)
+    form = _problem_form(request, review, Problem.objects.get(pk=problem.pk), f"problem-{problem.pk}")
+
+    def run():
+        data = {k: v for k, v in form.data_for_service().items() if k != "medications"}
+        saved = services.problem_update(problem=problem, data=data, version=form.cleaned_data["version"],
+                                        by=actor_from_request(request))  # fmt: skip
+        if not review.is_locked:
+            saved.medications.set(form.cleaned_data["medications"])
+
+    status = _save(form, run)
+    return _after(request, review, status, problem_forms={problem.pk: form})
+
+
+@requires(Capability.REVIEW_CONDUCT)
+def recommendation_add(request, review_id, problem_id):
+    review = _review_for_change(request, review_id)
+    problem = get_object_or_404(review.problems, pk=problem_id)
+    form = RecommendationForm(
+        request.POST,
+        instance=Recommendation(problem=problem, patient_id=problem.patient_id),
+        prescribers=patient_selectors.prescribers_visible_to(request.user),
+        prefix=f"recommendation-{problem.pk}",
+    )
+    status = _save(
+        form,
+        lambda: services.recommendation_add(
+            problem=problem, data=form.data_for_service(), by=actor_from_request(request)
+        ),
+    )
+    return _after(request, review, status, recommendation_forms={problem.pk: form})

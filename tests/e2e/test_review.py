@@ -1,0 +1,114 @@
+import pytest
+from django.core.management import call_command
+from playwright.sync_api import expect
+
+from reviews.models import FindingDismissal, MedicationAssessment, Problem, Recommendation, Review
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def demo(transactional_db, settings):
+    settings.DEBUG = True
+    call_command("seed_demo")
+    settings.DEBUG = False
+
+
+def sign_in(page, base_url, username="demo-pharmacist"):
+    page.goto(base_url + "/")
+    page.get_by_label("User name").fill(username)
+    page.get_by_label("Password").fill("demo-password")
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_pharmacist_runs_a_cmr_from_findings_to_completion(demo, live_server, page):
+    sign_in(page, live_server.url)
+    page.get_by_label("Search patients").fill("okaf")
+    page.locator("#results").get_by_role("link", name="Okafor, Margaret").click()
+    page.get_by_role("link", name="Start a review").click()
+    page.get_by_label("The patient agreed to the review").check()
+    page.get_by_role("button", name="Open the review").click()
+    expect(page.get_by_role("heading", name="CMR for Margaret Okafor")).to_be_visible()
+    page.evaluate("window.pageMarker = 'still here'")  # survives only if the page is never reloaded
+    page.get_by_role("button", name="Start the review").click()
+    expect(page.locator("#workspace .badge", has_text="In progress")).to_be_visible()
+
+    # The CMR questions for one medication save as they are answered.
+    advil = page.locator("form.assessment", has_text="Advil")
+    advil.get_by_label("Still needed?").select_option("no")
+    expect(advil.get_by_text("Saved")).to_be_visible()
+    advil.get_by_label("Safe?").select_option("no")
+    expect(advil.get_by_text("2/6 answered")).to_be_visible()
+    advil.get_by_label("Better alternative").fill("acetaminophen, or keep to Voltaren gel")
+    advil.get_by_label("Better alternative").press("Tab")
+    expect(advil.get_by_text("3/6 answered")).to_be_visible()
+    # A medication with fills shows its proportion of days covered.
+    expect(page.locator("form.assessment", has_text="glipizide").get_by_text("PDC")).to_contain_text("%")
+
+    findings = page.locator("#workspace ol.findings > li")
+    triple = findings.filter(has_text="triple whammy")
+    triple.get_by_role("button", name="Confirm as a problem").click()
+    expect(triple.get_by_text("Confirmed as a problem")).to_be_visible()
+    ckd = findings.filter(has_text="NSAID in chronic kidney disease")
+    ckd.get_by_role("button", name="Confirm as a problem").click()
+    expect(ckd.get_by_text("Confirmed as a problem")).to_be_visible()
+    vitamin_d = findings.filter(has_text="Cholecalciferol from more than one product")
+    vitamin_d.locator("summary").click()
+    vitamin_d.get_by_placeholder("Why it is not a problem for this patient").fill(
+        "Total 2,800 units a day; fine"
+    )
+    vitamin_d.get_by_role("button", name="Dismiss").click()
+    expect(vitamin_d.get_by_text("Dismissed: Total 2,800 units a day; fine")).to_be_visible()
+
+    new_problem = page.locator("details", has_text="Add a problem by hand")
+    new_problem.get_by_text("Add a problem by hand").click()
+    new_problem.get_by_label("Problem:", exact=True).fill("Takes Benadryl nightly for sleep")
+    new_problem.get_by_label("Category").select_option("adverse_reaction")
+    new_problem.get_by_role("button", name="Add the problem").click()
+    manual = page.locator("article.problem", has_text="Takes Benadryl nightly for sleep")
+    expect(manual).to_be_visible()
+
+    # Completing is refused while problems have no recommendation.
+    page.get_by_label("Minutes spent").fill("35")
+    page.get_by_role("button", name="Complete and lock the review").click()
+    expect(page.get_by_role("alert").filter(has_text="needs a recommendation")).to_be_visible()
+
+    manual.get_by_text("Add a recommendation").click()
+    manual.get_by_label("Audience").select_option("patient")
+    manual.get_by_label("Kind of action").select_option("replace_drug")
+    manual.get_by_label("Recommendation:", exact=True).fill(
+        "Stop Benadryl; try sleep hygiene, melatonin if needed"
+    )
+    manual.get_by_label("What I need to do").fill("Stop taking Benadryl at night.")
+    manual.get_by_role("button", name="Add the recommendation").click()
+    expect(manual.get_by_text("Stop Benadryl; try sleep hygiene")).to_be_visible()
+
+    triple = page.locator("article.problem", has_text="triple whammy")
+    triple.get_by_text("Add a recommendation").click()
+    triple.get_by_label("Audience").select_option("prescriber")
+    triple.get_by_label("Prescriber").select_option(index=1)
+    triple.get_by_label("Recommendation:", exact=True).fill("Stop ibuprofen; acetaminophen for knee pain")
+    triple.get_by_role("button", name="Add the recommendation").click()
+    expect(triple.get_by_text("Awaiting an answer")).to_be_visible()
+
+    ckd = page.locator("article.problem", has_text="NSAID in chronic kidney disease")
+    ckd.get_by_text("Edit the problem").click()
+    ckd.get_by_label("Why no recommendation").fill("Covered by the triple whammy recommendation")
+    ckd.get_by_role("button", name="Save the problem").click()
+    expect(page.locator("article.problem", has_text="Covered by the triple whammy")).to_be_visible()
+
+    page.get_by_label("Minutes spent").fill("35")
+    page.get_by_role("button", name="Complete and lock the review").click()
+    expect(page.get_by_text("Corrections and later notes are added as addenda")).to_be_visible()
+    expect(page.get_by_text("99605 \u00d7 1, 99607 \u00d7 2")).to_be_visible()
+    assert page.evaluate("window.pageMarker") == "still here"
+
+    review = Review.objects.get(patient__last_name="Okafor")
+    assert review.status == "completed" and review.minutes_spent == 35
+    assert MedicationAssessment.objects.get(review=review, medication__name="Advil").safe == "no"
+    assert Problem.objects.filter(review=review).count() == 3
+    assert FindingDismissal.objects.get(review=review).reason == "Total 2,800 units a day; fine"
+    assert set(Recommendation.objects.filter(problem__review=review).values_list("audience", flat=True)) == {
+        "patient",
+        "prescriber",
+    }
