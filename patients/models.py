@@ -225,6 +225,14 @@ class MedicationEntry(VersionedRecord):
         return self.status == MedicationStatus.STOPPED
 
     @property
+    def display_name(self) -> str:
+        """'glipizide 5 mg', without repeating a strength the name already holds."""
+        strength = self.strength_dose.strip()
+        if not strength or strength.lower() in self.name.lower():
+            return self.name
+        return f"{self.name} {strength}"
+
+    @property
     def is_recognised(self) -> bool:
         return bool(self.ingredients)
 

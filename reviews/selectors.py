@@ -109,6 +109,14 @@ def adherence(patient, *, today: datetime.date) -> tuple[list[AdherenceLine], li
 # --- Prescribers' answers --------------------------------------------------------------------------
 
 
+def recommendations_visible_to(user) -> QuerySet[Recommendation]:
+    return scope_to_organisation(
+        Recommendation.objects.select_related("prescriber", "patient", "problem__review"),
+        user,
+        path="patient__organisation",
+    )
+
+
 def awaiting_answer(*, user, today: datetime.date) -> QuerySet[Recommendation]:
     """Recommendations sent to a prescriber and not answered within the organisation's limit."""
     days = user.organisation.prescriber_response_days if user.organisation else 0

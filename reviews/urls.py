@@ -24,4 +24,15 @@ urlpatterns = [
         views.recommendation_add,
         name="recommendation_add",
     ),
+    path(
+        "reviews/<uuid:review_id>/letters/<uuid:prescriber_id>/",
+        views.prescriber_letter,
+        name="prescriber_letter",
+    ),
+    path(
+        "reviews/<uuid:review_id>/letters/<uuid:prescriber_id>/sent/",
+        views.prescriber_letter_sent,
+        name="prescriber_letter_sent",
+    ),
+    path("recommendations/<uuid:recommendation_id>/response/", views.response_record, name="response_record"),
 ]

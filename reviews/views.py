@@ -2,10 +2,11 @@
 (or, for the CMR questions, the medication's row), and works as a plain form without JavaScript."""
 
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import slugify
 
 from mtm.audit import actor_from_request, audit_record
 from mtm.decorators import requires
@@ -24,8 +25,10 @@ from reviews.forms import (
     FindingDismissForm,
     ProblemForm,
     RecommendationForm,
+    ResponseForm,
     ReviewForm,
 )
+from reviews.letters import prescriber_letter_pdf
 from reviews.models import MedicationAssessment, Problem, Recommendation, Review
 
 
@@ -64,13 +67,20 @@ def _workspace(
     workspace = selectors.review_workspace(review, today=timezone.localdate())
     medications = review.patient.medications.filter(status=MedicationStatus.ACTIVE).order_by("name")
     prescribers = patient_selectors.prescribers_visible_to(request.user).order_by("last_name", "first_name")
+    # Each problem has its own forms; their choices are read once, not once per form.
+    medication_choices = [(str(m.pk), m.display_name) for m in workspace.record.active_medications]
+    prescriber_choices = [("", "---------")] + [(str(p.pk), str(p)) for p in prescribers]
     for problem in workspace.problems:
         problem.edit_form = (problem_forms or {}).get(problem.pk) or ProblemForm(
             instance=problem, medications=medications, prefix=f"problem-{problem.pk}"
         )
+        problem.edit_form.fields["medications"].choices = medication_choices
+        if problem.pk not in (problem_forms or {}):
+            problem.edit_form.initial["medications"] = [str(m.pk) for m in problem.medications.all()]
         problem.recommendation_form = (recommendation_forms or {}).get(problem.pk) or RecommendationForm(
             prescribers=prescribers, prefix=f"recommendation-{problem.pk}"
         )
+        problem.recommendation_form.fields["prescriber"].choices = prescriber_choices
     for line in workspace.findings:
         line.errors = (finding_errors or {}).get(line.finding["id"])
     context = {
@@ -79,6 +89,7 @@ def _workspace(
         "patient": review.patient,
         "can_conduct": request.user.can(Capability.REVIEW_CONDUCT) and not review.is_locked,
         "can_add_addendum": request.user.can(Capability.REVIEW_CONDUCT) and review.is_locked,
+        "can_record_answers": request.user.can(Capability.RESPONSE_RECORD),
         "details_form": ReviewForm(instance=review, prefix="review"),
         "problem_form": ProblemForm(medications=medications, prefix="new-problem"),
         "complete_form": CompleteForm(
@@ -338,3 +349,64 @@ def recommendation_add(request, review_id, problem_id):
         ),
     )
     return _after(request, review, status, recommendation_forms={problem.pk: form})
+
+
+# --- Prescriber letters and their answers --------------------------------------------------------
+
+
+@requires(Capability.REVIEW_VIEW)
+def prescriber_letter(request, review_id, prescriber_id):
+    review = selectors.review_get(user=request.user, review_id=review_id)
+    prescriber = patient_selectors.prescriber_get(user=request.user, prescriber_id=prescriber_id)
+    if not review.problems.filter(recommendations__prescriber=prescriber).exists():
+        raise Http404("No recommendation of this review goes to that prescriber.")
+    pdf = prescriber_letter_pdf(review=review, prescriber=prescriber, today=timezone.localdate())
+    audit_record(
+        actor=actor_from_request(request), action=AuditAction.VIEW, patient_id=review.patient_id, obj=review,
+        changes={"document": ["", f"prescriber letter to {prescriber}"]},
+    )  # fmt: skip
+    response = HttpResponse(pdf, content_type="application/pdf")
+    name = (
+        f"recommendations-{review.patient.last_name}-{prescriber.last_name}-{timezone.localdate():%Y%m%d}.pdf"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{slugify(name[:-4])}.pdf"'
+    return response
+
+
+@requires(Capability.RESPONSE_RECORD)
+def prescriber_letter_sent(request, review_id, prescriber_id):
+    review = _review_for_change(request, review_id)
+    prescriber = patient_selectors.prescriber_get(user=request.user, prescriber_id=prescriber_id)
+    recommendations = list(
+        Recommendation.objects.filter(problem__review=review, prescriber=prescriber, sent_on__isnull=True)
+    )
+    services.recommendations_sent(
+        recommendations=recommendations, on=timezone.localdate(), by=actor_from_request(request)
+    )
+    return _after(request, review, 200)
+
+
+@requires(Capability.RESPONSE_RECORD)
+def response_record(request, recommendation_id):
+    recommendation = get_object_or_404(
+        selectors.recommendations_visible_to(request.user), pk=recommendation_id, audience="prescriber"
+    )
+    form = ResponseForm(request.POST or None, initial={"version": recommendation.version})
+    if request.method == "POST":
+        status = _save(
+            form,
+            lambda: services.prescriber_response_record(
+                recommendation=recommendation,
+                response=form.cleaned_data["response"],
+                on=form.cleaned_data["response_on"],
+                note=form.cleaned_data["response_note"],
+                version=form.cleaned_data["version"],
+                by=actor_from_request(request),
+            ),
+        )
+        if status == 200:
+            return redirect(_workspace_url(recommendation.problem.review))
+        return render(
+            request, "reviews/response_form.html", {"form": form, "r": recommendation}, status=status
+        )
+    return render(request, "reviews/response_form.html", {"form": form, "r": recommendation})

@@ -1,6 +1,10 @@
+import io
+from pathlib import Path
+
 import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
+from pypdf import PdfReader
 
 from reviews.models import FindingDismissal, MedicationAssessment, Problem, Recommendation, Review
 
@@ -100,6 +104,13 @@ def test_pharmacist_runs_a_cmr_from_findings_to_completion(demo, live_server, pa
     page.get_by_label("Minutes spent").fill("35")
     page.get_by_role("button", name="Complete and lock the review").click()
     expect(page.get_by_text("Corrections and later notes are added as addenda")).to_be_visible()
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download the letter (PDF)").click()
+    pdf = Path(download.value.path()).read_bytes()
+    assert pdf.startswith(b"%PDF")
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert "Margaret Okafor" in text and "Stop ibuprofen; acetaminophen for knee pain" in text
     expect(page.get_by_text("99605 \u00d7 1, 99607 \u00d7 2")).to_be_visible()
     assert page.evaluate("window.pageMarker") == "still here"
 

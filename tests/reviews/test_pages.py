@@ -1,0 +1,263 @@
+import io
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from pypdf import PdfReader
+
+from mtm.audit import Actor
+from patients import services as patient_services
+from reviews import services
+from reviews.models import Audience, PatientAction, Problem, ProblemCategory, Recommendation, Response, Review
+from tests import factories
+from tests.conftest import client_for
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def by(pharmacist):
+    return Actor(user=pharmacist)
+
+
+@pytest.fixture
+def review(patient, by):
+    review = services.review_create(patient=patient, data={"consent_noted": True}, by=by)
+    return services.review_start(review=review, version=review.version, by=by)
+
+
+@pytest.fixture
+def problem(review, by):
+    return services.problem_add(
+        review=review, data={"title": "NSAID with lisinopril", "category": ProblemCategory.ADVERSE_REACTION},
+        medications=[], by=by,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def prescriber(org):
+    return factories.make_prescriber(org, first_name="Rachel", last_name="Kim", fax="(608) 555-0199")
+
+
+@pytest.fixture
+def letter_recommendation(problem, prescriber, by):
+    return services.recommendation_add(
+        problem=problem,
+        data={
+            "audience": Audience.PRESCRIBER,
+            "prescriber": prescriber,
+            "text": "Stop ibuprofen; acetaminophen instead",
+        },
+        by=by,
+    )
+
+
+def url(name, *args):
+    return reverse(name, args=args)
+
+
+# --- Who may do what ---------------------------------------------------------------------------------
+
+
+def test_another_organisations_review_is_a_404(review, other_pharmacist, prescriber, letter_recommendation):
+    client = client_for(other_pharmacist)
+    assert client.get(url("review_workspace", review.pk)).status_code == 404
+    assert client.post(url("review_details", review.pk), {}).status_code == 404
+    assert client.get(url("prescriber_letter", review.pk, prescriber.pk)).status_code == 404
+    assert client.post(url("response_record", letter_recommendation.pk), {}).status_code == 404
+    assert client.get(url("review_new", review.patient_id)).status_code == 404
+
+
+def test_a_patient_user_is_refused(review, patient_user):
+    client = client_for(patient_user)
+    assert client.get(url("review_workspace", review.pk)).status_code == 403
+    assert client.get(url("review_list")).status_code == 403
+
+
+def test_staff_see_the_workspace_and_record_answers_but_do_not_conduct(
+    review, staff_client, letter_recommendation
+):
+    page = staff_client.get(url("review_workspace", review.pk))
+    assert page.status_code == 200 and "Record the answer" in page.content.decode()
+    assert "Complete and lock the review" not in page.content.decode()
+    assert staff_client.post(url("problem_add", review.pk), {}).status_code == 403
+    response = staff_client.post(
+        url("response_record", letter_recommendation.pk),
+        {
+            "version": letter_recommendation.version,
+            "response": "accepted",
+            "response_on": factories.today().isoformat(),
+        },
+    )
+    assert response.status_code == 302
+    letter_recommendation.refresh_from_db()
+    assert letter_recommendation.response == Response.ACCEPTED
+
+
+def test_opening_a_review_from_the_patient_page(patient, pharmacist_client):
+    response = pharmacist_client.post(
+        url("review_new", patient.pk),
+        {"kind": "cmr", "method": "phone", "participant": "patient", "consent_noted": "on"},
+    )
+    review = Review.objects.get(patient=patient)
+    assert response.status_code == 302 and response.url == url("review_workspace", review.pk)
+    assert review.pharmacist.username == "pharmacist" and review.method == "phone"
+    refused = pharmacist_client.post(
+        url("review_new", patient.pk), {"kind": "cmr", "method": "video", "participant": "patient"}
+    )
+    assert refused.status_code == 422 and "Add the link for a video review." in refused.content.decode()
+
+
+# --- Editing in the workspace ---------------------------------------------------------------------------
+
+
+def test_editing_a_problem_saves_it(review, problem, pharmacist_client):
+    prefix = f"problem-{problem.pk}"
+    data = {
+        f"{prefix}-title": "NSAID with lisinopril and HCTZ", f"{prefix}-category": "adverse_reaction",
+        f"{prefix}-priority": "high", f"{prefix}-status": "open", f"{prefix}-outcome": "unknown",
+        f"{prefix}-no_recommendation_reason": "", f"{prefix}-version": problem.version,
+    }  # fmt: skip
+    response = pharmacist_client.post(url("problem_edit", review.pk, problem.pk), data, **HTMX)
+    assert response.status_code == 200 and 'id="workspace"' in response.content.decode()
+    problem.refresh_from_db()
+    assert (problem.title, problem.priority, problem.version) == ("NSAID with lisinopril and HCTZ", "high", 2)
+    stale = pharmacist_client.post(url("problem_edit", review.pk, problem.pk), data, **HTMX)
+    assert stale.status_code == 409 and "Someone else changed this problem" in stale.content.decode()
+
+
+def test_review_details_save_and_without_javascript_come_back_to_the_page(review, pharmacist_client):
+    data = {"review-kind": "cmr", "review-method": "in_person", "review-participant": "representative",
+            "review-consent_noted": "on", "review-notes": "Daughter present", "review-version": review.version}  # fmt: skip
+    response = pharmacist_client.post(url("review_details", review.pk), data)
+    assert response.status_code == 302 and response.url == url("review_workspace", review.pk)
+    review.refresh_from_db()
+    assert review.participant == "representative" and review.notes == "Daughter present"
+
+
+def test_answers_to_the_cmr_questions_save_and_a_stale_answer_is_refused(
+    review, patient, by, pharmacist_client
+):
+    entry = patient_services.medication_add(patient=patient, data={"name": "lisinopril 10 mg"}, by=by)
+    target = url("assessment_save", review.pk, entry.pk)
+    first = pharmacist_client.post(
+        target, {"purpose": "blood pressure", "still_needed": "yes", "version": ""}, **HTMX
+    )
+    assert first.status_code == 200 and "Saved" in first.content.decode()
+    second = pharmacist_client.post(
+        target, {"purpose": "blood pressure", "working": "yes", "version": "1"}, **HTMX
+    )
+    assert second.status_code == 200
+    stale = pharmacist_client.post(target, {"purpose": "kidneys", "version": "1"}, **HTMX)
+    assert stale.status_code == 409
+    assert review.assessments.get().working == "yes"
+
+
+def test_confirming_a_finding_the_screening_no_longer_has_is_a_404(review, pharmacist_client):
+    response = pharmacist_client.post(
+        url("finding_confirm", review.pk), {"finding_id": "interaction:nope:a+b"}, **HTMX
+    )
+    assert response.status_code == 404
+    assert not Problem.objects.exists()
+
+
+def test_completing_with_a_problem_without_a_plan_shows_why(review, problem, pharmacist_client):
+    data = {"complete-version": review.version, "complete-minutes_spent": "20"}
+    response = pharmacist_client.post(url("review_complete", review.pk), data, **HTMX)
+    assert response.status_code == 422
+    assert (
+        "Each problem needs a recommendation or a reason for none: NSAID with lisinopril"
+        in response.content.decode()
+    )
+    review.refresh_from_db()
+    assert review.status == "in_progress"
+
+
+# --- The prescriber letter ---------------------------------------------------------------------------------
+
+
+def test_the_prescriber_letter_is_a_pdf_with_the_recommendations(
+    review, prescriber, letter_recommendation, pharmacist_client
+):
+    response = pharmacist_client.get(url("prescriber_letter", review.pk, prescriber.pk))
+    assert response["Content-Type"] == "application/pdf" and response.content.startswith(b"%PDF")
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
+    for expected in ["Walter Brennan", "Rachel Kim", "SITUATION", "BACKGROUND", "ASSESSMENT AND RECOMMENDATIONS",
+                     "Stop ibuprofen; acetaminophen instead", "Accept with modification", "Decline", "signature"]:  # fmt: skip
+        assert expected in text, expected
+
+
+def test_a_letter_only_to_a_prescriber_the_review_writes_to(
+    review, org, pharmacist_client, letter_recommendation
+):
+    stranger = factories.make_prescriber(org, npi=factories.valid_npi("198765432"))
+    assert pharmacist_client.get(url("prescriber_letter", review.pk, stranger.pk)).status_code == 404
+
+
+def test_marking_the_letter_faxed_starts_the_wait_for_answers(
+    review, prescriber, letter_recommendation, staff_client
+):
+    response = staff_client.post(url("prescriber_letter_sent", review.pk, prescriber.pk), **HTMX)
+    assert response.status_code == 200
+    letter_recommendation.refresh_from_db()
+    assert letter_recommendation.sent_on == factories.today()
+
+
+# --- Speed ---------------------------------------------------------------------------------------------------
+
+
+def _workspace_queries(client, review) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url("review_workspace", review.pk)).status_code == 200
+    return len(queries)
+
+
+def test_the_workspace_costs_the_same_queries_for_5_and_40_medications(
+    org, pharmacist, pharmacist_client, by
+):
+    counts = []
+    for size in (5, 40):
+        patient = factories.make_patient(org, first_name=f"P{size}", last_name="Queries")
+        review = services.review_create(patient=patient, data={"consent_noted": True}, by=by)
+        review = services.review_start(review=review, version=review.version, by=by)
+        names = [
+            "lisinopril",
+            "ibuprofen",
+            "warfarin",
+            "fluconazole",
+            "amlodipine",
+            "metformin",
+            "sertraline",
+            "tramadol",
+        ]
+        for n in range(size):
+            entry = patient_services.medication_add(
+                patient=patient, data={"name": names[n % len(names)]}, by=by
+            )
+            factories.make_fill(patient, medication=entry)
+            services.assessment_save(
+                review=review, medication=entry, data={"still_needed": "yes"}, version=None, by=by
+            )
+        for n in range(size // 5):
+            problem = services.problem_add(review=review, data={"title": f"problem {n}", "category": "unnecessary"},
+                                           medications=list(patient.medications.all()[:3]), by=by)  # fmt: skip
+            services.recommendation_add(problem=problem, data={"audience": Audience.PATIENT, "action": PatientAction.EDUCATION, "text": "x"}, by=by)  # fmt: skip
+        counts.append(_workspace_queries(pharmacist_client, review))
+    assert counts[0] == counts[1], counts
+
+
+def test_recommendations_answered_stay_out_of_the_overdue_list(
+    review, letter_recommendation, pharmacist_client, by
+):
+    services.recommendations_sent(
+        recommendations=[letter_recommendation], on=factories.today().replace(year=2025), by=by
+    )
+    assert "Stop ibuprofen" in pharmacist_client.get(url("review_list")).content.decode()
+    letter_recommendation.refresh_from_db()
+    services.prescriber_response_record(
+        recommendation=letter_recommendation, response=Response.NO_RESPONSE, on=factories.today(), note="",
+        version=letter_recommendation.version, by=by,
+    )  # fmt: skip
+    assert "Stop ibuprofen" not in pharmacist_client.get(url("review_list")).content.decode()
+    assert Recommendation.objects.get().response == Response.NO_RESPONSE
