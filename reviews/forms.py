@@ -3,8 +3,10 @@
 from django import forms
 
 from patients.forms import VersionedForm
+from patients.models import MedicationSource
 from reviews.models import (
     MedicationAssessment,
+    NonadherenceCause,
     Problem,
     Recommendation,
     Response,
@@ -82,6 +84,12 @@ class FindingDismissForm(forms.Form):
     )
 
 
+class AdherenceConfirmForm(forms.Form):
+    nonadherence_cause = forms.ChoiceField(
+        label="Cause", choices=[("", "Why? choose a cause"), *NonadherenceCause.choices]
+    )
+
+
 class RecommendationForm(WorkspaceForm):
     class Meta:
         model = Recommendation
@@ -110,3 +118,25 @@ class ResponseForm(forms.Form):
     response_note = forms.CharField(
         label="Answer, modification or reason", max_length=500, required=False, widget=forms.TextInput
     )
+
+
+class MedicationStartForm(forms.Form):
+    name = forms.CharField(label="Medication", max_length=200)
+    strength_dose = forms.CharField(label="Strength / dose", max_length=100, required=False)
+    directions = forms.CharField(label="How to use it", max_length=300, required=False)
+    indication = forms.CharField(label="What it is for", max_length=200, required=False)
+    source = forms.ChoiceField(choices=MedicationSource.choices, initial=MedicationSource.PRESCRIPTION)
+    reason = forms.CharField(label="Why it is started", max_length=300)
+
+
+class MedicationChangeForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    strength_dose = forms.CharField(label="New strength / dose", max_length=100, required=False)
+    directions = forms.CharField(label="New directions", max_length=300, required=False)
+    reason = forms.CharField(label="Why it changes", max_length=300)
+
+
+class MedicationStopForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    stop_date = forms.DateField(label="Stopped on", widget=forms.DateInput(attrs={"type": "date"}))
+    reason = forms.CharField(label="Why it is stopped", max_length=300)

@@ -28,6 +28,7 @@ from reviews.models import (
     MedicationChange,
     Priority,
     Problem,
+    ProblemCategory,
     Recommendation,
     Response,
     Review,
@@ -381,3 +382,30 @@ def cpt_units(*, minutes: int, new_patient: bool) -> list[tuple[str, int]]:
     first = "99605" if new_patient else "99606"
     additional = math.ceil(max(minutes - 15, 0) / 15)
     return [(first, 1)] + ([("99607", additional)] if additional else [])
+
+
+@transaction.atomic
+def adherence_problem_confirm(
+    *, review: Review, medication: MedicationEntry, pdc: float, cause: str, by: Actor
+) -> Problem:
+    """A medication covered on under 80% of days becomes a nonadherence problem, with its cause."""
+    _editable(review)
+    _of_review(review, medication)
+    finding_id = f"adherence:{medication.pk}"
+    if review.problems.filter(finding_id=finding_id).exists():
+        raise ValidationError({"finding": "This is already a problem of this review."})
+    problem = record_create(
+        Problem(
+            review=review,
+            patient_id=review.patient_id,
+            finding_id=finding_id,
+            finding={"kind": "adherence", "pdc": round(pdc, 3), "medication": medication.name},
+            title=f"{medication.display_name}: {pdc:.0%} of days covered",
+            category=ProblemCategory.NONADHERENCE,
+            nonadherence_cause=cause,
+            details=f"Proportion of days covered over the last 12 months is {pdc:.0%}, below 80%.",
+        ),
+        by=by,
+    )
+    problem.medications.set([medication])
+    return problem

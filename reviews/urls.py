@@ -15,6 +15,17 @@ urlpatterns = [
         views.assessment_save,
         name="assessment_save",
     ),
+    path(
+        "reviews/<uuid:review_id>/adherence/<uuid:medication_id>/",
+        views.adherence_confirm,
+        name="adherence_confirm",
+    ),
+    path("reviews/<uuid:review_id>/medications/", views.medication_start, name="review_medication_start"),
+    path(
+        "reviews/<uuid:review_id>/medications/<uuid:medication_id>/change/",
+        views.medication_change,
+        name="review_medication_change",
+    ),
     path("reviews/<uuid:review_id>/findings/confirm/", views.finding_confirm, name="finding_confirm"),
     path("reviews/<uuid:review_id>/findings/dismiss/", views.finding_dismiss, name="finding_dismiss"),
     path("reviews/<uuid:review_id>/problems/", views.problem_add, name="problem_add"),

@@ -19,10 +19,14 @@ from patients.views import add_service_errors
 from reviews import selectors, services
 from reviews.forms import (
     AddendumForm,
+    AdherenceConfirmForm,
     AssessmentForm,
     CompleteForm,
     FindingConfirmForm,
     FindingDismissForm,
+    MedicationChangeForm,
+    MedicationStartForm,
+    MedicationStopForm,
     ProblemForm,
     RecommendationForm,
     ResponseForm,
@@ -59,6 +63,8 @@ def _workspace(
     problem_forms: dict | None = None,
     recommendation_forms: dict | None = None,
     finding_errors: dict | None = None,
+    adherence_errors: dict | None = None,
+    change_errors: dict | None = None,
     **forms,
 ):
     """The whole page, or for htmx the workspace part of it; bound forms with errors replace the
@@ -83,6 +89,12 @@ def _workspace(
         problem.recommendation_form.fields["prescriber"].choices = prescriber_choices
     for line in workspace.findings:
         line.errors = (finding_errors or {}).get(line.finding["id"])
+    for line in workspace.medications:
+        line.errors = (change_errors or {}).get(str(line.medication.pk))
+    confirmed = {p.finding_id for p in workspace.problems}
+    for line in workspace.low_adherence:
+        line.errors = (adherence_errors or {}).get(str(line.medication.pk))
+        line.confirmed = f"adherence:{line.medication.pk}" in confirmed
     context = {
         "ws": workspace,
         "review": review,
@@ -96,6 +108,9 @@ def _workspace(
             initial={"version": review.version, "minutes_spent": review.minutes_spent}, prefix="complete"
         ),
         "addendum_form": AddendumForm(),
+        "start_form": MedicationStartForm(prefix="start"),
+        "today": timezone.localdate(),
+        "nonadherence_causes": AdherenceConfirmForm.base_fields["nonadherence_cause"].choices,
         **forms,
     }
     template = "reviews/review_workspace.html#workspace" if request.htmx else "reviews/review_workspace.html"
@@ -410,3 +425,69 @@ def response_record(request, recommendation_id):
             request, "reviews/response_form.html", {"form": form, "r": recommendation}, status=status
         )
     return render(request, "reviews/response_form.html", {"form": form, "r": recommendation})
+
+
+@requires(Capability.REVIEW_CONDUCT)
+def adherence_confirm(request, review_id, medication_id):
+    review = _review_for_change(request, review_id)
+    medication = patient_selectors.record_get(
+        patient=review.patient, model=review.patient.medications.model, record_id=medication_id
+    )
+    per_medication, _ = selectors.adherence(review.patient, today=timezone.localdate())
+    line = next((m for m in per_medication if m.medication.pk == medication.pk), None)
+    if line is None or not line.coverage.below_threshold:
+        raise Http404("This medication's adherence is not below 80%.")
+    form = AdherenceConfirmForm(request.POST)
+    status = _save(
+        form,
+        lambda: services.adherence_problem_confirm(
+            review=review, medication=medication, pdc=line.coverage.pdc,
+            cause=form.cleaned_data["nonadherence_cause"], by=actor_from_request(request),
+        ),
+    )  # fmt: skip
+    return _after(request, review, status, adherence_errors={str(medication.pk): form.errors})
+
+
+# --- Changes to the medication list during the review ---------------------------------------------
+
+
+@requires(Capability.REVIEW_CONDUCT)
+def medication_start(request, review_id):
+    review = _review_for_change(request, review_id)
+    form = MedicationStartForm(request.POST, prefix="start")
+
+    def run():
+        data = {k: v for k, v in form.cleaned_data.items() if k != "reason"}
+        services.review_medication_start(
+            review=review, data=data, reason=form.cleaned_data["reason"], by=actor_from_request(request)
+        )
+
+    return _after(request, review, _save(form, run), start_form=form)
+
+
+@requires(Capability.REVIEW_CONDUCT)
+def medication_change(request, review_id, medication_id):
+    review = _review_for_change(request, review_id)
+    entry = patient_selectors.record_get(
+        patient=review.patient, model=review.patient.medications.model, record_id=medication_id
+    )
+    action = request.POST.get("action")
+    form = (MedicationStopForm if action == "stop" else MedicationChangeForm)(request.POST)
+
+    def run():
+        data = form.cleaned_data
+        if action == "stop":
+            services.review_medication_stop(
+                review=review, entry=entry, on=data["stop_date"], reason=data["reason"],
+                version=data["version"], by=actor_from_request(request),
+            )  # fmt: skip
+        else:
+            changes = {k: data[k] for k in ("strength_dose", "directions") if data[k]}
+            if not changes:
+                raise ValidationError("Enter the new strength or directions.")
+            services.review_medication_change(
+                review=review, entry=entry, data=changes, reason=data["reason"],
+                version=data["version"], by=actor_from_request(request),
+            )  # fmt: skip
+
+    return _after(request, review, _save(form, run), change_errors={str(entry.pk): form.errors})

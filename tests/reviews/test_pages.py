@@ -261,3 +261,55 @@ def test_recommendations_answered_stay_out_of_the_overdue_list(
     )  # fmt: skip
     assert "Stop ibuprofen" not in pharmacist_client.get(url("review_list")).content.decode()
     assert Recommendation.objects.get().response == Response.NO_RESPONSE
+
+
+# --- Adherence and list changes from the workspace ----------------------------------------------------------
+
+
+def test_low_adherence_is_offered_as_a_nonadherence_problem(review, patient, by, pharmacist_client):
+    import datetime
+
+    entry = patient_services.medication_add(patient=patient, data={"name": "atorvastatin 20 mg"}, by=by)
+    today = factories.today()
+    for days_ago in (200, 100):  # two 30-day fills over 200 days
+        factories.make_fill(patient, medication=entry, fill_date=today - datetime.timedelta(days=days_ago))
+    page = pharmacist_client.get(url("review_workspace", review.pk)).content.decode()
+    assert "of days covered" in page and "Confirm as a nonadherence problem" in page
+    target = url("adherence_confirm", review.pk, entry.pk)
+    refused = pharmacist_client.post(target, {"nonadherence_cause": ""}, **HTMX)
+    assert refused.status_code == 422 and not Problem.objects.exists()
+    response = pharmacist_client.post(target, {"nonadherence_cause": "forgets"}, **HTMX)
+    assert response.status_code == 200
+    problem = Problem.objects.get()
+    assert problem.category == "nonadherence" and problem.nonadherence_cause == "forgets"
+    assert problem.title == "atorvastatin 20 mg: 30% of days covered"
+    assert list(problem.medications.all()) == [entry]
+
+
+def test_well_covered_medication_is_not_offered(review, patient, by, pharmacist_client):
+    entry = patient_services.medication_add(patient=patient, data={"name": "atorvastatin 20 mg"}, by=by)
+    factories.make_fill(patient, medication=entry)
+    response = pharmacist_client.post(
+        url("adherence_confirm", review.pk, entry.pk), {"nonadherence_cause": "cost"}, **HTMX
+    )
+    assert response.status_code == 404
+
+
+def test_stopping_and_changing_a_medication_from_the_workspace(review, patient, by, pharmacist_client):
+    entry = patient_services.medication_add(
+        patient=patient, data={"name": "glipizide", "strength_dose": "10 mg"}, by=by
+    )
+    target = url("review_medication_change", review.pk, entry.pk)
+    changed = pharmacist_client.post(
+        target, {"action": "change", "version": entry.version, "strength_dose": "5 mg", "directions": "", "reason": "Lows in the morning"}, **HTMX
+    )  # fmt: skip
+    assert changed.status_code == 200 and "Lows in the morning" in changed.content.decode()
+    entry.refresh_from_db()
+    assert entry.strength_dose == "5 mg"
+    no_reason = pharmacist_client.post(target, {"action": "stop", "version": entry.version, "stop_date": factories.today().isoformat(), "reason": ""}, **HTMX)  # fmt: skip
+    assert no_reason.status_code == 422
+    stopped = pharmacist_client.post(target, {"action": "stop", "version": entry.version, "stop_date": factories.today().isoformat(), "reason": "A1C 6.1%"}, **HTMX)  # fmt: skip
+    assert stopped.status_code == 200
+    entry.refresh_from_db()
+    assert entry.status == "stopped" and entry.stop_reason == "A1C 6.1%"
+    assert list(review.medication_changes.values_list("kind", flat=True)) == ["change", "stop"]
