@@ -15,6 +15,7 @@ def navigation(request):
             "portal": signed_in and user.can(Capability.PORTAL),
             "reviews": signed_in and user.can(Capability.REVIEW_VIEW),
             "conduct_reviews": signed_in and user.can(Capability.REVIEW_CONDUCT),
+            "reports": signed_in and user.can(Capability.REPORTS_VIEW),
         },
         "session_idle_minutes": settings.SESSION_IDLE_MINUTES,
     }

@@ -140,3 +140,17 @@ class MedicationStopForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
     stop_date = forms.DateField(label="Stopped on", widget=forms.DateInput(attrs={"type": "date"}))
     reason = forms.CharField(label="Why it is stopped", max_length=300)
+
+
+class PeriodForm(forms.Form):
+    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end"):
+            if data["end"] < data["start"]:
+                self.add_error("end", "The end of the period is before its start.")
+            elif (data["end"] - data["start"]).days > 366 * 3:
+                self.add_error("end", "Choose a period of at most three years.")
+        return data

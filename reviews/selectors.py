@@ -5,9 +5,10 @@ import datetime
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from interactions.selectors import knowledge_base
 from mtm.scoping import scope_to_organisation
@@ -226,3 +227,101 @@ def review_workspace(review: Review, *, today: datetime.date) -> Workspace:
         addenda=list(review.addenda.select_related("written_by")),
         changes=list(review.medication_changes.select_related("medication", "made_by")),
     )
+
+
+# --- Reports ---------------------------------------------------------------------------------------
+
+
+def completed_in_period(*, user, start: datetime.date, end: datetime.date) -> QuerySet[Review]:
+    """Completed reviews whose completion falls on `start`..`end` in the organisation's time zone."""
+    zone = timezone.get_current_timezone()
+    since = datetime.datetime.combine(start, datetime.time.min, tzinfo=zone)
+    until = datetime.datetime.combine(end + datetime.timedelta(days=1), datetime.time.min, tzinfo=zone)
+    return reviews_visible_to(user).filter(
+        status="completed", completed_at__gte=since, completed_at__lt=until
+    )
+
+
+def billing_lines(*, user, start: datetime.date, end: datetime.date) -> list[dict]:
+    """One line per CPT code of each completed review in the period."""
+    lines = []
+    for review in completed_in_period(user=user, start=start, end=end).order_by("completed_at"):
+        for code, units in cpt_units(minutes=review.minutes_spent or 0, new_patient=bool(review.new_patient)):
+            lines.append({"review": review, "code": code, "units": units})
+    return lines
+
+
+@dataclass
+class Outcomes:
+    label: str
+    reviews: int = 0
+    cmrs: int = 0
+    tmrs: int = 0
+    minutes: int = 0
+    problems: int = 0
+    resolved: int = 0
+    by_category: dict[str, int] | None = None
+    to_prescribers: int = 0
+    answered: int = 0
+    accepted: int = 0
+
+    @property
+    def acceptance_rate(self) -> float | None:
+        return self.accepted / self.answered if self.answered else None
+
+
+def outcomes(*, user, start: datetime.date, end: datetime.date) -> tuple[Outcomes, list[Outcomes]]:
+    """For the organisation and per pharmacist: reviews done, problems found by category and
+    resolved, and how many prescriber recommendations were accepted (as given or modified) of those
+    answered. A fixed number of aggregate queries whatever the period holds."""
+    reviews = completed_in_period(user=user, start=start, end=end)
+    per_pharmacist: dict = {}
+    for row in reviews.values(
+        "pharmacist", "pharmacist__first_name", "pharmacist__last_name", "pharmacist__username"
+    ).annotate(count=Count("id"), cmrs=Count("id", filter=Q(kind="cmr")), minutes=Sum("minutes_spent")):
+        name = (
+            f"{row['pharmacist__first_name']} {row['pharmacist__last_name']}".strip()
+            or row["pharmacist__username"]
+        )
+        per_pharmacist[row["pharmacist"]] = Outcomes(
+            name, reviews=row["count"], cmrs=row["cmrs"], tmrs=row["count"] - row["cmrs"],
+            minutes=row["minutes"] or 0, by_category={},
+        )  # fmt: skip
+    problems = Problem.objects.filter(review__in=reviews)
+    for row in problems.values("review__pharmacist", "category").annotate(
+        count=Count("id"), resolved=Count("id", filter=Q(status="resolved"))
+    ):
+        line = per_pharmacist[row["review__pharmacist"]]
+        line.problems += row["count"]
+        line.resolved += row["resolved"]
+        line.by_category[row["category"]] = line.by_category.get(row["category"], 0) + row["count"]
+    answered = [Response.ACCEPTED, Response.MODIFIED, Response.DECLINED, Response.NO_RESPONSE]
+    for row in (
+        Recommendation.objects.filter(problem__review__in=reviews, audience=Audience.PRESCRIBER)
+        .values("problem__review__pharmacist")
+        .annotate(
+            count=Count("id"),
+            answered=Count("id", filter=Q(response__in=answered)),
+            accepted=Count("id", filter=Q(response__in=[Response.ACCEPTED, Response.MODIFIED])),
+        )
+    ):
+        line = per_pharmacist[row["problem__review__pharmacist"]]
+        line.to_prescribers, line.answered, line.accepted = row["count"], row["answered"], row["accepted"]
+
+    total = Outcomes(user.organisation.name if user.organisation else "", by_category={})
+    for line in per_pharmacist.values():
+        for name in (
+            "reviews",
+            "cmrs",
+            "tmrs",
+            "minutes",
+            "problems",
+            "resolved",
+            "to_prescribers",
+            "answered",
+            "accepted",
+        ):
+            setattr(total, name, getattr(total, name) + getattr(line, name))
+        for category, count in line.by_category.items():
+            total.by_category[category] = total.by_category.get(category, 0) + count
+    return total, sorted(per_pharmacist.values(), key=lambda line: line.label)

@@ -1,6 +1,8 @@
 """The review workspace: one page; every form on it saves through htmx and gets the workspace back
 (or, for the CMR questions, the medication's row), and works as a plain form without JavaScript."""
 
+import csv
+
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -27,13 +29,14 @@ from reviews.forms import (
     MedicationChangeForm,
     MedicationStartForm,
     MedicationStopForm,
+    PeriodForm,
     ProblemForm,
     RecommendationForm,
     ResponseForm,
     ReviewForm,
 )
 from reviews.letters import prescriber_letter_pdf
-from reviews.models import MedicationAssessment, Problem, Recommendation, Review
+from reviews.models import MedicationAssessment, Problem, ProblemCategory, Recommendation, Review
 
 
 def _save(form, run) -> int:
@@ -491,3 +494,64 @@ def medication_change(request, review_id, medication_id):
             )  # fmt: skip
 
     return _after(request, review, _save(form, run), change_errors={str(entry.pk): form.errors})
+
+
+# --- Reports ---------------------------------------------------------------------------------------------
+
+
+def _period(request) -> PeriodForm:
+    today = timezone.localdate()
+    defaults = {"start": today.replace(day=1).isoformat(), "end": today.isoformat()}
+    return PeriodForm(request.GET if "start" in request.GET or "end" in request.GET else defaults)
+
+
+@requires(Capability.REPORTS_VIEW)
+def outcomes_report(request):
+    form = _period(request)
+    if not form.is_valid():
+        return render(request, "reviews/outcomes.html", {"form": form}, status=422)
+    start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+    total, per_pharmacist = selectors.outcomes(user=request.user, start=start, end=end)
+    categories = [(label, total.by_category.get(value, 0)) for value, label in ProblemCategory.choices]
+    return render(
+        request,
+        "reviews/outcomes.html",
+        {"form": form, "total": total, "per_pharmacist": per_pharmacist, "categories": categories},
+    )
+
+
+def _csv_cell(value) -> str:
+    """Text that a spreadsheet would run as a formula is quoted (CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@requires(Capability.REPORTS_VIEW)
+def billing_export(request):
+    form = _period(request)
+    if not form.is_valid():
+        messages = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in form.errors.items())
+        return HttpResponse(f"Cannot export: {messages}", status=400, content_type="text/plain")
+    start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+    response = HttpResponse(content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="mtm-billing-{start:%Y%m%d}-{end:%Y%m%d}.csv"'
+    writer = csv.writer(response)
+    writer.writerow([
+        "date_of_service", "patient_last_name", "patient_first_name", "date_of_birth", "health_plan", "member_id",
+        "review", "method", "pharmacist", "minutes", "patient_status", "cpt_code", "units", "review_id",
+    ])  # fmt: skip
+    zone = timezone.get_current_timezone()
+    for line in selectors.billing_lines(user=request.user, start=start, end=end):
+        review = line["review"]
+        patient = review.patient
+        writer.writerow([_csv_cell(value) for value in [
+            review.completed_at.astimezone(zone).date().isoformat(), patient.last_name, patient.first_name,
+            patient.date_of_birth.isoformat(), patient.plan_name, patient.member_id, review.kind.upper(),
+            review.get_method_display(), review.pharmacist.get_full_name() or review.pharmacist.username,
+            review.minutes_spent, "new" if review.new_patient else "established", line["code"], line["units"], review.pk,
+        ]])  # fmt: skip
+    audit_record(
+        actor=actor_from_request(request), action=AuditAction.VIEW, organisation_id=request.user.organisation_id,
+        changes={"export": ["", f"billing {start} to {end}"]},
+    )  # fmt: skip
+    return response
