@@ -257,7 +257,7 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "MTM API",
-    "DESCRIPTION": "Patients, their medication lists and clinical records for medication therapy management.",
+    "DESCRIPTION": "Patients, their medication lists and clinical records, screening, and medication reviews for medication therapy management.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
@@ -265,6 +265,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The CMR questions share one answer scale.
+    "ENUM_NAME_OVERRIDES": {"AnswerEnum": "reviews.models.Answer"},
 }
 
 # --- Logging: no patient data. Request paths carry only opaque ids. -------------------------

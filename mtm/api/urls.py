@@ -7,6 +7,7 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from interactions.api.views import ScreeningView
 from patients.api import views as patients
+from reviews.api import views as reviews
 
 
 class ObtainToken(ObtainAuthToken):
@@ -37,6 +38,11 @@ router.register(r"patients/(?P<patient_pk>[0-9a-f-]{36})/fills", patients.FillVi
 router.register(
     r"patients/(?P<patient_pk>[0-9a-f-]{36})/care-team", patients.CareTeamViewSet, basename="care-team"
 )
+router.register("reviews", reviews.ReviewViewSet, basename="review")
+router.register(
+    r"reviews/(?P<review_pk>[0-9a-f-]{36})/problems", reviews.ProblemViewSet, basename="review-problem"
+)
+router.register("recommendations", reviews.RecommendationViewSet, basename="recommendation")
 
 urlpatterns = [
     path("auth/token/", ObtainToken.as_view(), name="api_token"),

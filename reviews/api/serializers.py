@@ -1,0 +1,133 @@
+"""API shapes for reviews. Field rules come from the models; the rules of a review run in the services."""
+
+from rest_framework import serializers
+
+from patients.api.serializers import VersionedSerializer, _scope_prescriber_field
+from patients.selectors import patients_visible_to
+from reviews.models import MedicationAssessment, NonadherenceCause, Problem, Recommendation, Response, Review
+from reviews.services import cpt_units
+
+
+class RecommendationSerializer(VersionedSerializer):
+    class Meta:
+        model = Recommendation
+        fields = [
+            "id", "version", "problem", "audience", "action", "text", "talked_about", "to_do", "prescriber",
+            "sent_on", "response", "response_on", "response_note", "created_at",
+        ]  # fmt: skip
+        read_only_fields = [
+            "id",
+            "problem",
+            "sent_on",
+            "response",
+            "response_on",
+            "response_note",
+            "created_at",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _scope_prescriber_field(self)
+
+
+class ProblemSerializer(VersionedSerializer):
+    recommendations = RecommendationSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Problem
+        fields = [
+            "id", "version", "finding_id", "finding", "title", "category", "nonadherence_cause", "pcne_code",
+            "priority", "details", "medications", "status", "outcome", "no_recommendation_reason",
+            "recommendations", "created_at",
+        ]  # fmt: skip
+        read_only_fields = ["id", "finding_id", "finding", "recommendations", "created_at"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        review = self.context.get("review")
+        field = self.fields.get("medications")
+        if review is not None and field is not None:
+            field.child_relation.queryset = review.patient.medications.all()
+
+
+class ReviewSerializer(VersionedSerializer):
+    billing = serializers.SerializerMethodField(help_text="CPT codes and units from the minutes spent")
+
+    class Meta:
+        model = Review
+        fields = [
+            "id", "version", "patient", "kind", "method", "video_link", "participant", "scheduled_for",
+            "consent_noted", "notes", "status", "pharmacist", "started_at", "completed_at", "minutes_spent",
+            "new_patient", "summary_delivered_on", "billing", "created_at",
+        ]  # fmt: skip
+        read_only_fields = [
+            "id", "status", "pharmacist", "started_at", "completed_at", "minutes_spent", "new_patient",
+            "summary_delivered_on", "billing", "created_at",
+        ]  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None and "patient" in self.fields:
+            self.fields["patient"].queryset = patients_visible_to(request.user)
+        if self.instance is not None and not isinstance(self.instance, list):
+            self.fields["patient"].read_only = True
+
+    def get_billing(self, review: Review) -> list[dict]:
+        if not review.minutes_spent:
+            return []
+        new_patient = review.new_patient if review.new_patient is not None else True
+        return [
+            {"code": code, "units": units}
+            for code, units in cpt_units(minutes=review.minutes_spent, new_patient=new_patient)
+        ]
+
+
+class AssessmentSerializer(VersionedSerializer):
+    class Meta:
+        model = MedicationAssessment
+        fields = [
+            "id", "version", "medication", "purpose", "still_needed", "working", "safe", "taken_as_intended",
+            "understands", "better_alternative", "notes",
+        ]  # fmt: skip
+        read_only_fields = ["id"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        review = self.context.get("review")
+        if review is not None:
+            self.fields["medication"].queryset = review.patient.medications.all()
+
+
+class FindingConfirmSerializer(serializers.Serializer):
+    finding_id = serializers.CharField(
+        max_length=300, help_text="The `id` of a finding of the current screening"
+    )
+    category = serializers.ChoiceField(choices=Problem._meta.get_field("category").choices, required=False)
+    priority = serializers.ChoiceField(choices=Problem._meta.get_field("priority").choices, required=False)
+
+
+class FindingDismissSerializer(serializers.Serializer):
+    finding_id = serializers.CharField(max_length=300)
+    reason = serializers.CharField(max_length=500)
+
+
+class AdherenceConfirmSerializer(serializers.Serializer):
+    medication = serializers.UUIDField()
+    nonadherence_cause = serializers.ChoiceField(choices=NonadherenceCause.choices)
+
+
+class CompleteSerializer(serializers.Serializer):
+    version = serializers.IntegerField(min_value=1)
+    minutes_spent = serializers.IntegerField(min_value=1, max_value=600)
+
+
+class AddendumSerializer(serializers.Serializer):
+    text = serializers.CharField()
+
+
+class ResponseSerializer(serializers.Serializer):
+    version = serializers.IntegerField(min_value=1)
+    response = serializers.ChoiceField(choices=[c for c in Response.choices if c[0] != Response.PENDING])
+    response_on = serializers.DateField()
+    response_note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
