@@ -148,7 +148,8 @@ def patient_changes(*, patient: Patient, limit: int | None = None) -> QuerySet[A
     return events[:limit] if limit else events
 
 
-def patient_record(*, patient: Patient) -> PatientRecord:
+def patient_record(*, patient: Patient, history: bool = True) -> PatientRecord:
+    """`history=False` leaves out the fills and recent changes (for screening and reviews)."""
     medications = medications_of(patient)
     measurements = measurements_of(patient)
     return PatientRecord(
@@ -160,9 +161,9 @@ def patient_record(*, patient: Patient) -> PatientRecord:
         care_team=care_team_of(patient),
         measurements=measurements,
         latest_measurements=latest_by_kind(measurements),
-        fills=recent_fills_of(patient),
-        fill_count=patient.fills.count(),
-        recent_changes=list(patient_changes(patient=patient, limit=RECENT_CHANGES_SHOWN)),
+        fills=recent_fills_of(patient) if history else [],
+        fill_count=patient.fills.count() if history else 0,
+        recent_changes=list(patient_changes(patient=patient, limit=RECENT_CHANGES_SHOWN)) if history else [],
     )
 
 

@@ -39,32 +39,58 @@ class Coverage:
         return self.pdc < ADHERENCE_THRESHOLD
 
 
-def covered_days(fills: Iterable[Fill], *, end: datetime.date) -> set[datetime.date]:
-    """Days covered by the fills of one medication, early refills shifted forward, up to `end`."""
-    covered: set[datetime.date] = set()
+def supply_intervals(fills: Iterable[Fill]) -> list[tuple[datetime.date, datetime.date]]:
+    """[first day, day after the last) of each fill of one medication, early refills shifted to
+    start when the supply on hand runs out."""
+    intervals = []
     supply_until: datetime.date | None = None  # the day after the last covered day
     for fill in sorted(fills, key=lambda f: f.day):
         start = max(fill.day, supply_until) if supply_until else fill.day
-        days = [start + datetime.timedelta(days=n) for n in range(fill.days_supply)]
-        covered.update(day for day in days if day <= end)
         supply_until = start + datetime.timedelta(days=fill.days_supply)
-    return covered
+        intervals.append((start, supply_until))
+    return intervals
+
+
+def covered_days(fills: Iterable[Fill], *, end: datetime.date) -> set[datetime.date]:
+    """Days covered by the fills of one medication, early refills shifted forward, up to `end`."""
+    return {
+        start + datetime.timedelta(days=n)
+        for start, stop in supply_intervals(fills)
+        for n in range((min(stop, end + datetime.timedelta(days=1)) - start).days)
+    }
+
+
+def _days_in_union(intervals: list[tuple[datetime.date, datetime.date]]) -> int:
+    total, reached = 0, None
+    for start, stop in sorted(intervals):
+        if reached is not None:
+            start = max(start, reached)
+        if stop > start:
+            total += (stop - start).days
+            reached = stop
+    return total
 
 
 def coverage(fills_by_drug: dict[str, list[Fill]], *, today: datetime.date) -> Coverage | None:
     """PDC over the last 12 months for one medication (one key) or a class (one key per drug).
     None when there is no fill in the window."""
     window_start = today - datetime.timedelta(days=WINDOW_DAYS - 1)
-    in_window = {
-        drug: [f for f in fills if window_start <= f.day <= today] for drug, fills in fills_by_drug.items()
-    }
-    first = min((f.day for fills in in_window.values() for f in fills), default=None)
+    first = min(
+        (f.day for fills in fills_by_drug.values() for f in fills if window_start <= f.day <= today),
+        default=None,
+    )
     if first is None:
         return None
-    covered: set[datetime.date] = set()
-    for fills in fills_by_drug.values():
-        # Supply carried into the window from an earlier fill counts too.
-        covered |= {day for day in covered_days(fills, end=today) if day >= first}
+    after_today = today + datetime.timedelta(days=1)
+    # Supply carried into the window from an earlier fill counts too.
+    clipped = [
+        (max(start, first), min(stop, after_today))
+        for fills in fills_by_drug.values()
+        for start, stop in supply_intervals(fills)
+    ]
     return Coverage(
-        start=first, end=today, days_in_period=(today - first).days + 1, days_covered=len(covered)
+        start=first,
+        end=today,
+        days_in_period=(today - first).days + 1,
+        days_covered=_days_in_union(clipped),
     )

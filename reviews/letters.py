@@ -11,7 +11,7 @@ from reviews.models import Audience, Recommendation, Review
 
 
 def prescriber_letter_context(*, review: Review, prescriber: Prescriber, today: datetime.date) -> dict:
-    record = patient_record(patient=review.patient)
+    record = patient_record(patient=review.patient, history=False)
     screening = patient_screening(record, today=today)
     recommendations = list(
         Recommendation.objects.filter(

@@ -39,7 +39,7 @@ def review_get(*, user, review_id) -> Review:
 
 def review_findings(review: Review, *, today: datetime.date) -> list[dict]:
     """The screening findings of the patient's list as it stands now."""
-    return patient_screening(patient_record(patient=review.patient), today=today).findings
+    return patient_screening(patient_record(patient=review.patient, history=False), today=today).findings
 
 
 def review_finding(review: Review, finding_id: str, *, today: datetime.date) -> dict:
@@ -74,18 +74,22 @@ class AdherenceLine:
     medication: MedicationEntry | None = None
 
 
-def adherence(patient, *, today: datetime.date) -> tuple[list[AdherenceLine], list[AdherenceLine]]:
+def adherence(
+    patient, *, today: datetime.date, active: list[MedicationEntry] | None = None
+) -> tuple[list[AdherenceLine], list[AdherenceLine]]:
     """PDC over the last 12 months per active medication with fills, and per therapeutic class
-    (from the knowledge base) with fills of two or more of its drugs or medications."""
+    (from the knowledge base) with fills of two or more of its drugs or medications. `active`: the
+    active medications when the caller has them already."""
     fills_by_medication: dict[MedicationEntry, list[Fill]] = defaultdict(list)
-    medications = {
-        m.pk: m for m in patient.medications.filter(status=MedicationStatus.ACTIVE).order_by("name")
-    }
-    for fill in patient.fills.filter(medication__isnull=False).order_by("fill_date"):
-        if fill.medication_id in medications:
-            fills_by_medication[medications[fill.medication_id]].append(
-                Fill(fill.fill_date, fill.days_supply)
-            )
+    if active is None:
+        active = list(patient.medications.filter(status=MedicationStatus.ACTIVE))
+    medications = {m.pk: m for m in active}
+    fills = patient.fills.filter(medication__isnull=False).values_list(
+        "medication_id", "fill_date", "days_supply"
+    )
+    for medication_id, day, days_supply in fills.order_by("fill_date"):
+        if medication_id in medications:
+            fills_by_medication[medications[medication_id]].append(Fill(day, days_supply))
     per_medication = []
     for medication, fills in sorted(fills_by_medication.items(), key=lambda item: item[0].name.lower()):
         found = coverage({medication.name: fills}, today=today)
@@ -196,10 +200,10 @@ class Workspace:
 
 
 def review_workspace(review: Review, *, today: datetime.date) -> Workspace:
-    record = patient_record(patient=review.patient)
+    record = patient_record(patient=review.patient, history=False)
     screening = patient_screening(record, today=today)
     assessments = {a.medication_id: a for a in review.assessments.all()}
-    per_medication, per_class = adherence(review.patient, today=today)
+    per_medication, per_class = adherence(review.patient, today=today, active=record.active_medications)
     adherence_of = {line.medication.pk: line.coverage for line in per_medication}
     problems = list(
         review.problems.prefetch_related(

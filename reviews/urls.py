@@ -31,7 +31,13 @@ urlpatterns = [
     path("reviews/<uuid:review_id>/findings/confirm/", views.finding_confirm, name="finding_confirm"),
     path("reviews/<uuid:review_id>/findings/dismiss/", views.finding_dismiss, name="finding_dismiss"),
     path("reviews/<uuid:review_id>/problems/", views.problem_add, name="problem_add"),
+    path("reviews/<uuid:review_id>/problems/new/", views.problem_new_form, name="problem_new_form"),
     path("reviews/<uuid:review_id>/problems/<uuid:problem_id>/", views.problem_edit, name="problem_edit"),
+    path(
+        "reviews/<uuid:review_id>/problems/<uuid:problem_id>/forms/<str:which>/",
+        views.problem_form,
+        name="problem_form",
+    ),
     path(
         "reviews/<uuid:review_id>/problems/<uuid:problem_id>/recommendations/",
         views.recommendation_add,

@@ -36,7 +36,9 @@ from reviews.forms import (
     ReviewForm,
 )
 from reviews.letters import prescriber_letter_pdf
-from reviews.models import MedicationAssessment, Problem, ProblemCategory, Recommendation, Review
+from reviews.models import Answer, MedicationAssessment, Problem, ProblemCategory, Recommendation, Review
+
+ANSWERS = [("", "—"), *Answer.choices]  # the CMR questions' choices, for the hand-written selects
 
 
 def _save(form, run) -> int:
@@ -74,22 +76,10 @@ def _workspace(
     blank ones they stand for."""
     review.refresh_from_db()
     workspace = selectors.review_workspace(review, today=timezone.localdate())
-    medications = review.patient.medications.filter(status=MedicationStatus.ACTIVE).order_by("name")
-    prescribers = patient_selectors.prescribers_visible_to(request.user).order_by("last_name", "first_name")
-    # Each problem has its own forms; their choices are read once, not once per form.
-    medication_choices = [(str(m.pk), m.display_name) for m in workspace.record.active_medications]
-    prescriber_choices = [("", "---------")] + [(str(p.pk), str(p)) for p in prescribers]
+    # A problem's forms load when opened (problem_form); only a form sent back with errors is here.
     for problem in workspace.problems:
-        problem.edit_form = (problem_forms or {}).get(problem.pk) or ProblemForm(
-            instance=problem, medications=medications, prefix=f"problem-{problem.pk}"
-        )
-        problem.edit_form.fields["medications"].choices = medication_choices
-        if problem.pk not in (problem_forms or {}):
-            problem.edit_form.initial["medications"] = [str(m.pk) for m in problem.medications.all()]
-        problem.recommendation_form = (recommendation_forms or {}).get(problem.pk) or RecommendationForm(
-            prescribers=prescribers, prefix=f"recommendation-{problem.pk}"
-        )
-        problem.recommendation_form.fields["prescriber"].choices = prescriber_choices
+        problem.edit_form = (problem_forms or {}).get(problem.pk)
+        problem.recommendation_form = (recommendation_forms or {}).get(problem.pk)
     for line in workspace.findings:
         line.errors = (finding_errors or {}).get(line.finding["id"])
     for line in workspace.medications:
@@ -106,12 +96,12 @@ def _workspace(
         "can_add_addendum": request.user.can(Capability.REVIEW_CONDUCT) and review.is_locked,
         "can_record_answers": request.user.can(Capability.RESPONSE_RECORD),
         "details_form": ReviewForm(instance=review, prefix="review"),
-        "problem_form": ProblemForm(medications=medications, prefix="new-problem"),
         "complete_form": CompleteForm(
             initial={"version": review.version, "minutes_spent": review.minutes_spent}, prefix="complete"
         ),
         "addendum_form": AddendumForm(),
         "start_form": MedicationStartForm(prefix="start"),
+        "answers": ANSWERS,
         "today": timezone.localdate(),
         "nonadherence_causes": AdherenceConfirmForm.base_fields["nonadherence_cause"].choices,
         **forms,
@@ -264,7 +254,9 @@ def assessment_save(request, review_id, medication_id):
         MedicationAssessment.objects.filter(review=review, medication=medication).first(),
         next((m.coverage for m in per_medication if m.medication.pk == medication.pk), None),
     )
-    context = {"review": review, "line": line, "can_conduct": not review.is_locked, "saved": status == 200}
+    context = {
+        "review": review, "line": line, "can_conduct": not review.is_locked, "saved": status == 200, "answers": ANSWERS,
+    }  # fmt: skip
     if status != 200:
         context["assessment_form"] = form
     return render(request, "reviews/_assessment.html", context, status=status)
@@ -470,10 +462,20 @@ def medication_start(request, review_id):
 
 @requires(Capability.REVIEW_CONDUCT)
 def medication_change(request, review_id, medication_id):
-    review = _review_for_change(request, review_id)
+    """GET: the change and stop forms (loaded when opened); POST: the change or stop itself."""
+    review = selectors.review_get(user=request.user, review_id=review_id)
     entry = patient_selectors.record_get(
         patient=review.patient, model=review.patient.medications.model, record_id=medication_id
     )
+    if request.method != "POST":
+        context = {
+            "review": review,
+            "line": selectors.MedicationLine(entry, None, None),
+            "today": timezone.localdate(),
+        }
+        if request.htmx:
+            return render(request, "reviews/_medication_change_forms.html", context)
+        return render(request, "reviews/medication_change_page.html", context)
     action = request.POST.get("action")
     form = (MedicationStopForm if action == "stop" else MedicationChangeForm)(request.POST)
 
@@ -555,3 +557,35 @@ def billing_export(request):
         changes={"export": ["", f"billing {start} to {end}"]},
     )  # fmt: skip
     return response
+
+
+@requires(Capability.REVIEW_VIEW)
+def problem_form(request, review_id, problem_id, which):
+    """A problem's edit or recommendation form, loaded when the pharmacist opens it."""
+    review = selectors.review_get(user=request.user, review_id=review_id)
+    problem = get_object_or_404(review.problems, pk=problem_id)
+    if which == "recommendation":
+        form = RecommendationForm(
+            prescribers=patient_selectors.prescribers_visible_to(request.user).order_by(
+                "last_name", "first_name"
+            ),
+            prefix=f"recommendation-{problem.pk}",
+        )
+    elif which == "problem":
+        medications = review.patient.medications.filter(status=MedicationStatus.ACTIVE).order_by("name")
+        form = ProblemForm(instance=problem, medications=medications, prefix=f"problem-{problem.pk}")
+    else:
+        raise Http404
+    context = {"review": review, "problem": problem, "which": which, "form": form}
+    if request.htmx:
+        return render(request, "reviews/_problem_form.html", context)
+    return render(request, "reviews/problem_form_page.html", context)
+
+
+@requires(Capability.REVIEW_CONDUCT)
+def problem_new_form(request, review_id):
+    review = selectors.review_get(user=request.user, review_id=review_id)
+    medications = review.patient.medications.filter(status=MedicationStatus.ACTIVE).order_by("name")
+    context = {"review": review, "problem_form": ProblemForm(medications=medications, prefix="new-problem")}
+    template = "reviews/_problem_new_form.html" if request.htmx else "reviews/problem_new_page.html"
+    return render(request, template, context)

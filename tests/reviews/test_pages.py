@@ -313,3 +313,21 @@ def test_stopping_and_changing_a_medication_from_the_workspace(review, patient, 
     entry.refresh_from_db()
     assert entry.status == "stopped" and entry.stop_reason == "A1C 6.1%"
     assert list(review.medication_changes.values_list("kind", flat=True)) == ["change", "stop"]
+
+
+def test_forms_loaded_when_opened_are_scoped_and_work_without_javascript(
+    review, problem, patient, by, pharmacist_client, other_pharmacist
+):
+    entry = patient_services.medication_add(patient=patient, data={"name": "lisinopril"}, by=by)
+    for target in [url("problem_form", review.pk, problem.pk, "recommendation"), url("problem_form", review.pk, problem.pk, "problem"),
+                   url("problem_new_form", review.pk), url("review_medication_change", review.pk, entry.pk)]:  # fmt: skip
+        fragment = pharmacist_client.get(target, **HTMX)
+        assert fragment.status_code == 200 and "<html" not in fragment.content.decode()
+        page = pharmacist_client.get(target)
+        assert (
+            page.status_code == 200
+            and "<html" in page.content.decode()
+            and "Back to the review" in page.content.decode()
+        )
+        assert client_for(other_pharmacist).get(target).status_code == 404
+    assert pharmacist_client.get(url("problem_form", review.pk, problem.pk, "other")).status_code == 404
