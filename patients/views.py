@@ -77,6 +77,7 @@ def patient_detail(request, patient_id):
         actor=actor_from_request(request), action=AuditAction.VIEW, patient_id=patient.pk, obj=patient
     )
     record = selectors.patient_record(patient=patient)
+    reviews = list(patient.reviews.select_related("pharmacist").order_by("-created_at"))
     return render(
         request,
         "patients/patient_detail.html",
@@ -86,6 +87,9 @@ def patient_detail(request, patient_id):
             "screening": selectors.patient_screening(record, today=timezone.localdate()),
             "sections": {slug.replace("-", "_"): section for slug, section in SECTIONS.items()},
             "can_edit": request.user.can(Capability.PATIENT_EDIT),
+            # Reviews live in the reviews app, which builds on this one: read through the relation.
+            "reviews": reviews,
+            "open_review": any(review.status != "completed" for review in reviews),
         },
     )
 

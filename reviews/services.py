@@ -54,6 +54,13 @@ def _of_review(review: Review, medication: MedicationEntry) -> None:
 
 @transaction.atomic
 def review_create(*, patient: Patient, data: dict[str, Any], by: Actor) -> Review:
+    """One open review per patient at a time: a second would split the documentation."""
+    open_review = patient.reviews.exclude(status=ReviewStatus.COMPLETED).first()
+    if open_review is not None:
+        raise ValidationError(
+            f"{patient.full_name} already has an open {open_review.kind.upper()} "
+            f"(opened {open_review.created_at:%m/%d/%Y}); continue or complete it first."
+        )
     data = {"pharmacist": by.user, **data}
     return record_create(Review(organisation_id=patient.organisation_id, patient=patient, **data), by=by)
 

@@ -331,3 +331,13 @@ def test_forms_loaded_when_opened_are_scoped_and_work_without_javascript(
         )
         assert client_for(other_pharmacist).get(target).status_code == 404
     assert pharmacist_client.get(url("problem_form", review.pk, problem.pk, "other")).status_code == 404
+
+
+def test_the_patient_page_offers_to_continue_the_open_review(
+    review, patient, pharmacist_client, staff_client
+):
+    page = pharmacist_client.get(reverse("patient_detail", args=[patient.pk])).content.decode()
+    assert "Continue the CMR" in page and "Start a review" not in page
+    assert url("review_workspace", review.pk) in page
+    staff_page = staff_client.get(reverse("patient_detail", args=[patient.pk])).content.decode()
+    assert "Continue the CMR" not in staff_page and "Medication reviews" in staff_page

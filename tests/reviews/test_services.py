@@ -85,8 +85,14 @@ def test_a_cmr_starts_only_with_the_patients_agreement(patient, by):
     with pytest.raises(ValidationError) as error:
         services.review_start(review=review, version=review.version, by=by)
     assert "consent_noted" in error.value.message_dict
-    tmr = services.review_create(patient=patient, data={"kind": ReviewKind.TMR}, by=by)
+    other = factories.make_patient(patient.organisation, first_name="Tess", last_name="Targeted")
+    tmr = services.review_create(patient=other, data={"kind": ReviewKind.TMR}, by=by)
     assert services.review_start(review=tmr, version=tmr.version, by=by).status == ReviewStatus.IN_PROGRESS
+
+
+def test_one_open_review_per_patient(review, patient, by):
+    with pytest.raises(ValidationError, match="already has an open CMR"):
+        services.review_create(patient=patient, data={"kind": ReviewKind.TMR}, by=by)
 
 
 def test_a_video_review_needs_its_link(patient, by):
