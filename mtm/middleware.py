@@ -32,7 +32,10 @@ class OrganisationTimeZoneMiddleware:
 
     def __call__(self, request):
         activate_organisation_time_zone(request.user)
-        return self.get_response(request)
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()  # nothing after the response (or the next test) inherits it
 
 
 def activate_organisation_time_zone(user) -> None:

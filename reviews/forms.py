@@ -154,3 +154,10 @@ class PeriodForm(forms.Form):
             elif (data["end"] - data["start"]).days > 366 * 3:
                 self.add_error("end", "Choose a period of at most three years.")
         return data
+
+
+class SummaryDeliveredForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    summary_delivered_on = forms.DateField(
+        label="CMR summary given or sent on", widget=forms.DateInput(attrs={"type": "date"})
+    )

@@ -143,7 +143,7 @@ def summary_delivered(*, review: Review, on: datetime.date, version: int, by: Ac
     """The CMR summary was given or sent (allowed after completion: it usually follows it)."""
     if review.kind != ReviewKind.CMR or not review.is_locked:
         raise ValidationError({"summary_delivered_on": "Only a completed CMR has a summary to deliver."})
-    if on < review.completed_at.date():
+    if on < timezone.localdate(review.completed_at):  # the organisation's day, as typed
         raise ValidationError({"summary_delivered_on": "The summary cannot be delivered before the review."})
     return record_update(review, data={"summary_delivered_on": on}, version=version, by=by)
 

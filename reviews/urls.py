@@ -12,6 +12,7 @@ urlpatterns = [
     path("reviews/<uuid:review_id>/start/", views.review_start, name="review_start"),
     path("reviews/<uuid:review_id>/complete/", views.review_complete, name="review_complete"),
     path("reviews/<uuid:review_id>/addenda/", views.addendum_add, name="addendum_add"),
+    path("reviews/<uuid:review_id>/summary/", views.summary_delivered, name="summary_delivered"),
     path(
         "reviews/<uuid:review_id>/medications/<uuid:medication_id>/assessment/",
         views.assessment_save,

@@ -34,6 +34,7 @@ from reviews.forms import (
     RecommendationForm,
     ResponseForm,
     ReviewForm,
+    SummaryDeliveredForm,
 )
 from reviews.letters import prescriber_letter_pdf
 from reviews.models import Answer, MedicationAssessment, Problem, ProblemCategory, Recommendation, Review
@@ -100,6 +101,10 @@ def _workspace(
             initial={"version": review.version, "minutes_spent": review.minutes_spent}, prefix="complete"
         ),
         "addendum_form": AddendumForm(),
+        "summary_form": SummaryDeliveredForm(
+            initial={"version": review.version, "summary_delivered_on": timezone.localdate()},
+            prefix="summary",
+        ),
         "start_form": MedicationStartForm(prefix="start"),
         "answers": ANSWERS,
         "today": timezone.localdate(),
@@ -589,3 +594,17 @@ def problem_new_form(request, review_id):
     context = {"review": review, "problem_form": ProblemForm(medications=medications, prefix="new-problem")}
     template = "reviews/_problem_new_form.html" if request.htmx else "reviews/problem_new_page.html"
     return render(request, template, context)
+
+
+@requires(Capability.REVIEW_CONDUCT)
+def summary_delivered(request, review_id):
+    review = _review_for_change(request, review_id)
+    form = SummaryDeliveredForm(request.POST, prefix="summary")
+    status = _save(
+        form,
+        lambda: services.summary_delivered(
+            review=review, on=form.cleaned_data["summary_delivered_on"], version=form.cleaned_data["version"],
+            by=actor_from_request(request),
+        ),
+    )  # fmt: skip
+    return _after(request, review, status, summary_form=form)

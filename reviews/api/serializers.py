@@ -131,3 +131,8 @@ class ResponseSerializer(serializers.Serializer):
     response = serializers.ChoiceField(choices=[c for c in Response.choices if c[0] != Response.PENDING])
     response_on = serializers.DateField()
     response_note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class SummaryDeliveredSerializer(serializers.Serializer):
+    version = serializers.IntegerField(min_value=1)
+    on = serializers.DateField(help_text="The day the written summary was given or sent")

@@ -88,6 +88,14 @@ class ReviewViewSet(
         review = services.review_complete(review=review, by=self.actor(), **data)
         return Response(self.get_serializer(review).data)
 
+    @extend_schema(request=s.SummaryDeliveredSerializer, responses=s.ReviewSerializer)
+    @action(detail=True, methods=["post"])
+    def summary(self, request, pk=None):
+        """Record when the written summary of a completed CMR was given or sent."""
+        data = self.body(s.SummaryDeliveredSerializer)
+        review = services.summary_delivered(review=self.get_object(), by=self.actor(), **data)
+        return Response(self.get_serializer(review).data)
+
     @extend_schema(request=s.AddendumSerializer, responses=None)
     @action(detail=True, methods=["post"])
     def addenda(self, request, pk=None):

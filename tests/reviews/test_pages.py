@@ -341,3 +341,17 @@ def test_the_patient_page_offers_to_continue_the_open_review(
     assert url("review_workspace", review.pk) in page
     staff_page = staff_client.get(reverse("patient_detail", args=[patient.pk])).content.decode()
     assert "Continue the CMR" not in staff_page and "Medication reviews" in staff_page
+
+
+def test_recording_the_summary_delivery_of_a_completed_cmr(review, problem, by, pharmacist_client):
+    services.recommendation_add(
+        problem=problem,
+        data={"audience": Audience.PATIENT, "action": PatientAction.EDUCATION, "text": "x"},
+        by=by,
+    )
+    done = services.review_complete(review=review, version=review.version, minutes_spent=20, by=by)
+    page = pharmacist_client.get(url("review_workspace", done.pk)).content.decode()
+    assert "The written summary is due within 14 days of the CMR." in page
+    day = factories.today().isoformat()
+    response = pharmacist_client.post(url("summary_delivered", done.pk), {"summary-version": done.version, "summary-summary_delivered_on": day}, **HTMX)  # fmt: skip
+    assert response.status_code == 200 and "CMR summary delivered on" in response.content.decode()

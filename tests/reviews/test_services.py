@@ -2,6 +2,7 @@ import datetime
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from mtm.audit import Actor
 from mtm.errors import EditConflict
@@ -328,3 +329,19 @@ def test_every_step_is_audited(started, by):
     problem = a_problem(started, by)
     patient_recommendation(problem, by)
     assert AuditEvent.objects.count() == before + 2
+
+
+def test_the_cmr_summary_is_delivered_after_completion_never_before(started, by):
+    problem = a_problem(started, by)
+    patient_recommendation(problem, by)
+    with pytest.raises(ValidationError):
+        services.summary_delivered(review=started, on=TODAY, version=started.version, by=by)
+    done = services.review_complete(review=started, version=started.version, minutes_spent=20, by=by)
+    day = timezone.localdate(done.completed_at)  # the organisation's day
+    with pytest.raises(ValidationError) as error:
+        services.summary_delivered(
+            review=done, on=day - datetime.timedelta(days=1), version=done.version, by=by
+        )
+    assert "summary_delivered_on" in error.value.message_dict
+    delivered = services.summary_delivered(review=done, on=day, version=done.version, by=by)
+    assert delivered.summary_delivered_on == day
