@@ -3,7 +3,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import PasswordResetForm
 from django.db import transaction
 
-from mtm.models import User
+from mtm.models import Organisation, User
 from mtm.services import STAFF_ROLES
 from mtm.tasks import send_password_link_email
 
@@ -41,3 +41,18 @@ class TeamMemberForm(forms.ModelForm):
             del self.fields["is_active"]
         else:
             self.fields["username"].disabled = True
+
+
+class OrganisationForm(forms.ModelForm):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    class Meta:
+        model = Organisation
+        fields = [
+            "name", "phone", "fax", "tty", "email", "hours", "address_line1", "address_line2", "city", "state",
+            "postal_code", "time_zone", "prescriber_response_days",
+        ]  # fmt: skip
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["version"].initial = self.instance.version

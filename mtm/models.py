@@ -16,7 +16,19 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(f"{value!r} is not a known time zone (e.g. America/Chicago).")
 
 
-class Organisation(models.Model):
+class VersionedRecord(models.Model):
+    """A record people edit. `version` goes up by one on every saved change, so a save based on an
+    older version is refused instead of silently overwriting a colleague's edit."""
+
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Organisation(VersionedRecord):
     """A pharmacy or clinic. Every clinical record belongs to exactly one."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -130,15 +142,3 @@ class AuditEvent(models.Model):
             return str(apps.get_model(self.object_type)._meta.verbose_name)
         except LookupError:
             return self.object_type
-
-
-class VersionedRecord(models.Model):
-    """A record people edit. `version` goes up by one on every saved change, so a save based on an
-    older version is refused instead of silently overwriting a colleague's edit."""
-
-    version = models.PositiveIntegerField(default=1, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        abstract = True

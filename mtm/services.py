@@ -15,6 +15,7 @@ from django.utils.http import urlsafe_base64_encode
 from mtm.audit import Actor, audit_record, diff, snapshot
 from mtm.models import AuditAction, Organisation, User
 from mtm.permissions import Role
+from mtm.records import record_update
 
 PASSWORD_EMAILS = {
     # purpose: (subject template, body template)
@@ -95,3 +96,11 @@ def user_update(*, user: User, data: dict[str, Any], by: Actor) -> User:
     if changes:
         audit_record(actor=by, action=AuditAction.UPDATE, obj=locked, changes=changes)
     return locked
+
+
+@transaction.atomic
+def organisation_update(
+    *, organisation: Organisation, data: dict[str, Any], version: int, by: Actor
+) -> Organisation:
+    """The pharmacy's details (they head letters and patient documents) and its settings."""
+    return record_update(organisation, data=data, version=version, by=by)

@@ -34,6 +34,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("account/", include(auth_patterns)),
     path("team/", views.team_list, name="team_list"),
+    path("settings/", views.organisation_settings, name="organisation_settings"),
     path("team/add/", views.team_add, name="team_add"),
     path("team/<uuid:user_id>/", views.team_edit, name="team_edit"),
     path("", include("patients.urls")),

@@ -9,8 +9,9 @@ from django.views.decorators.cache import never_cache
 from mtm import services
 from mtm.audit import actor_from_request
 from mtm.decorators import requires
-from mtm.forms import TeamMemberForm
-from mtm.models import User
+from mtm.errors import EditConflict
+from mtm.forms import OrganisationForm, TeamMemberForm
+from mtm.models import Organisation, User
 from mtm.permissions import Capability, Role
 
 
@@ -85,3 +86,28 @@ def team_edit(request, user_id):
     return render(
         request, "mtm/team_form.html", {"form": form, "member": member}, status=422 if form.errors else 200
     )
+
+
+@requires(Capability.TEAM_MANAGE)
+def organisation_settings(request):
+    organisation = Organisation.objects.get(pk=request.user.organisation_id)
+    # The form writes onto its own copy; the service gets the record as it was read.
+    form = OrganisationForm(request.POST or None, instance=Organisation.objects.get(pk=organisation.pk))
+    if request.method == "POST" and form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+        try:
+            services.organisation_update(
+                organisation=organisation,
+                data=data,
+                version=form.cleaned_data["version"],
+                by=actor_from_request(request),
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        except EditConflict as conflict:
+            form.add_error(None, str(conflict))
+            return render(request, "mtm/organisation_form.html", {"form": form}, status=409)
+        else:
+            messages.success(request, "The pharmacy's details were saved.")
+            return redirect("organisation_settings")
+    return render(request, "mtm/organisation_form.html", {"form": form}, status=422 if form.errors else 200)
