@@ -54,3 +54,13 @@ def test_running_it_twice_duplicates_nothing(seeded):
     counts = (User.objects.count(), Patient.objects.count(), MedicationEntry.objects.count())
     call_command("seed_demo")
     assert (User.objects.count(), Patient.objects.count(), MedicationEntry.objects.count()) == counts
+
+
+def test_it_seeds_a_completed_cmr_for_the_demo_patient(seeded):
+    from reviews.models import Review
+
+    review = Review.objects.get(patient__portal_user__username="demo-patient")
+    assert review.status == "completed" and review.kind == "cmr" and review.minutes_spent == 42
+    assert review.problems.count() >= 3
+    assert all(p.recommendations.exists() or p.no_recommendation_reason for p in review.problems.all())
+    assert review.problems.filter(recommendations__response="accepted").exists()
