@@ -154,7 +154,9 @@ def review_new(request, patient_id):
 
 @requires(Capability.REVIEW_VIEW)
 def review_list(request):
-    reviews = selectors.reviews_visible_to(request.user).order_by("status", "-created_at")[:200]
+    rank = {"in_progress": 0, "planned": 1, "completed": 2}  # open work first
+    recent = selectors.reviews_visible_to(request.user).order_by("-created_at")[:200]
+    reviews = sorted(recent, key=lambda review: rank[review.status])
     awaiting = selectors.awaiting_answer(user=request.user, today=timezone.localdate())
     return render(request, "reviews/review_list.html", {"reviews": reviews, "awaiting": awaiting})
 
