@@ -38,6 +38,5 @@ urlpatterns = [
     path("medications/names/", views.medication_names, name="medication_names"),
     path("prescribers/", views.prescriber_list, name="prescriber_list"),
     path("prescribers/<uuid:prescriber_id>/", views.prescriber_edit, name="prescriber_edit"),
-    path("portal/", views.portal_home, name="portal"),
     path("audit/", views.audit_log, name="audit_log"),
 ]

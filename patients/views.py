@@ -338,13 +338,6 @@ def audit_log(request):
 # --- Patient portal -----------------------------------------------------------------------------
 
 
-@requires(Capability.PORTAL)
-def portal_home(request):
-    """A patient user's own page. Issued documents (action plans, medication lists) arrive in issue 5."""
-    patient = selectors.portal_patient(user=request.user)
-    return render(request, "patients/portal_home.html", {"patient": patient})
-
-
 # --- Prescriber directory ------------------------------------------------------------------------
 
 

@@ -124,3 +124,17 @@ def test_pharmacist_runs_a_cmr_from_findings_to_completion(demo, live_server, pa
         "patient",
         "prescriber",
     }
+
+
+def test_the_demo_patient_downloads_their_action_plan_from_the_portal(demo, live_server, page):
+    sign_in(page, live_server.url, username="demo-patient")
+    expect(page.get_by_role("heading", name="Hello, Margaret")).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download (PDF)").first.click()
+    pdf = Path(download.value.path()).read_bytes()
+    text = " ".join("".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).split())
+    assert pdf.startswith(b"%PDF")
+    assert (
+        "Medication Action Plan for Margaret Okafor" in text
+        and "Personal Medication List for Margaret Okafor" in text
+    )

@@ -1,0 +1,31 @@
+"""Demo: the written summary of Margaret Okafor's completed CMR, prepared and issued, so that
+demo-patient finds it in the portal."""
+
+from django.utils import timezone
+
+from actionplans import services
+from actionplans.models import IssuedDocument
+from mtm.audit import Actor
+from mtm.demo import DemoContext
+from reviews.models import Review
+
+
+def seed(context: DemoContext) -> None:
+    review = Review.objects.filter(
+        patient__portal_user__username="demo-patient", kind="cmr", status="completed"
+    ).first()
+    if review is None or IssuedDocument.objects.filter(review=review).exists():
+        return
+    by = Actor(user=context.users["demo-pharmacist"], via="cli")
+    plan = services.plan_prepare(review=review, by=by)
+    plan = services.plan_update(
+        plan=plan,
+        data={
+            "follow_up": "We will call you in about 3 months for a follow-up review. Bring all your pill bottles.",
+            "questions": "Ask Dr. Hartman about the knee: would physical therapy help?",
+        },
+        version=plan.version,
+        by=by,
+    )
+    services.document_issue(plan=plan, by=by, today=timezone.localdate())
+    context.count("issued summaries")

@@ -1,0 +1,103 @@
+"""The written summary in three testable steps (shared/STYLE.md): the review -> a snapshot of plain
+data (what is frozen when issued) -> HTML -> PDF.
+
+The snapshot holds everything the document shows, as text, so that an issued version can be shown
+again exactly as it was, whatever changes in the record afterwards.
+"""
+
+import datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from actionplans.models import ActionPlan
+from patients.models import AllergyStatus, MedicationStatus
+from reviews.models import ChangeKind, Review
+
+FONTS = Path(settings.BASE_DIR) / "static" / "fonts"
+
+
+def _date(value: datetime.date | None) -> str:
+    return value.strftime("%m/%d/%Y") if value else ""
+
+
+def summary_snapshot(*, review: Review, plan: ActionPlan, today: datetime.date) -> dict:
+    """Everything the cover letter, the Medication Action Plan and the Personal Medication List
+    show, as plain JSON-able data."""
+    patient = review.patient
+    organisation = review.organisation
+    stopped_here = {
+        change.medication_id: change
+        for change in review.medication_changes.select_related("medication")
+        if change.kind == ChangeKind.STOP
+    }
+    purposes = {a.medication_id: a.purpose for a in review.assessments.all() if a.purpose}
+    medications = [
+        m
+        for m in patient.medications.select_related("prescriber").order_by("status", "name")
+        if m.status == MedicationStatus.ACTIVE or m.pk in stopped_here
+    ]
+    pharmacist = review.pharmacist
+    service_day = timezone.localdate(review.started_at) if review.started_at else today
+    return {
+        "language": "en",
+        "prepared_on": _date(today),
+        "service_date": _date(service_day),
+        "organisation": {
+            "name": organisation.name,
+            "address": ", ".join(
+                part for part in [organisation.address_line1, organisation.address_line2] if part
+            ),
+            "city_line": f"{organisation.city}, {organisation.state} {organisation.postal_code}".strip(", "),
+            "phone": organisation.phone,
+            "tty": organisation.tty,
+            "hours": organisation.hours,
+            "fax": organisation.fax,
+        },
+        "pharmacist": pharmacist.get_full_name() or pharmacist.get_username(),
+        "patient": {
+            "name": patient.full_name,
+            "first_name": patient.first_name,
+            "date_of_birth": _date(patient.date_of_birth),
+            "address": ", ".join(part for part in [patient.address_line1, patient.address_line2] if part),
+            "city_line": f"{patient.city}, {patient.state} {patient.postal_code}".strip(", "),
+            "representative": patient.representative_name,
+            "plan_name": patient.plan_name,
+        },
+        "topics": [{"talked_about": t.talked_about, "to_do": t.to_do} for t in plan.topics.all()],
+        "follow_up": plan.follow_up,
+        "questions": plan.questions,
+        "allergies": [
+            f"{a.substance}{': ' + a.reaction if a.reaction else ''} ({a.get_kind_display().lower()})"
+            for a in patient.allergies.filter(status=AllergyStatus.ACTIVE).order_by("substance")
+        ]
+        or (["No known allergies"] if patient.no_known_allergies else []),
+        "medications": [
+            {
+                "name": m.display_name,
+                "how": m.directions,
+                "why": m.indication or purposes.get(m.pk, ""),
+                "prescriber": str(m.prescriber) if m.prescriber else "",
+                "started": _date(m.start_date),
+                "stopped": _date(m.stop_date) if m.pk in stopped_here else "",
+                "why_stopped": m.stop_reason if m.pk in stopped_here else "",
+            }
+            for m in medications
+        ],
+        "other_information": plan.other_information,
+    }
+
+
+def render_summary_html(snapshot: dict, *, large_print: bool = False) -> str:
+    return render_to_string(
+        "actionplans/pdf/summary.html",
+        {"s": snapshot, "large_print": large_print, "font_dir": FONTS.as_uri()},
+    )
+
+
+def render_summary_pdf(snapshot: dict, *, large_print: bool = False) -> bytes:
+    from weasyprint import HTML  # loaded on first use: most requests never render a PDF
+
+    return HTML(string=render_summary_html(snapshot, large_print=large_print)).write_pdf()

@@ -1,0 +1,76 @@
+"""The patient's written summary after a CMR (CMS Part D MTM Standardized Format): a Medication
+Action Plan built from the review's patient recommendations, the Personal Medication List, and
+the versions issued to the patient, frozen."""
+
+import uuid
+
+from django.db import models
+
+from mtm.models import User, VersionedRecord
+from patients.models import Patient
+from reviews.models import Recommendation, Review
+
+
+class ActionPlan(VersionedRecord):
+    """The draft the pharmacist edits before issuing: topics, follow-up plan, questions."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    review = models.OneToOneField(Review, on_delete=models.CASCADE, related_name="action_plan")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="action_plans")
+    follow_up = models.TextField("my follow-up plan", blank=True)
+    questions = models.TextField("questions I want to ask", blank=True)
+    other_information = models.TextField("other information (medication list)", blank=True)
+
+    def __str__(self) -> str:
+        return f"Action plan for {self.patient}"
+
+
+class Topic(VersionedRecord):
+    """One box of the Medication Action Plan."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    plan = models.ForeignKey(ActionPlan, on_delete=models.CASCADE, related_name="topics")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    recommendation = models.ForeignKey(
+        Recommendation, on_delete=models.SET_NULL, null=True, blank=True, related_name="topics"
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+    talked_about = models.TextField("what we talked about")
+    to_do = models.TextField("what I need to do")
+
+    class Meta:
+        ordering = ["position", "created_at"]
+
+    def __str__(self) -> str:
+        return self.talked_about[:80]
+
+
+class IssuedDocument(models.Model):
+    """A version of the written summary as the patient received it: the content it was made from
+    (snapshot) and its PDF, never edited afterwards. A correction is a new version; the older ones
+    stay available, marked superseded."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="issued_documents")
+    review = models.ForeignKey(Review, on_delete=models.PROTECT, related_name="issued_documents")
+    number = models.PositiveSmallIntegerField("version")
+    issued_at = models.DateTimeField(auto_now_add=True)
+    issued_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    language = models.CharField(max_length=10, default="en")
+    large_print = models.BooleanField(default=False)
+    reason = models.CharField("why it was issued again", max_length=300, blank=True)
+    snapshot = models.JSONField()
+    pdf = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-issued_at"]
+        constraints = [models.UniqueConstraint(fields=["review", "number"], name="issued_version_once")]
+
+    def __str__(self) -> str:
+        return f"Written summary for {self.patient}, version {self.number}"
+
+    @property
+    def is_current(self) -> bool:
+        return self.superseded_at is None

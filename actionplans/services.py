@@ -1,0 +1,104 @@
+"""Preparing the patient's written summary from a completed review, and issuing it."""
+
+import datetime
+import hashlib
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from actionplans.documents import render_summary_pdf, summary_snapshot
+from actionplans.models import ActionPlan, IssuedDocument, Topic
+from mtm.audit import Actor, audit_record
+from mtm.models import AuditAction
+from mtm.records import record_create, record_update
+from reviews.models import Audience, Review, ReviewKind
+from reviews.services import summary_delivered
+
+
+def _completed_cmr(review: Review) -> None:
+    if review.kind != ReviewKind.CMR or not review.is_locked:
+        raise ValidationError("The written summary is prepared from a completed CMR.")
+
+
+@transaction.atomic
+def plan_prepare(*, review: Review, by: Actor) -> ActionPlan:
+    """The draft action plan: one topic per recommendation to the patient, in the words the
+    pharmacist wrote for the patient (or the recommendation itself)."""
+    _completed_cmr(review)
+    existing = ActionPlan.objects.filter(review=review).first()
+    if existing:
+        return existing
+    plan = record_create(
+        ActionPlan(
+            review=review,
+            patient_id=review.patient_id,
+            follow_up=f"Call {review.organisation.name} if you have questions before your next review.",
+        ),
+        by=by,
+    )
+    recommendations = (
+        review.problems.filter(recommendations__audience=Audience.PATIENT)
+        .values_list("recommendations__id", "title", "recommendations__talked_about",
+                     "recommendations__to_do", "recommendations__text")
+        .order_by("created_at", "recommendations__created_at")
+    )  # fmt: skip
+    for position, (recommendation_id, title, talked_about, to_do, text) in enumerate(recommendations):
+        record_create(
+            Topic(
+                plan=plan, patient_id=review.patient_id, recommendation_id=recommendation_id, position=position,
+                talked_about=talked_about or title, to_do=to_do or text,
+            ),
+            by=by,
+        )  # fmt: skip
+    return plan
+
+
+@transaction.atomic
+def plan_update(*, plan: ActionPlan, data: dict[str, Any], version: int, by: Actor) -> ActionPlan:
+    return record_update(plan, data=data, version=version, by=by)
+
+
+@transaction.atomic
+def topic_update(*, topic: Topic, data: dict[str, Any], version: int, by: Actor) -> Topic:
+    return record_update(topic, data=data, version=version, by=by)
+
+
+@transaction.atomic
+def topic_add(*, plan: ActionPlan, data: dict[str, Any], by: Actor) -> Topic:
+    position = (plan.topics.order_by("-position").values_list("position", flat=True).first() or 0) + 1
+    return record_create(Topic(plan=plan, patient_id=plan.patient_id, position=position, **data), by=by)
+
+
+@transaction.atomic
+def document_issue(
+    *, plan: ActionPlan, by: Actor, today: datetime.date, reason: str = "", large_print: bool = False
+) -> IssuedDocument:
+    """Freeze the summary as it is now: its content, its PDF and their checksum. An earlier version
+    is kept, marked superseded; issuing again needs a reason (a correction, an updated list)."""
+    review = plan.review
+    _completed_cmr(review)
+    if not plan.topics.exists():
+        raise ValidationError("Add at least one topic to the action plan before issuing it.")
+    earlier = IssuedDocument.objects.select_for_update().filter(review=review).order_by("-number")
+    latest = earlier.first()
+    if latest and not reason.strip():
+        raise ValidationError({"reason": "Say why the summary is issued again (e.g. a correction)."})
+    snapshot = summary_snapshot(review=review, plan=plan, today=today)
+    pdf = render_summary_pdf(snapshot, large_print=large_print)
+    now = timezone.now()
+    earlier.filter(superseded_at__isnull=True).update(superseded_at=now)
+    document = IssuedDocument.objects.create(
+        patient_id=review.patient_id, review=review, number=(latest.number + 1) if latest else 1, issued_by=by.user,
+        language=snapshot["language"], large_print=large_print, reason=reason.strip(), snapshot=snapshot,
+        pdf=pdf, sha256=hashlib.sha256(pdf).hexdigest(),
+    )  # fmt: skip
+    audit_record(
+        actor=by, action=AuditAction.CREATE, patient_id=review.patient_id, obj=document,
+        changes={"issued": [None, f"version {document.number}, sha256 {document.sha256[:12]}"]},
+    )  # fmt: skip
+    if review.summary_delivered_on is None:
+        fresh = Review.objects.get(pk=review.pk)
+        summary_delivered(review=fresh, on=today, version=fresh.version, by=by)
+    return document

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from actionplans import views
+
+urlpatterns = [
+    path("reviews/<uuid:review_id>/plan/", views.plan_edit, name="plan_edit"),
+    path("documents/<uuid:document_id>/", views.document_download, name="document_download"),
+    path("portal/", views.portal_home, name="portal"),
+    path("portal/documents/<uuid:document_id>/", views.portal_download, name="portal_download"),
+]

@@ -1,0 +1,144 @@
+"""The action plan editor (pharmacists), issued documents (staff), and the patient portal."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+
+from actionplans import selectors, services
+from actionplans.forms import IssueForm, PlanForm, TopicForm
+from actionplans.models import ActionPlan, IssuedDocument
+from mtm.audit import actor_from_request, audit_record
+from mtm.decorators import requires
+from mtm.errors import EditConflict
+from mtm.models import AuditAction
+from mtm.permissions import Capability
+from patients.selectors import portal_patient
+from patients.views import add_service_errors
+from reviews import selectors as review_selectors
+
+
+def _plan_page(request, review, plan, *, status=200, **forms):
+    topics = list(plan.topics.all()) if plan else []
+    context = {
+        "review": review,
+        "patient": review.patient,
+        "plan": plan,
+        "plan_form": forms.get("plan_form") or (PlanForm(instance=plan) if plan else None),
+        "topic_forms": [
+            (
+                topic,
+                forms.get("topic_forms", {}).get(topic.pk)
+                or TopicForm(instance=topic, prefix=f"t-{topic.pk}"),
+            )
+            for topic in topics
+        ],
+        "new_topic_form": forms.get("new_topic_form") or TopicForm(prefix="new"),
+        "issue_form": forms.get("issue_form") or IssueForm(),
+        "documents": IssuedDocument.objects.filter(review=review)
+        .defer("pdf", "snapshot")
+        .select_related("issued_by"),
+    }
+    return render(request, "actionplans/plan_edit.html", context, status=status)
+
+
+def _run(form, run) -> int:
+    if not form.is_valid():
+        return 422
+    try:
+        run()
+    except ValidationError as error:
+        add_service_errors(form, error)
+        return 422
+    except EditConflict as conflict:
+        form.add_error(None, str(conflict))
+        return 409
+    return 200
+
+
+@requires(Capability.REVIEW_CONDUCT)
+def plan_edit(request, review_id):
+    """GET: the plan (or the offer to prepare it); POST `action` = prepare | plan | topic | add | issue."""
+    review = review_selectors.review_get(user=request.user, review_id=review_id)
+    plan = ActionPlan.objects.filter(review=review).first()
+    by = actor_from_request(request)
+    if request.method != "POST":
+        audit_record(actor=by, action=AuditAction.VIEW, patient_id=review.patient_id, obj=plan or review)
+        return _plan_page(request, review, plan)
+    action = request.POST.get("action")
+    if action == "prepare":
+        try:
+            services.plan_prepare(review=review, by=by)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        return redirect("plan_edit", review_id=review.pk)
+    if plan is None:
+        raise Http404
+    if action == "plan":
+        form = PlanForm(request.POST, instance=ActionPlan.objects.get(pk=plan.pk))
+        status = _run(form, lambda: services.plan_update(
+            plan=plan, data=form.data_for_service(), version=form.cleaned_data["version"], by=by))  # fmt: skip
+        forms = {"plan_form": form}
+    elif action == "topic":
+        topic = get_object_or_404(plan.topics, pk=request.POST.get("topic"))
+        form = TopicForm(request.POST, instance=plan.topics.get(pk=topic.pk), prefix=f"t-{topic.pk}")
+        status = _run(form, lambda: services.topic_update(
+            topic=topic, data=form.data_for_service(), version=form.cleaned_data["version"], by=by))  # fmt: skip
+        forms = {"topic_forms": {topic.pk: form}}
+    elif action == "add":
+        form = TopicForm(request.POST, prefix="new")
+        status = _run(form, lambda: services.topic_add(plan=plan, data=form.data_for_service(), by=by))
+        forms = {"new_topic_form": form}
+    elif action == "issue":
+        form = IssueForm(request.POST)
+        status = _run(form, lambda: services.document_issue(
+            plan=plan, by=by, today=timezone.localdate(), reason=form.cleaned_data["reason"],
+            large_print=form.cleaned_data["large_print"]))  # fmt: skip
+        forms = {"issue_form": form}
+    else:
+        raise Http404
+    if status == 200:
+        return redirect("plan_edit", review_id=review.pk)
+    return _plan_page(request, review, plan, status=status, **forms)
+
+
+def _pdf_response(document: IssuedDocument, *, inline: bool) -> HttpResponse:
+    response = HttpResponse(bytes(document.pdf), content_type="application/pdf")
+    name = f"medication-review-summary-v{document.number}-{document.issued_at:%Y%m%d}.pdf"
+    response["Content-Disposition"] = f'{"inline" if inline else "attachment"}; filename="{name}"'
+    response["X-Content-SHA256"] = document.sha256
+    return response
+
+
+@requires(Capability.REVIEW_VIEW)
+def document_download(request, document_id):
+    document = selectors.document_get(user=request.user, document_id=document_id)
+    audit_record(
+        actor=actor_from_request(request),
+        action=AuditAction.VIEW,
+        patient_id=document.patient_id,
+        obj=document,
+    )
+    return _pdf_response(document, inline=request.GET.get("print") == "1")
+
+
+# --- The patient portal ------------------------------------------------------------------------
+
+
+@requires(Capability.PORTAL)
+def portal_home(request):
+    """A patient user's own page: their issued documents, newest first."""
+    patient = portal_patient(user=request.user)
+    documents = selectors.portal_documents(user=request.user)
+    return render(request, "actionplans/portal_home.html", {"patient": patient, "documents": documents})
+
+
+@requires(Capability.PORTAL)
+def portal_download(request, document_id):
+    document = selectors.portal_document_get(user=request.user, document_id=document_id)
+    audit_record(
+        actor=actor_from_request(request), action=AuditAction.VIEW, patient_id=document.patient_id, obj=document,
+        changes={"download": [None, f"version {document.number} (portal)"]},
+    )  # fmt: skip
+    return _pdf_response(document, inline=False)

@@ -1,0 +1,186 @@
+import hashlib
+import io
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+from pypdf import PdfReader
+
+from actionplans import services
+from actionplans.documents import summary_snapshot
+from actionplans.models import IssuedDocument
+from mtm.audit import Actor
+from mtm.models import AuditEvent
+from mtm.permissions import Role
+from patients import services as patient_services
+from reviews import services as review_services
+from reviews.models import Audience, PatientAction, ProblemCategory
+from tests import factories
+from tests.conftest import client_for
+
+
+@pytest.fixture
+def today():
+    """Today where the services run in these tests (no organisation time zone is active)."""
+    return timezone.localdate()
+
+
+@pytest.fixture
+def by(pharmacist):
+    return Actor(user=pharmacist)
+
+
+@pytest.fixture
+def completed(patient, by, org):
+    patient.address_line1, patient.city, patient.state, patient.postal_code = (
+        "12 Elm St",
+        "Madison",
+        "WI",
+        "53703",
+    )
+    patient.save()
+    factories.make_allergy(patient, substance="penicillin", reaction="hives")
+    prescriber = factories.make_prescriber(org, first_name="Alan", last_name="Hartman")
+    advil = patient_services.medication_add(patient=patient, data={"name": "Advil 200 mg", "directions": "2 tablets when knee hurts"}, by=by)  # fmt: skip
+    patient_services.medication_add(
+        patient=patient,
+        data={"name": "lisinopril", "strength_dose": "40 mg", "directions": "1 tablet every morning", "prescriber": prescriber},
+        by=by,
+    )  # fmt: skip
+    review = review_services.review_create(patient=patient, data={"consent_noted": True}, by=by)
+    review = review_services.review_start(review=review, version=review.version, by=by)
+    review_services.assessment_save(
+        review=review, medication=advil, data={"purpose": "knee pain"}, version=None, by=by
+    )
+    problem = review_services.problem_add(
+        review=review, data={"title": "Ibuprofen with CKD", "category": ProblemCategory.ADVERSE_REACTION}, medications=[advil], by=by
+    )  # fmt: skip
+    review_services.recommendation_add(
+        problem=problem,
+        data={"audience": Audience.PATIENT, "action": PatientAction.REPLACE_DRUG, "text": "Stop Advil",
+              "talked_about": "Advil can hurt your kidneys.", "to_do": "Stop taking Advil. Use Tylenol for pain."},
+        by=by,
+    )  # fmt: skip
+    review_services.review_medication_stop(review=review, entry=advil, on=factories.today(), reason="Kidneys", version=advil.version, by=by)  # fmt: skip
+    return review_services.review_complete(review=review, version=review.version, minutes_spent=30, by=by)
+
+
+@pytest.fixture
+def plan(completed, by):
+    return services.plan_prepare(review=completed, by=by)
+
+
+def text_of(pdf: bytes) -> str:
+    """The PDF's text with line breaks read as spaces (labels may wrap)."""
+    return " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages).split())
+
+
+def test_the_plan_starts_from_the_recommendations_to_the_patient(plan):
+    topics = list(plan.topics.values_list("talked_about", "to_do"))
+    assert topics == [("Advil can hurt your kidneys.", "Stop taking Advil. Use Tylenol for pain.")]
+
+
+def test_the_snapshot_holds_medications_allergies_and_topics(completed, plan, today):
+    snapshot = summary_snapshot(review=completed, plan=plan, today=today)
+    medications = {m["name"]: m for m in snapshot["medications"]}
+    assert medications["lisinopril 40 mg"]["how"] == "1 tablet every morning"
+    assert medications["lisinopril 40 mg"]["prescriber"].startswith("Alan Hartman")
+    assert medications["Advil 200 mg"]["why"] == "knee pain"  # from the CMR answers
+    assert medications["Advil 200 mg"]["why_stopped"] == "Kidneys"  # stopped during the review
+    assert snapshot["allergies"] == ["penicillin: hives (allergy)"]
+    assert snapshot["topics"][0]["to_do"] == "Stop taking Advil. Use Tylenol for pain."
+    assert snapshot["prepared_on"] == today.strftime("%m/%d/%Y") and snapshot["patient"]["date_of_birth"]
+
+
+def test_the_issued_pdf_has_every_cms_heading_and_each_medication(plan, by, today):
+    document = services.document_issue(plan=plan, by=by, today=today)
+    pdf = bytes(document.pdf)
+    assert pdf.startswith(b"%PDF") and document.sha256 == hashlib.sha256(pdf).hexdigest()
+    text = text_of(pdf)
+    for heading in [
+        "Medication Action Plan for Walter Brennan", "What we talked about:", "What I need to do:",
+        "What I did and when I did it:", "My follow-up plan", "Questions I want to ask",
+        "Personal Medication List for Walter Brennan", "Allergies or side effects:", "Medication:", "How I use it:",
+        "Why I use it:", "Prescriber:", "Date I started using it:", "Date I stopped using it:",
+        "Why I stopped using it:", "Other information:", "(Continued)", f"DATE PREPARED: {today:%m/%d/%Y}",
+    ]:  # fmt: skip
+        assert heading in text, heading
+    assert "Advil 200 mg" in text and "lisinopril 40 mg" in text and "Page 1 of" in text
+
+
+def test_a_reissue_makes_a_new_version_and_keeps_the_old(plan, by, today):
+    first = services.document_issue(plan=plan, by=by, today=today)
+    with pytest.raises(ValidationError) as error:
+        services.document_issue(plan=plan, by=by, today=today)
+    assert "reason" in error.value.message_dict
+    topic = plan.topics.get()
+    services.topic_update(topic=topic, data={"to_do": "Stop Advil today."}, version=topic.version, by=by)
+    second = services.document_issue(plan=plan, by=by, today=today, reason="Corrected the Advil step")
+    first.refresh_from_db()
+    assert (first.number, second.number) == (1, 2)
+    assert first.superseded_at is not None and second.is_current
+    assert "Stop Advil today." in text_of(bytes(second.pdf)) and "Stop Advil today." not in text_of(
+        bytes(first.pdf)
+    )
+    assert first.snapshot["topics"][0]["to_do"] == "Stop taking Advil. Use Tylenol for pain."  # frozen
+
+
+def test_issuing_records_the_summary_delivery(plan, completed, by, today):
+    services.document_issue(plan=plan, by=by, today=today)
+    completed.refresh_from_db()
+    assert completed.summary_delivered_on == today
+
+
+def test_only_a_completed_cmr_has_a_written_summary(patient, by):
+    review = review_services.review_create(patient=patient, data={"consent_noted": True}, by=by)
+    with pytest.raises(ValidationError):
+        services.plan_prepare(review=review, by=by)
+
+
+# --- Pages and the portal -----------------------------------------------------------------------------
+
+
+def test_the_pharmacist_prepares_edits_and_issues_from_the_page(completed, pharmacist_client):
+    target = reverse("plan_edit", args=[completed.pk])
+    assert "Prepare the action plan" in pharmacist_client.get(target).content.decode()
+    assert pharmacist_client.post(target, {"action": "prepare"}).status_code == 302
+    plan = completed.action_plan
+    saved = pharmacist_client.post(target, {"action": "plan", "version": plan.version, "follow_up": "Call in 3 months",
+                                            "questions": "", "other_information": ""})  # fmt: skip
+    assert saved.status_code == 302
+    assert pharmacist_client.post(target, {"action": "issue"}).status_code == 302
+    document = IssuedDocument.objects.get()
+    assert "Call in 3 months" in text_of(bytes(document.pdf))
+    again = pharmacist_client.post(target, {"action": "issue", "reason": ""})
+    assert again.status_code == 422 and "Say why the summary is issued again" in again.content.decode()
+
+
+def test_the_patient_downloads_their_summary_and_nobody_elses(plan, by, patient_user, org, completed, today):
+    document = services.document_issue(plan=plan, by=by, today=today)
+    client = client_for(patient_user)
+    home = client.get(reverse("portal")).content.decode()
+    assert reverse("portal_download", args=[document.pk]) in home
+    response = client.get(reverse("portal_download", args=[document.pk]))
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    assert AuditEvent.objects.filter(object_id=str(document.pk), actor=patient_user).exists()
+    other_patient = factories.make_patient(org, first_name="Nosy", last_name="Neighbour")
+    other_user = factories.make_user(org, Role.PATIENT, username="nosy")
+    other_patient.portal_user = other_user
+    other_patient.save()
+    assert client_for(other_user).get(reverse("portal_download", args=[document.pk])).status_code == 404
+    assert (
+        reverse("portal_download", args=[document.pk])
+        not in client_for(other_user).get(reverse("portal")).content.decode()
+    )
+    assert (
+        client.get(reverse("document_download", args=[document.pk])).status_code == 403
+    )  # the staff download
+
+
+def test_staff_download_is_scoped_to_the_organisation(plan, by, staff_client, other_pharmacist, today):
+    document = services.document_issue(plan=plan, by=by, today=today)
+    assert staff_client.get(reverse("document_download", args=[document.pk])).status_code == 200
+    assert (
+        client_for(other_pharmacist).get(reverse("document_download", args=[document.pk])).status_code == 404
+    )
