@@ -1,0 +1,97 @@
+"""The written summary PDF: time and memory for a 15-medication plan against a one-page PDF
+rendered in the same run (budget: at most 5 times the one-page PDF).
+
+    .venv/bin/python bench/actionplans.py [--repeat 5]
+
+Uses the bench database of bench/patients.py and bench/reviews.py (it seeds what it needs).
+"""
+
+import argparse
+import datetime
+import importlib.util
+import io
+import statistics
+import time
+import tracemalloc
+from pathlib import Path
+
+_spec = importlib.util.spec_from_file_location("bench_reviews", Path(__file__).with_name("reviews.py"))
+bench_reviews = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench_reviews)  # sets up Django on the bench database
+
+from pypdf import PdfReader  # noqa: E402
+from weasyprint import HTML  # noqa: E402
+
+from actionplans import services  # noqa: E402
+from actionplans.documents import FONTS, render_summary_pdf, summary_snapshot  # noqa: E402
+from mtm.audit import Actor  # noqa: E402
+from patients.models import Prescriber  # noqa: E402
+from reviews import services as review_services  # noqa: E402
+
+# The baseline: one page with the same fonts (regular and bold, embedded), page margin boxes and
+# page counter as the summary, so that the ratio measures what the summary's content costs.
+ONE_PAGE = f"""<!doctype html><html><head><meta charset="utf-8"><style>
+@font-face {{ font-family: "MTM Sans"; src: url("{FONTS.as_uri()}/DejaVuSans.ttf"); font-weight: normal; }}
+@font-face {{ font-family: "MTM Sans"; src: url("{FONTS.as_uri()}/DejaVuSans-Bold.ttf"); font-weight: bold; }}
+@page {{ size: Letter; margin: 0.7in;
+  @bottom-right {{ content: "Page " counter(page) " of " counter(pages); font-family: "MTM Sans"; font-size: 8pt; }} }}
+body {{ font-family: "MTM Sans"; font-size: 11pt; }}
+</style></head><body><h1>One page</h1><p><strong>Dear patient,</strong> {"A short letter to a patient. " * 40}</p></body></html>"""
+
+
+def timed(render, repeat: int) -> tuple[float, int, int]:
+    """Median seconds, pages of the output, peak traced memory of one render (bytes)."""
+    pdf = render()
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        render()
+        samples.append(time.perf_counter() - started)
+    tracemalloc.start()
+    render()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return statistics.median(samples), len(PdfReader(io.BytesIO(pdf)).pages), peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    data = bench_reviews.bench_patients.seed(200)
+    user = data["user"]
+    org = user.organisation
+    prescriber = Prescriber.objects.get(organisation=org, npi="1234567893")
+    review = bench_reviews.review_with(org, user, prescriber, 15)
+    by = Actor(user)
+    if not review.is_locked:
+        for problem in review.problems.all():
+            review_services.recommendation_add(
+                problem=problem,
+                data={"audience": "patient", "action": "education", "text": "Learn the signs of low blood sugar.",
+                      "talked_about": "Glipizide can make your blood sugar too low.",
+                      "to_do": "Eat regular meals. If you feel shaky or sweaty, check your sugar and take 4 glucose tablets."},
+                by=by,
+            )  # fmt: skip
+        review = review_services.review_complete(
+            review=review, version=review.version, minutes_spent=40, by=by
+        )
+    plan = services.plan_prepare(review=review, by=by)
+    snapshot = summary_snapshot(review=review, plan=plan, today=datetime.date.today())
+
+    one_page = timed(lambda: HTML(string=ONE_PAGE).write_pdf(), args.repeat)
+    summary = timed(lambda: render_summary_pdf(snapshot), args.repeat)
+    large = timed(lambda: render_summary_pdf(snapshot, large_print=True), args.repeat)
+    print(f"{len(snapshot['medications'])} medications, {len(snapshot['topics'])} action plan topics")
+    print(f"{'document':34} {'median ms':>10} {'pages':>6} {'x one page':>11} {'peak MB':>8}")
+    for label, (seconds, pages, peak) in [
+        ("one-page PDF (baseline)", one_page),
+        ("written summary", summary),
+        ("written summary, large print", large),
+    ]:
+        print(f"{label:34} {seconds * 1000:10.0f} {pages:6d} {seconds / one_page[0]:11.1f} {peak / 1e6:8.1f}")
+    print(f"budget (<= 5x one page): {'met' if summary[0] / one_page[0] <= 5 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
