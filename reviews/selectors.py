@@ -114,6 +114,33 @@ def adherence(
 # --- Prescribers' answers --------------------------------------------------------------------------
 
 
+SUMMARY_DAYS = 14  # CMS: the written summary is given at the visit or sent within 14 days
+SUMMARY_AT_RISK_DAYS = 3  # flagged when this few days are left
+
+
+@dataclass
+class SummaryDue:
+    review: Review
+    due: datetime.date
+    days_left: int
+
+    @property
+    def late(self) -> bool:
+        return self.days_left < 0
+
+
+def summaries_due(*, user, today: datetime.date) -> list[SummaryDue]:
+    """Completed CMRs whose written summary has not been delivered, latest deadline last; the late
+    and the nearly due are what the pharmacist's list shows first."""
+    due = []
+    for review in reviews_visible_to(user).filter(
+        kind="cmr", status="completed", summary_delivered_on__isnull=True
+    ):
+        deadline = timezone.localdate(review.completed_at) + datetime.timedelta(days=SUMMARY_DAYS)
+        due.append(SummaryDue(review, deadline, (deadline - today).days))
+    return sorted(due, key=lambda item: item.due)
+
+
 def recommendations_visible_to(user) -> QuerySet[Recommendation]:
     return scope_to_organisation(
         Recommendation.objects.select_related("prescriber", "patient", "problem__review"),

@@ -157,8 +157,19 @@ def review_list(request):
     rank = {"in_progress": 0, "planned": 1, "completed": 2}  # open work first
     recent = selectors.reviews_visible_to(request.user).order_by("-created_at")[:200]
     reviews = sorted(recent, key=lambda review: rank[review.status])
-    awaiting = selectors.awaiting_answer(user=request.user, today=timezone.localdate())
-    return render(request, "reviews/review_list.html", {"reviews": reviews, "awaiting": awaiting})
+    today = timezone.localdate()
+    awaiting = selectors.awaiting_answer(user=request.user, today=today)
+    summaries = selectors.summaries_due(user=request.user, today=today)
+    return render(
+        request,
+        "reviews/review_list.html",
+        {
+            "reviews": reviews,
+            "awaiting": awaiting,
+            "summaries": summaries,
+            "at_risk_days": selectors.SUMMARY_AT_RISK_DAYS,
+        },
+    )
 
 
 @requires(Capability.REVIEW_VIEW)

@@ -355,3 +355,29 @@ def test_recording_the_summary_delivery_of_a_completed_cmr(review, problem, by, 
     day = factories.today().isoformat()
     response = pharmacist_client.post(url("summary_delivered", done.pk), {"summary-version": done.version, "summary-summary_delivered_on": day}, **HTMX)  # fmt: skip
     assert response.status_code == 200 and "CMR summary delivered on" in response.content.decode()
+
+
+def test_undelivered_cmr_summaries_are_listed_late_first(org, patient, pharmacist, pharmacist_client, by):
+    import datetime
+
+    from django.utils import timezone
+
+    from reviews.models import Review as ReviewModel
+
+    def completed_cmr(patient, days_ago):
+        review = services.review_create(patient=patient, data={"consent_noted": True}, by=by)
+        review = services.review_start(review=review, version=review.version, by=by)
+        review = services.review_complete(review=review, version=review.version, minutes_spent=20, by=by)
+        ReviewModel.objects.filter(pk=review.pk).update(
+            completed_at=timezone.now() - datetime.timedelta(days=days_ago)
+        )
+        return review
+
+    completed_cmr(patient, 16)
+    completed_cmr(factories.make_patient(org, first_name="Near", last_name="Deadline"), 12)
+    delivered = completed_cmr(factories.make_patient(org, first_name="Done", last_name="Already"), 5)
+    ReviewModel.objects.filter(pk=delivered.pk).update(summary_delivered_on=factories.today())
+    page = pharmacist_client.get(url("review_list")).content.decode()
+    section = page[page.index("CMR summaries to deliver") : page.index("Recent reviews")]
+    assert section.index("Brennan") < section.index("Deadline")
+    assert "late by 2 days" in section and "2 days left" in section and "Already" not in section
