@@ -13,6 +13,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from actionplans.models import ActionPlan
+from actionplans.texts import TEXTS, language_for, texts
 from patients.models import AllergyStatus, MedicationStatus
 from reviews.models import ChangeKind, Review
 
@@ -41,8 +42,9 @@ def summary_snapshot(*, review: Review, plan: ActionPlan, today: datetime.date) 
     ]
     pharmacist = review.pharmacist
     service_day = timezone.localdate(review.started_at) if review.started_at else today
+    language = language_for(patient.preferred_language)
     return {
-        "language": "en",
+        "language": language,
         "prepared_on": _date(today),
         "service_date": _date(service_day),
         "organisation": {
@@ -73,7 +75,7 @@ def summary_snapshot(*, review: Review, plan: ActionPlan, today: datetime.date) 
             f"{a.substance}{': ' + a.reaction if a.reaction else ''} ({a.get_kind_display().lower()})"
             for a in patient.allergies.filter(status=AllergyStatus.ACTIVE).order_by("substance")
         ]
-        or (["No known allergies"] if patient.no_known_allergies else []),
+        or ([TEXTS[language]["no_known_allergies"]] if patient.no_known_allergies else []),
         "medications": [
             {
                 "name": m.display_name,
@@ -90,10 +92,31 @@ def summary_snapshot(*, review: Review, plan: ActionPlan, today: datetime.date) 
     }
 
 
+def _contact(snapshot: dict) -> str:
+    """'Riverside Pharmacy, (608) 555-0142 (TTY 711), Monday to Friday, 9 am to 6 pm'"""
+    organisation = snapshot["organisation"]
+    parts = [organisation["name"]]
+    if organisation["phone"]:
+        parts.append(organisation["phone"] + (f" (TTY {organisation['tty']})" if organisation["tty"] else ""))
+    if organisation["hours"]:
+        parts.append(organisation["hours"])
+    return ", ".join(parts)
+
+
 def render_summary_html(snapshot: dict, *, large_print: bool = False) -> str:
+    language = snapshot["language"]
+    t = texts(
+        language,
+        patient=snapshot["patient"]["name"],
+        dob=snapshot["patient"]["date_of_birth"],
+        service_date=snapshot["service_date"],
+        plan=snapshot["patient"]["plan_name"] or TEXTS[language]["your_plan"],
+        contact=_contact(snapshot),
+        organisation=snapshot["organisation"]["name"],
+    )
     return render_to_string(
         "actionplans/pdf/summary.html",
-        {"s": snapshot, "large_print": large_print, "font_dir": FONTS.as_uri()},
+        {"s": snapshot, "t": t, "large_print": large_print, "font_dir": FONTS.as_uri()},
     )
 
 

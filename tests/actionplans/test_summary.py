@@ -184,3 +184,23 @@ def test_staff_download_is_scoped_to_the_organisation(plan, by, staff_client, ot
     assert (
         client_for(other_pharmacist).get(reverse("document_download", args=[document.pk])).status_code == 404
     )
+
+
+def test_a_spanish_speaking_patient_gets_the_fixed_text_in_spanish(completed, plan, by, patient, today):
+    patient.preferred_language = "es"
+    patient.save()
+    document = services.document_issue(plan=plan, by=by, today=today)
+    text = text_of(bytes(document.pdf))
+    assert document.language == "es"
+    for spanish in ["Plan de Acción de Medicamentos para Walter Brennan", "De qué hablamos:", "Lo que debo hacer:",
+                    "Lista Personal de Medicamentos para Walter Brennan", "Alergias o efectos secundarios:",
+                    "Por qué dejé de usarlo:", "(Continuación)", "Página 1 de"]:  # fmt: skip
+        assert spanish in text, spanish
+    assert "What we talked about" not in text
+    assert "Stop taking Advil. Use Tylenol for pain." in text  # the pharmacist's own words stay as written
+
+
+def test_a_language_without_a_translation_gets_english(completed, plan, patient, today):
+    patient.preferred_language = "vi"
+    patient.save()
+    assert summary_snapshot(review=completed, plan=plan, today=today)["language"] == "en"
