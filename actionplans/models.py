@@ -74,3 +74,24 @@ class IssuedDocument(models.Model):
     @property
     def is_current(self) -> bool:
         return self.superseded_at is None
+
+
+class DownloadLink(models.Model):
+    """An expiring link to one issued document, emailed to the patient: no sign-in needed, good for
+    that document only, until it expires. Each download is audited."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    document = models.ForeignKey(IssuedDocument, on_delete=models.CASCADE, related_name="links")
+    token = models.CharField(max_length=64, unique=True)
+    email = models.EmailField()
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    downloads = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Link to {self.document} (expires {self.expires_at:%Y-%m-%d})"

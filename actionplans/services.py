@@ -2,14 +2,19 @@
 
 import datetime
 import hashlib
+import secrets
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from actionplans.documents import render_summary_pdf, summary_snapshot
-from actionplans.models import ActionPlan, IssuedDocument, Topic
+from actionplans.models import ActionPlan, DownloadLink, IssuedDocument, Topic
+from actionplans.texts import language_for
 from mtm.audit import Actor, audit_record
 from mtm.models import AuditAction
 from mtm.records import record_create, record_update
@@ -102,3 +107,55 @@ def document_issue(
         fresh = Review.objects.get(pk=review.pk)
         summary_delivered(review=fresh, on=today, version=fresh.version, by=by)
     return document
+
+
+LINK_DAYS = 7
+
+
+@transaction.atomic
+def download_link_send(
+    *, document: IssuedDocument, by: Actor, base_url: str, days: int = LINK_DAYS
+) -> DownloadLink:
+    """Email the patient (or their representative) a link to this document that stops working after
+    `days`. The email goes out from a Celery task once this transaction has committed."""
+    from actionplans.tasks import send_download_link  # the task module imports this one
+
+    patient = document.patient
+    email = patient.email or patient.representative_email
+    if not email:
+        raise ValidationError({"email": "Add the patient's (or representative's) email address first."})
+    if not document.is_current:
+        raise ValidationError("Send the current version: this one was replaced.")
+    link = DownloadLink.objects.create(
+        document=document, token=secrets.token_urlsafe(32), email=email, created_by=by.user,
+        expires_at=timezone.now() + datetime.timedelta(days=days),
+    )  # fmt: skip
+    audit_record(
+        actor=by, action=AuditAction.CREATE, patient_id=patient.pk, obj=link,
+        changes={"download link": [None, f"to the patient's email, expires {link.expires_at:%Y-%m-%d}"]},
+    )  # fmt: skip
+    transaction.on_commit(lambda: send_download_link.delay(str(link.pk), base_url))
+    return link
+
+
+def download_link_email_send(*, link: DownloadLink, base_url: str) -> None:
+    """The email itself: the link and its expiry, in the patient's language; nothing clinical."""
+    language = language_for(link.document.patient.preferred_language)
+    organisation = link.document.patient.organisation
+    url = base_url.rstrip("/") + reverse("download_link", args=[link.token])
+    context = {
+        "link": link,
+        "url": url,
+        "organisation": organisation,
+        "expires": timezone.localdate(link.expires_at),
+    }
+    subject = LINK_SUBJECT[language].format(organisation=organisation.name)
+    body = render_to_string(f"actionplans/email/download_link_{language}.txt", context)
+    send_mail(subject, body, None, [link.email])
+    DownloadLink.objects.filter(pk=link.pk).update(sent_at=timezone.now())
+
+
+LINK_SUBJECT = {
+    "en": "Your medication review summary from {organisation}",
+    "es": "El resumen de la revisión de sus medicamentos de {organisation}",
+}

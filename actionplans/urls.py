@@ -7,4 +7,5 @@ urlpatterns = [
     path("documents/<uuid:document_id>/", views.document_download, name="document_download"),
     path("portal/", views.portal_home, name="portal"),
     path("portal/documents/<uuid:document_id>/", views.portal_download, name="portal_download"),
+    path("d/<str:token>/", views.download_link, name="download_link"),
 ]

@@ -2,14 +2,15 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import F
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from actionplans import selectors, services
 from actionplans.forms import IssueForm, PlanForm, TopicForm
-from actionplans.models import ActionPlan, IssuedDocument
-from mtm.audit import actor_from_request, audit_record
+from actionplans.models import ActionPlan, DownloadLink, IssuedDocument
+from mtm.audit import actor_from_request, audit_record, client_ip
 from mtm.decorators import requires
 from mtm.errors import EditConflict
 from mtm.models import AuditAction
@@ -90,6 +91,22 @@ def plan_edit(request, review_id):
         form = TopicForm(request.POST, prefix="new")
         status = _run(form, lambda: services.topic_add(plan=plan, data=form.data_for_service(), by=by))
         forms = {"new_topic_form": form}
+    elif action == "email":
+        document = get_object_or_404(
+            IssuedDocument.objects.filter(review=review), pk=request.POST.get("document")
+        )
+        try:
+            link = services.download_link_send(
+                document=document, by=by, base_url=request.build_absolute_uri("/")
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request,
+                f"A download link valid until {link.expires_at:%m/%d/%Y} is on its way to {link.email}.",
+            )
+        return redirect("plan_edit", review_id=review.pk)
     elif action == "issue":
         form = IssueForm(request.POST)
         status = _run(form, lambda: services.document_issue(
@@ -142,3 +159,22 @@ def portal_download(request, document_id):
         changes={"download": [None, f"version {document.number} (portal)"]},
     )  # fmt: skip
     return _pdf_response(document, inline=False)
+
+
+def download_link(request, token):
+    """The emailed link: no sign-in, this one document only, until it expires."""
+    link = get_object_or_404(DownloadLink.objects.select_related("document"), token=token)
+    if link.expires_at <= timezone.now():
+        return render(
+            request,
+            "actionplans/link_expired.html",
+            {"organisation": link.document.patient.organisation},
+            status=410,
+        )
+    DownloadLink.objects.filter(pk=link.pk).update(downloads=F("downloads") + 1)
+    audit_record(
+        actor=None, action=AuditAction.VIEW, organisation_id=link.document.patient.organisation_id,
+        patient_id=link.document.patient_id, obj=link.document, username="emailed download link",
+        changes={"download": [None, f"version {link.document.number} by emailed link"]}, ip_address=client_ip(request),
+    )  # fmt: skip
+    return _pdf_response(link.document, inline=False)

@@ -1,3 +1,4 @@
+import datetime
 import hashlib
 import io
 
@@ -204,3 +205,71 @@ def test_a_language_without_a_translation_gets_english(completed, plan, patient,
     patient.preferred_language = "vi"
     patient.save()
     assert summary_snapshot(review=completed, plan=plan, today=today)["language"] == "en"
+
+
+# --- Emailed download links ----------------------------------------------------------------------------
+
+
+def test_an_emailed_link_downloads_the_document_until_it_expires(
+    plan, by, patient, today, mailoutbox, client, django_capture_on_commit_callbacks
+):
+    from actionplans.models import DownloadLink
+
+    patient.email = "walter@example.org"
+    patient.save()
+    document = services.document_issue(plan=plan, by=by, today=today)
+    with django_capture_on_commit_callbacks(execute=True):  # the email goes once the link is committed
+        link = services.download_link_send(document=document, by=by, base_url="https://mtm.example.org/")
+    assert len(mailoutbox) == 1 and mailoutbox[0].to == ["walter@example.org"]
+    body = mailoutbox[0].body
+    assert f"https://mtm.example.org/d/{link.token}/" in body and "Advil" not in body  # nothing clinical
+    response = client.get(reverse("download_link", args=[link.token]))
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    assert AuditEvent.objects.filter(
+        object_id=str(document.pk), actor_username="emailed download link"
+    ).exists()
+    DownloadLink.objects.filter(pk=link.pk).update(expires_at=timezone.now() - datetime.timedelta(seconds=1))
+    expired = client.get(reverse("download_link", args=[link.token]))
+    assert expired.status_code == 410 and b"%PDF" not in expired.content
+    assert client.get(reverse("download_link", args=["not-a-real-token"])).status_code == 404
+
+
+def test_a_link_needs_an_email_address_and_the_current_version(plan, by, patient, today):
+    document = services.document_issue(plan=plan, by=by, today=today)
+    with pytest.raises(ValidationError) as error:
+        services.download_link_send(document=document, by=by, base_url="https://x/")
+    assert "email" in error.value.message_dict
+    patient.representative_email = "daughter@example.org"
+    patient.save()
+    services.document_issue(plan=plan, by=by, today=today, reason="correction")
+    document.refresh_from_db()
+    with pytest.raises(ValidationError, match="replaced"):
+        services.download_link_send(document=document, by=by, base_url="https://x/")
+
+
+def test_a_spanish_speaker_gets_the_email_in_spanish(
+    plan, by, patient, today, mailoutbox, django_capture_on_commit_callbacks
+):
+    patient.email, patient.preferred_language = "walter@example.org", "es"
+    patient.save()
+    document = services.document_issue(plan=plan, by=by, today=today)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.download_link_send(document=document, by=by, base_url="https://x/")
+    assert (
+        "revisión de sus medicamentos" in mailoutbox[0].subject and "Descárguelo aquí" in mailoutbox[0].body
+    )
+
+
+def test_staff_send_the_link_from_the_plan_page(
+    plan, by, patient, today, pharmacist_client, mailoutbox, django_capture_on_commit_callbacks
+):
+    patient.email = "walter@example.org"
+    patient.save()
+    document = services.document_issue(plan=plan, by=by, today=today)
+    target = reverse("plan_edit", args=[plan.review_id])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = pharmacist_client.post(
+            target, {"action": "email", "document": str(document.pk)}, follow=True
+        )
+    assert "is on its way to walter@example.org" in response.content.decode()
+    assert len(mailoutbox) == 1 and "http://testserver/d/" in mailoutbox[0].body
