@@ -7,6 +7,7 @@ import os
 import shutil
 
 import pytest
+from django.core.management import call_command
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
@@ -43,3 +44,18 @@ def page(browser):
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def demo(transactional_db, settings):
+    """The demo data, as `python3.11 dev.py run` seeds it."""
+    settings.DEBUG = True
+    call_command("seed_demo")
+    settings.DEBUG = False
+
+
+def sign_in(page, base_url, username="demo-pharmacist"):
+    page.goto(base_url + "/")
+    page.get_by_label("User name").fill(username)
+    page.get_by_label("Password").fill("demo-password")
+    page.get_by_role("button", name="Sign in").click()

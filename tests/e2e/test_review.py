@@ -2,27 +2,13 @@ import io
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from reviews.models import FindingDismissal, MedicationAssessment, Problem, Recommendation, Review
+from tests.e2e.conftest import sign_in
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def demo(transactional_db, settings):
-    settings.DEBUG = True
-    call_command("seed_demo")
-    settings.DEBUG = False
-
-
-def sign_in(page, base_url, username="demo-pharmacist"):
-    page.goto(base_url + "/")
-    page.get_by_label("User name").fill(username)
-    page.get_by_label("Password").fill("demo-password")
-    page.get_by_role("button", name="Sign in").click()
 
 
 def test_pharmacist_runs_a_cmr_from_findings_to_completion(demo, live_server, page):
