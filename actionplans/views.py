@@ -12,11 +12,10 @@ from actionplans.forms import IssueForm, PlanForm, TopicForm
 from actionplans.models import ActionPlan, DownloadLink, IssuedDocument
 from mtm.audit import actor_from_request, audit_record, client_ip
 from mtm.decorators import requires
-from mtm.errors import EditConflict
+from mtm.forms import run_service
 from mtm.models import AuditAction
 from mtm.permissions import Capability
 from patients.selectors import portal_patient
-from patients.views import add_service_errors
 from reviews import selectors as review_selectors
 
 
@@ -44,20 +43,6 @@ def _plan_page(request, review, plan, *, status=200, **forms):
     return render(request, "actionplans/plan_edit.html", context, status=status)
 
 
-def _run(form, run) -> int:
-    if not form.is_valid():
-        return 422
-    try:
-        run()
-    except ValidationError as error:
-        add_service_errors(form, error)
-        return 422
-    except EditConflict as conflict:
-        form.add_error(None, str(conflict))
-        return 409
-    return 200
-
-
 @requires(Capability.REVIEW_CONDUCT)
 def plan_edit(request, review_id):
     """GET: the plan (or the offer to prepare it); POST `action` = prepare | plan | topic | add | issue."""
@@ -78,18 +63,18 @@ def plan_edit(request, review_id):
         raise Http404
     if action == "plan":
         form = PlanForm(request.POST, instance=ActionPlan.objects.get(pk=plan.pk))
-        status = _run(form, lambda: services.plan_update(
+        status = run_service(form, lambda: services.plan_update(
             plan=plan, data=form.data_for_service(), version=form.cleaned_data["version"], by=by))  # fmt: skip
         forms = {"plan_form": form}
     elif action == "topic":
         topic = get_object_or_404(plan.topics, pk=request.POST.get("topic"))
         form = TopicForm(request.POST, instance=plan.topics.get(pk=topic.pk), prefix=f"t-{topic.pk}")
-        status = _run(form, lambda: services.topic_update(
+        status = run_service(form, lambda: services.topic_update(
             topic=topic, data=form.data_for_service(), version=form.cleaned_data["version"], by=by))  # fmt: skip
         forms = {"topic_forms": {topic.pk: form}}
     elif action == "add":
         form = TopicForm(request.POST, prefix="new")
-        status = _run(form, lambda: services.topic_add(plan=plan, data=form.data_for_service(), by=by))
+        status = run_service(form, lambda: services.topic_add(plan=plan, data=form.data_for_service(), by=by))
         forms = {"new_topic_form": form}
     elif action == "email":
         document = get_object_or_404(
@@ -109,7 +94,7 @@ def plan_edit(request, review_id):
         return redirect("plan_edit", review_id=review.pk)
     elif action == "issue":
         form = IssueForm(request.POST)
-        status = _run(form, lambda: services.document_issue(
+        status = run_service(form, lambda: services.document_issue(
             plan=plan, by=by, today=timezone.localdate(), reason=form.cleaned_data["reason"],
             large_print=form.cleaned_data["large_print"]))  # fmt: skip
         forms = {"issue_form": form}

@@ -1,11 +1,38 @@
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import PasswordResetForm
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 
+from mtm.errors import EditConflict
 from mtm.models import Organisation, User
 from mtm.services import STAFF_ROLES
 from mtm.tasks import send_password_link_email
+
+
+def add_service_errors(form, error: ValidationError) -> None:
+    """Show a service's validation error on the form field it names (or above the form)."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error)
+        return
+    for field, field_messages in error.message_dict.items():
+        form.add_error(field if field in form.fields and field != NON_FIELD_ERRORS else None, field_messages)
+
+
+def run_service(form, run) -> int:
+    """Run a service for a valid form and put its errors on the form. Returns the status to answer
+    with: 200 saved, 422 invalid, 409 someone saved a newer version first."""
+    if not form.is_valid():
+        return 422
+    try:
+        run()
+    except ValidationError as error:
+        add_service_errors(form, error)
+        return 422
+    except EditConflict as conflict:
+        form.add_error(None, str(conflict))
+        return 409
+    return 200
 
 
 class QueuedPasswordResetForm(PasswordResetForm):

@@ -4,7 +4,7 @@ the same view answers with the whole page or, for htmx, only the fragment."""
 import uuid
 
 from django.contrib import messages
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, QuerySet
 from django.http import Http404
@@ -16,6 +16,7 @@ from interactions.selectors import medication_name_suggestions
 from mtm.audit import actor_from_request, audit_record
 from mtm.decorators import requires
 from mtm.errors import EditConflict
+from mtm.forms import add_service_errors, run_service
 from mtm.models import AuditAction, AuditEvent, User
 from mtm.permissions import Capability
 from patients import selectors, services
@@ -25,15 +26,6 @@ from patients.validators import icd10cm_search
 
 PATIENTS_PER_PAGE = 25
 AUDIT_EVENTS_PER_PAGE = 50
-
-
-def add_service_errors(form, error: ValidationError) -> None:
-    """Show a service's validation error on the form field it names (or above the form)."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error)
-        return
-    for field, field_messages in error.message_dict.items():
-        form.add_error(field if field in form.fields and field != NON_FIELD_ERRORS else None, field_messages)
 
 
 # --- Patient list and registration ------------------------------------------------------------
@@ -200,17 +192,8 @@ def _render_section(request, section: Section, patient, *, status=200, **state):
 
 def _save(form, save) -> tuple[bool, int]:
     """Run a service for a valid form; put its errors on the form. Returns (saved, status)."""
-    if not form.is_valid():
-        return False, 422
-    try:
-        save()
-    except ValidationError as error:
-        add_service_errors(form, error)
-        return False, 422
-    except EditConflict as conflict:
-        form.add_error(None, str(conflict))
-        return False, 409
-    return True, 200
+    status = run_service(form, save)
+    return status == 200, status
 
 
 @requires(Capability.PATIENT_VIEW)

@@ -12,12 +12,11 @@ from django.utils.text import slugify
 
 from mtm.audit import actor_from_request, audit_record
 from mtm.decorators import requires
-from mtm.errors import EditConflict
+from mtm.forms import run_service
 from mtm.models import AuditAction
 from mtm.permissions import Capability
 from patients import selectors as patient_selectors
 from patients.models import MedicationStatus
-from patients.views import add_service_errors
 from reviews import selectors, services
 from reviews.forms import (
     AddendumForm,
@@ -40,21 +39,6 @@ from reviews.letters import prescriber_letter_pdf
 from reviews.models import Answer, MedicationAssessment, Problem, ProblemCategory, Recommendation, Review
 
 ANSWERS = [("", "—"), *Answer.choices]  # the CMR questions' choices, for the hand-written selects
-
-
-def _save(form, run) -> int:
-    """Run a service for a valid form and put its errors on the form; the HTTP status to answer."""
-    if not form.is_valid():
-        return 422
-    try:
-        run()
-    except ValidationError as error:
-        add_service_errors(form, error)
-        return 422
-    except EditConflict as conflict:
-        form.add_error(None, str(conflict))
-        return 409
-    return 200
 
 
 def _workspace_url(review: Review) -> str:
@@ -145,7 +129,7 @@ def review_new(request, patient_id):
                 patient=patient, data=form.data_for_service(), by=actor_from_request(request)
             )
 
-        status = _save(form, run)
+        status = run_service(form, run)
         if status == 200:
             return redirect(_workspace_url(created["review"]))
         return render(request, "reviews/review_new.html", {"form": form, "patient": patient}, status=status)
@@ -189,7 +173,7 @@ def review_details(request, review_id):
     review = _review_for_change(request, review_id)
     # A ModelForm writes its data onto its instance when validated: the service gets its own copy.
     form = ReviewForm(request.POST, instance=Review.objects.get(pk=review.pk), prefix="review")
-    status = _save(
+    status = run_service(
         form,
         lambda: services.review_update(
             review=review, data=form.data_for_service(), version=form.cleaned_data["version"],
@@ -203,7 +187,7 @@ def review_details(request, review_id):
 def review_start(request, review_id):
     review = _review_for_change(request, review_id)
     form = CompleteForm({"version": request.POST.get("version"), "minutes_spent": 1})
-    status = _save(
+    status = run_service(
         form,
         lambda: services.review_start(
             review=review, version=form.cleaned_data["version"], by=actor_from_request(request)
@@ -216,7 +200,7 @@ def review_start(request, review_id):
 def review_complete(request, review_id):
     review = _review_for_change(request, review_id)
     form = CompleteForm(request.POST, prefix="complete")
-    status = _save(
+    status = run_service(
         form,
         lambda: services.review_complete(
             review=review,
@@ -232,7 +216,7 @@ def review_complete(request, review_id):
 def addendum_add(request, review_id):
     review = _review_for_change(request, review_id)
     form = AddendumForm(request.POST)
-    status = _save(
+    status = run_service(
         form,
         lambda: services.addendum_add(
             review=review, text=form.cleaned_data["text"], by=actor_from_request(request)
@@ -254,7 +238,7 @@ def assessment_save(request, review_id, medication_id):
     form = AssessmentForm(
         request.POST, instance=existing or MedicationAssessment(review=review, medication=medication)
     )
-    status = _save(
+    status = run_service(
         form,
         lambda: services.assessment_save(
             review=review,
@@ -292,7 +276,7 @@ def finding_confirm(request, review_id):
         finding = selectors.review_finding(
             review, form.cleaned_data["finding_id"], today=timezone.localdate()
         )
-    status = _save(
+    status = run_service(
         form,
         lambda: services.finding_confirm(
             review=review,
@@ -313,7 +297,7 @@ def finding_dismiss(request, review_id):
         finding = selectors.review_finding(
             review, form.cleaned_data["finding_id"], today=timezone.localdate()
         )
-    status = _save(
+    status = run_service(
         form,
         lambda: services.finding_dismiss(
             review=review, finding=finding, reason=form.cleaned_data["reason"], by=actor_from_request(request)
@@ -331,7 +315,7 @@ def _problem_form(request, review: Review, instance: Problem, prefix: str) -> Pr
 def problem_add(request, review_id):
     review = _review_for_change(request, review_id)
     form = _problem_form(request, review, Problem(review=review, patient_id=review.patient_id), "new-problem")
-    status = _save(
+    status = run_service(
         form,
         lambda: services.problem_add(
             review=review,
@@ -356,7 +340,7 @@ def problem_edit(request, review_id, problem_id):
         if not review.is_locked:
             saved.medications.set(form.cleaned_data["medications"])
 
-    status = _save(form, run)
+    status = run_service(form, run)
     return _after(request, review, status, problem_forms={problem.pk: form})
 
 
@@ -370,7 +354,7 @@ def recommendation_add(request, review_id, problem_id):
         prescribers=patient_selectors.prescribers_visible_to(request.user),
         prefix=f"recommendation-{problem.pk}",
     )
-    status = _save(
+    status = run_service(
         form,
         lambda: services.recommendation_add(
             problem=problem, data=form.data_for_service(), by=actor_from_request(request)
@@ -421,7 +405,7 @@ def response_record(request, recommendation_id):
     )
     form = ResponseForm(request.POST or None, initial={"version": recommendation.version})
     if request.method == "POST":
-        status = _save(
+        status = run_service(
             form,
             lambda: services.prescriber_response_record(
                 recommendation=recommendation,
@@ -451,7 +435,7 @@ def adherence_confirm(request, review_id, medication_id):
     if line is None or not line.coverage.below_threshold:
         raise Http404("This medication's adherence is not below 80%.")
     form = AdherenceConfirmForm(request.POST)
-    status = _save(
+    status = run_service(
         form,
         lambda: services.adherence_problem_confirm(
             review=review, medication=medication, pdc=line.coverage.pdc,
@@ -475,7 +459,7 @@ def medication_start(request, review_id):
             review=review, data=data, reason=form.cleaned_data["reason"], by=actor_from_request(request)
         )
 
-    return _after(request, review, _save(form, run), start_form=form)
+    return _after(request, review, run_service(form, run), start_form=form)
 
 
 @requires(Capability.REVIEW_CONDUCT)
@@ -513,7 +497,7 @@ def medication_change(request, review_id, medication_id):
                 version=data["version"], by=actor_from_request(request),
             )  # fmt: skip
 
-    return _after(request, review, _save(form, run), change_errors={str(entry.pk): form.errors})
+    return _after(request, review, run_service(form, run), change_errors={str(entry.pk): form.errors})
 
 
 # --- Reports ---------------------------------------------------------------------------------------------
@@ -613,7 +597,7 @@ def problem_new_form(request, review_id):
 def summary_delivered(request, review_id):
     review = _review_for_change(request, review_id)
     form = SummaryDeliveredForm(request.POST, prefix="summary")
-    status = _save(
+    status = run_service(
         form,
         lambda: services.summary_delivered(
             review=review, on=form.cleaned_data["summary_delivered_on"], version=form.cleaned_data["version"],
