@@ -9,6 +9,7 @@ import datetime
 from pathlib import Path
 
 from django.conf import settings
+from django.db.models.functions import Lower
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -37,9 +38,10 @@ def summary_snapshot(*, review: Review, plan: ActionPlan, today: datetime.date) 
     purposes = {a.medication_id: a.purpose for a in review.assessments.all() if a.purpose}
     medications = [
         m
-        for m in patient.medications.select_related("prescriber").order_by("status", "name")
+        for m in patient.medications.select_related("prescriber").order_by("status", Lower("name"))
         if m.status == MedicationStatus.ACTIVE or m.pk in stopped_here
     ]
+    education = [e for e in plan.education.all() if e.included]
     pharmacist = review.pharmacist
     service_day = timezone.localdate(review.started_at) if review.started_at else today
     language = language_for(patient.preferred_language)
@@ -72,7 +74,7 @@ def summary_snapshot(*, review: Review, plan: ActionPlan, today: datetime.date) 
         "follow_up": plan.follow_up,
         "questions": plan.questions,
         "allergies": [
-            f"{a.substance}{': ' + a.reaction if a.reaction else ''} ({a.get_kind_display().lower()})"
+            f"{a.substance}{': ' + a.reaction if a.reaction else ''} ({TEXTS[language]['allergy_kinds'][a.kind]})"
             for a in patient.allergies.filter(status=AllergyStatus.ACTIVE).order_by("substance")
         ]
         or ([TEXTS[language]["no_known_allergies"]] if patient.no_known_allergies else []),
@@ -89,6 +91,17 @@ def summary_snapshot(*, review: Review, plan: ActionPlan, today: datetime.date) 
             for m in medications
         ],
         "other_information": plan.other_information,
+        "education": [
+            {
+                "name": e.name,
+                "purpose": e.purpose,
+                "how_to_take": e.how_to_take,
+                "side_effects": e.side_effects,
+                "get_help": e.get_help,
+            }
+            for e in education
+        ],
+        "education_sources": list(dict.fromkeys(source for e in education for source in e.sources)),
     }
 
 
@@ -103,7 +116,15 @@ def _contact(snapshot: dict) -> str:
     return ", ".join(parts)
 
 
-def render_summary_html(snapshot: dict, *, large_print: bool = False) -> str:
+def render_summary_html(
+    snapshot: dict,
+    *,
+    large_print: bool = False,
+    font_dir: str = FONTS.as_uri(),
+    print_view: dict | None = None,
+) -> str:
+    """The summary as HTML: for WeasyPrint, or (with `print_view`: label, pdf_url, back_url and a
+    `font_dir` URL the browser can load) as the page staff print at the counter."""
     language = snapshot["language"]
     t = texts(
         language,
@@ -116,7 +137,7 @@ def render_summary_html(snapshot: dict, *, large_print: bool = False) -> str:
     )
     return render_to_string(
         "actionplans/pdf/summary.html",
-        {"s": snapshot, "t": t, "large_print": large_print, "font_dir": FONTS.as_uri()},
+        {"s": snapshot, "t": t, "large_print": large_print, "font_dir": font_dir, "print_view": print_view},
     )
 
 

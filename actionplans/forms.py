@@ -1,6 +1,6 @@
 from django import forms
 
-from actionplans.models import ActionPlan, Topic
+from actionplans.models import ActionPlan, Education, Topic
 from patients.forms import VersionedForm
 
 
@@ -16,6 +16,13 @@ class TopicForm(VersionedForm):
         model = Topic
         fields = ["talked_about", "to_do"]
         widgets = {name: forms.Textarea(attrs={"rows": 2}) for name in fields}
+
+
+class EducationForm(VersionedForm):
+    class Meta:
+        model = Education
+        fields = ["included", "purpose", "how_to_take", "side_effects", "get_help"]
+        widgets = {name: forms.Textarea(attrs={"rows": 2}) for name in fields[1:]}
 
 
 class IssueForm(forms.Form):

@@ -7,7 +7,7 @@ import uuid
 from django.db import models
 
 from mtm.models import User, VersionedRecord
-from patients.models import Patient
+from patients.models import MedicationEntry, Patient
 from reviews.models import Recommendation, Review
 
 
@@ -43,6 +43,33 @@ class Topic(VersionedRecord):
 
     def __str__(self) -> str:
         return self.talked_about[:80]
+
+
+class Education(VersionedRecord):
+    """What the patient should know about one medication ("About my medicines"): drawn from the
+    knowledge base when the plan is prepared, edited by the pharmacist, printed when included."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    plan = models.ForeignKey(ActionPlan, on_delete=models.CASCADE, related_name="education")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="+")
+    medication = models.ForeignKey(MedicationEntry, on_delete=models.PROTECT, related_name="+")
+    position = models.PositiveSmallIntegerField(default=0)
+    included = models.BooleanField("print in the summary", default=False)
+    name = models.CharField("medicine", max_length=200)
+    purpose = models.TextField("what it is for", blank=True)
+    how_to_take = models.TextField("how to take it", blank=True)
+    side_effects = models.TextField("side effects to watch for", blank=True)
+    get_help = models.TextField("get medical help if", blank=True)
+    sources = models.JSONField(default=list, blank=True, editable=False)  # citations of the text drawn
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "medication"], name="education_once_per_medication")
+        ]
+
+    def __str__(self) -> str:
+        return f"About {self.name}"
 
 
 class IssuedDocument(models.Model):

@@ -8,17 +8,21 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models.functions import Lower
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from actionplans.documents import render_summary_pdf, summary_snapshot
-from actionplans.models import ActionPlan, DownloadLink, IssuedDocument, Topic
+from actionplans.models import ActionPlan, DownloadLink, Education, IssuedDocument, Topic
 from actionplans.texts import language_for
+from interactions.engine.knowledge import EDUCATION_FIELDS
+from interactions.selectors import knowledge_base
 from mtm.audit import Actor, audit_record
 from mtm.models import AuditAction
 from mtm.records import record_create, record_update
-from reviews.models import Audience, Review, ReviewKind
+from patients.models import MedicationStatus
+from reviews.models import Audience, ChangeKind, Review, ReviewKind
 from reviews.services import summary_delivered
 
 
@@ -57,7 +61,65 @@ def plan_prepare(*, review: Review, by: Actor) -> ActionPlan:
             ),
             by=by,
         )  # fmt: skip
+    education_sync(plan=plan, by=by)
     return plan
+
+
+def _education_from_knowledge(ingredients: list[dict]) -> dict[str, Any]:
+    """The knowledge base's text for a medication (`ingredients` as resolved: [{name, rxcui}]): its
+    ingredient's, or each ingredient's by name for a combination product."""
+    kb = knowledge_base()
+    entries = [kb.education[i["name"]] for i in ingredients if i["name"] in kb.education]
+    if len(entries) == 1:
+        texts = {field: getattr(entries[0], field) for field in EDUCATION_FIELDS}
+    else:
+        texts = {
+            field: " ".join(f"{e.ingredient.capitalize()}: {getattr(e, field)}" for e in entries)
+            for field in EDUCATION_FIELDS
+        }
+    sources = dict.fromkeys(source for e in entries for source in kb.citations(e.sources))
+    return {**texts, "sources": list(sources)}
+
+
+@transaction.atomic
+def education_sync(*, plan: ActionPlan, by: Actor) -> int:
+    """Add "About my medicines" entries, from the knowledge base, for the active medications that
+    have none yet; returns how many were added. Printed by default: what was started or changed in
+    the review, and what a problem with a recommendation to the patient is about."""
+    review = plan.review
+    have = set(plan.education.values_list("medication_id", flat=True))
+    medications = [
+        m
+        for m in review.patient.medications.filter(status=MedicationStatus.ACTIVE).order_by(Lower("name"))
+        if m.pk not in have
+    ]
+    started_or_changed = set(
+        review.medication_changes.filter(kind__in=[ChangeKind.START, ChangeKind.CHANGE]).values_list(
+            "medication_id", flat=True
+        )
+    )
+    discussed = set(
+        review.problems.filter(recommendations__audience=Audience.PATIENT).values_list(
+            "medications", flat=True
+        )
+    )
+    for position, medication in enumerate(medications, start=len(have)):
+        drawn = _education_from_knowledge(medication.ingredients)
+        has_text = any(drawn[field] for field in EDUCATION_FIELDS)
+        record_create(
+            Education(
+                plan=plan, patient_id=plan.patient_id, medication=medication, position=position,
+                name=medication.display_name, included=has_text and medication.pk in started_or_changed | discussed,
+                **drawn,
+            ),
+            by=by,
+        )  # fmt: skip
+    return len(medications)
+
+
+@transaction.atomic
+def education_update(*, entry: Education, data: dict[str, Any], version: int, by: Actor) -> Education:
+    return record_update(entry, data=data, version=version, by=by)
 
 
 @transaction.atomic

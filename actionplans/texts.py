@@ -63,6 +63,13 @@ TEXTS = {
         "page": "Page",
         "of": "of",
         "no_known_allergies": "No known allergies",
+        "about_title": "About my medicines",
+        "about_purpose": "What it is for:",
+        "about_how": "How to take it:",
+        "about_side_effects": "Side effects to watch for:",
+        "about_get_help": "Get medical help if:",
+        "about_sources": "Sources:",
+        "allergy_kinds": {"allergy": "allergy", "intolerance": "intolerance", "side_effect": "side effect"},
     },
     "es": {
         "title": "Resumen de la revisión de sus medicamentos",
@@ -126,6 +133,17 @@ TEXTS = {
         "page": "Página",
         "of": "de",
         "no_known_allergies": "Sin alergias conocidas",
+        "about_title": "Acerca de mis medicamentos",
+        "about_purpose": "Para qué es:",
+        "about_how": "Cómo tomarlo:",
+        "about_side_effects": "Efectos secundarios a vigilar:",
+        "about_get_help": "Busque atención médica si:",
+        "about_sources": "Fuentes:",
+        "allergy_kinds": {
+            "allergy": "alergia",
+            "intolerance": "intolerancia",
+            "side_effect": "efecto secundario",
+        },
     },
 }
 
@@ -141,6 +159,8 @@ def texts(language: str, **values: str) -> dict:
     for key, text in TEXTS[language].items():
         if isinstance(text, list):
             filled[key] = [item.format(**values) for item in text]
+        elif isinstance(text, dict):
+            filled[key] = text
         else:
             filled[key] = text.format(**values)
     return filled

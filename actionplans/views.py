@@ -5,10 +5,13 @@ from django.core.exceptions import ValidationError
 from django.db.models import F
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
+from django.urls import reverse
 from django.utils import timezone
 
 from actionplans import selectors, services
-from actionplans.forms import IssueForm, PlanForm, TopicForm
+from actionplans.documents import render_summary_html
+from actionplans.forms import EducationForm, IssueForm, PlanForm, TopicForm
 from actionplans.models import ActionPlan, DownloadLink, IssuedDocument
 from mtm.audit import actor_from_request, audit_record, client_ip
 from mtm.decorators import requires
@@ -35,6 +38,14 @@ def _plan_page(request, review, plan, *, status=200, **forms):
             for topic in topics
         ],
         "new_topic_form": forms.get("new_topic_form") or TopicForm(prefix="new"),
+        "education_forms": [
+            (
+                entry,
+                forms.get("education_forms", {}).get(entry.pk)
+                or EducationForm(instance=entry, prefix=f"e-{entry.pk}"),
+            )
+            for entry in (plan.education.all() if plan else [])
+        ],
         "issue_form": forms.get("issue_form") or IssueForm(),
         "documents": IssuedDocument.objects.filter(review=review)
         .defer("pdf", "snapshot")
@@ -45,7 +56,8 @@ def _plan_page(request, review, plan, *, status=200, **forms):
 
 @requires(Capability.REVIEW_CONDUCT)
 def plan_edit(request, review_id):
-    """GET: the plan (or the offer to prepare it); POST `action` = prepare | plan | topic | add | issue."""
+    """GET: the plan (or the offer to prepare it); POST `action` = prepare | plan | topic | add |
+    education | education-sync | issue | email."""
     review = review_selectors.review_get(user=request.user, review_id=review_id)
     plan = ActionPlan.objects.filter(review=review).first()
     by = actor_from_request(request)
@@ -76,6 +88,21 @@ def plan_edit(request, review_id):
         form = TopicForm(request.POST, prefix="new")
         status = run_service(form, lambda: services.topic_add(plan=plan, data=form.data_for_service(), by=by))
         forms = {"new_topic_form": form}
+    elif action == "education":
+        entry = get_object_or_404(plan.education, pk=request.POST.get("entry"))
+        form = EducationForm(request.POST, instance=plan.education.get(pk=entry.pk), prefix=f"e-{entry.pk}")
+        status = run_service(form, lambda: services.education_update(
+            entry=entry, data=form.data_for_service(), version=form.cleaned_data["version"], by=by))  # fmt: skip
+        forms = {"education_forms": {entry.pk: form}}
+    elif action == "education-sync":
+        added = services.education_sync(plan=plan, by=by)
+        messages.success(
+            request,
+            f"{added} medicine(s) added to “About my medicines”."
+            if added
+            else "Every active medication already has an entry.",
+        )
+        return redirect("plan_edit", review_id=review.pk)
     elif action == "email":
         document = get_object_or_404(
             IssuedDocument.objects.filter(review=review), pk=request.POST.get("document")
@@ -105,10 +132,10 @@ def plan_edit(request, review_id):
     return _plan_page(request, review, plan, status=status, **forms)
 
 
-def _pdf_response(document: IssuedDocument, *, inline: bool) -> HttpResponse:
+def _pdf_response(document: IssuedDocument) -> HttpResponse:
     response = HttpResponse(bytes(document.pdf), content_type="application/pdf")
     name = f"medication-review-summary-v{document.number}-{document.issued_at:%Y%m%d}.pdf"
-    response["Content-Disposition"] = f'{"inline" if inline else "attachment"}; filename="{name}"'
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["X-Content-SHA256"] = document.sha256
     return response
 
@@ -122,7 +149,30 @@ def document_download(request, document_id):
         patient_id=document.patient_id,
         obj=document,
     )
-    return _pdf_response(document, inline=request.GET.get("print") == "1")
+    return _pdf_response(document)
+
+
+@requires(Capability.REVIEW_VIEW)
+def document_print(request, document_id):
+    """The issued version as a page to print at the counter, exactly as frozen (its snapshot)."""
+    document = selectors.document_get(user=request.user, document_id=document_id)
+    audit_record(
+        actor=actor_from_request(request), action=AuditAction.VIEW, patient_id=document.patient_id, obj=document,
+        changes={"print view": [None, f"version {document.number}"]},
+    )  # fmt: skip
+    issued = timezone.localtime(document.issued_at)
+    html = render_summary_html(
+        document.snapshot,
+        large_print=document.large_print,
+        font_dir=static("fonts"),
+        print_view={
+            "label": f"Written summary, version {document.number}, issued {issued:%m/%d/%Y}"
+            + ("" if document.is_current else " (replaced by a later version)"),
+            "pdf_url": reverse("document_download", args=[document.pk]),
+            "back_url": reverse("plan_edit", args=[document.review_id]),
+        },
+    )
+    return HttpResponse(html)
 
 
 # --- The patient portal ------------------------------------------------------------------------
@@ -143,7 +193,7 @@ def portal_download(request, document_id):
         actor=actor_from_request(request), action=AuditAction.VIEW, patient_id=document.patient_id, obj=document,
         changes={"download": [None, f"version {document.number} (portal)"]},
     )  # fmt: skip
-    return _pdf_response(document, inline=False)
+    return _pdf_response(document)
 
 
 def download_link(request, token):
@@ -162,4 +212,4 @@ def download_link(request, token):
         patient_id=link.document.patient_id, obj=link.document, username="emailed download link",
         changes={"download": [None, f"version {link.document.number} by emailed link"]}, ip_address=client_ip(request),
     )  # fmt: skip
-    return _pdf_response(link.document, inline=False)
+    return _pdf_response(link.document)

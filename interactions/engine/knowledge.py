@@ -14,6 +14,7 @@ Files (see knowledge/README.md for their columns and keys):
     renal.yaml             kidney-function thresholds
     allergy.yaml           allergen classes and cross-reactions
     disease.yaml           drug-disease rules by ICD-10-CM prefix
+    education/*.yaml       patient education per ingredient, for the written summary
 """
 
 import csv
@@ -33,6 +34,8 @@ SEVERITIES = ("contraindicated", "major", "moderate", "minor")
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 INGREDIENT_KINDS = {"rx", "otc", "rx-otc", "supplement", "herbal"}
 NAME_KINDS = {"brand", "synonym", "abbreviation", "combination"}
+EDUCATION_FIELDS = ("purpose", "how_to_take", "side_effects", "get_help")
+EDUCATION_MAX_CHARS = 260  # per field: the written summary keeps each medicine to a few lines
 ICD10_PREFIX = re.compile(r"^[A-Z][0-9][0-9A-Z]?(\.[0-9A-Z]{0,4})?$")
 
 
@@ -105,6 +108,18 @@ class Allergen:
     sources: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Education:
+    """What a patient should know about one ingredient, in plain words (see knowledge/README.md)."""
+
+    ingredient: str
+    purpose: str  # what it is for
+    how_to_take: str
+    side_effects: str  # side effects to watch for
+    get_help: str  # when to seek medical attention
+    sources: tuple[str, ...]
+
+
 @dataclass
 class KnowledgeBase:
     version: str
@@ -122,6 +137,7 @@ class KnowledgeBase:
     renal_rules: list[Rule]
     disease_rules: list[Rule]
     allergens: dict[str, Allergen]
+    education: dict[str, Education] = field(default_factory=dict)
     # Indexes built once, so that screening costs a lookup per pair of drugs taken, whatever the size
     # of the knowledge base.
     tag_members: dict[str, frozenset[str]] = field(default_factory=dict)  # tag -> ingredient names
@@ -571,6 +587,26 @@ def _load(
             sources=check_sources(where, entry.get("sources")),
         )
 
+    education: dict[str, Education] = {}
+    for path in sorted((directory / "education").glob("*.yaml")):
+        for name, entry in (_yaml(path) or {}).items():
+            where = f"education/{path.name} {name}"
+            if name not in ingredients:
+                if lenient:
+                    unknown_ingredients.add(name)
+                else:
+                    problems.add(where, "unknown ingredient")
+            if name in education:
+                problems.add(where, "education for this ingredient is already given in another place")
+            entry = entry if isinstance(entry, dict) else {}
+            texts = {key: " ".join(str(entry.get(key) or "").split()) for key in EDUCATION_FIELDS}
+            for key, text in texts.items():
+                if not text:
+                    problems.add(where, f"no {key}")
+                elif len(text) > EDUCATION_MAX_CHARS:
+                    problems.add(where, f"{key} is {len(text)} characters (at most {EDUCATION_MAX_CHARS})")
+            education[name] = Education(name, **texts, sources=check_sources(where, entry.get("sources")))
+
     for rule in interaction_rules:
         for replaced in rule.replaces:
             if replaced not in rule_ids:
@@ -595,6 +631,7 @@ def _load(
         renal_rules=renal_rules,
         disease_rules=disease_rules,
         allergens=allergens,
+        education=education,
     )
     _build_indexes(kb)
     return kb

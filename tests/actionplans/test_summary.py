@@ -12,6 +12,7 @@ from actionplans import services
 from actionplans.documents import summary_snapshot
 from actionplans.models import IssuedDocument
 from mtm.audit import Actor
+from mtm.errors import EditConflict
 from mtm.models import AuditEvent
 from mtm.permissions import Role
 from patients import services as patient_services
@@ -64,6 +65,10 @@ def completed(patient, by, org):
         by=by,
     )  # fmt: skip
     review_services.review_medication_stop(review=review, entry=advil, on=factories.today(), reason="Kidneys", version=advil.version, by=by)  # fmt: skip
+    review_services.review_medication_start(
+        review=review, data={"name": "Tylenol 500 mg", "directions": "1 or 2 tablets every 6 hours if needed for pain"},
+        reason="Pain relief that spares the kidneys", by=by,
+    )  # fmt: skip
     return review_services.review_complete(review=review, version=review.version, minutes_spent=30, by=by)
 
 
@@ -104,10 +109,89 @@ def test_the_issued_pdf_has_every_cms_heading_and_each_medication(plan, by, toda
         "What I did and when I did it:", "My follow-up plan", "Questions I want to ask",
         "Personal Medication List for Walter Brennan", "Allergies or side effects:", "Medication:", "How I use it:",
         "Why I use it:", "Prescriber:", "Date I started using it:", "Date I stopped using it:",
-        "Why I stopped using it:", "Other information:", "(Continued)", f"DATE PREPARED: {today:%m/%d/%Y}",
+        "Why I stopped using it:", "Other information:", f"DATE PREPARED: {today:%m/%d/%Y}",
     ]:  # fmt: skip
         assert heading in text, heading
     assert "Advil 200 mg" in text and "lisinopril 40 mg" in text and "Page 1 of" in text
+
+
+def test_long_parts_continue_with_running_titles_and_page_numbers(plan, by, today):
+    for number in range(6):
+        services.topic_add(
+            plan=plan, data={"talked_about": f"Topic {number}", "to_do": "A step to take."}, by=by
+        )
+    text = text_of(bytes(services.document_issue(plan=plan, by=by, today=today).pdf))
+    assert "Medication Action Plan for Walter Brennan, DOB:" in text and "(Continued)" in text
+    pages = len(PdfReader(io.BytesIO(bytes(IssuedDocument.objects.get().pdf))).pages)
+    assert f"Page {pages} of {pages}" in text
+
+
+# --- About my medicines ----------------------------------------------------------------------------------
+
+
+def test_about_my_medicines_is_drawn_from_the_knowledge_base_with_its_sources(plan):
+    entries = {e.name: e for e in plan.education.all()}
+    assert set(entries) == {"lisinopril 40 mg", "Tylenol 500 mg"}  # the active medications; Advil was stopped
+    tylenol, lisinopril = entries["Tylenol 500 mg"], entries["lisinopril 40 mg"]
+    assert "pain" in tylenol.purpose.lower() and "liver" in tylenol.side_effects
+    assert "blood pressure" in lisinopril.purpose.lower()
+    assert any("Drug Facts" in source for source in tylenol.sources)
+    assert any("lisinopril" in source.lower() for source in lisinopril.sources)
+    # Printed by default: what was started or changed during the review, and what the patient's
+    # recommendations are about; the rest the pharmacist ticks.
+    assert tylenol.included and not lisinopril.included
+
+
+def test_a_combination_product_shows_each_ingredient(completed, by):
+    patient_services.medication_add(patient=completed.patient, data={"name": "Bactrim DS"}, by=by)
+    plan = services.plan_prepare(review=completed, by=by)
+    bactrim = plan.education.get(name="Bactrim DS")
+    assert bactrim.purpose.startswith("Sulfamethoxazole: ") and "Trimethoprim: " in bactrim.purpose
+
+
+def test_edited_education_is_printed_and_frozen(plan, by, today):
+    lisinopril = plan.education.get(name="lisinopril 40 mg")
+    services.education_update(
+        entry=lisinopril, data={"included": True, "how_to_take": "Take it every morning, even when you feel well."},
+        version=lisinopril.version, by=by,
+    )  # fmt: skip
+    document = services.document_issue(plan=plan, by=by, today=today)
+    text = text_of(bytes(document.pdf))
+    assert "About my medicines" in text and "Take it every morning, even when you feel well." in text
+    assert "What it is for:" in text and "Get medical help if:" in text and "Sources:" in text
+    assert [e["name"] for e in document.snapshot["education"]] == [
+        "lisinopril 40 mg",
+        "Tylenol 500 mg",
+    ]  # A to Z
+    with pytest.raises(EditConflict):  # a colleague's newer save is not overwritten
+        services.education_update(
+            entry=lisinopril, data={"purpose": "x"}, version=lisinopril.version - 1, by=by
+        )
+
+
+def test_medicines_added_to_the_list_later_get_an_entry_once(plan, by):
+    patient_services.medication_add(patient=plan.patient, data={"name": "metformin 500 mg"}, by=by)
+    assert services.education_sync(plan=plan, by=by) == 1
+    assert services.education_sync(plan=plan, by=by) == 0
+    assert "blood sugar" in plan.education.get(name="metformin 500 mg").purpose
+
+
+def test_the_pharmacist_edits_education_on_the_page(plan, pharmacist_client):
+    target = reverse("plan_edit", args=[plan.review_id])
+    page = pharmacist_client.get(target).content.decode()
+    assert "About my medicines" in page and "Tylenol 500 mg" in page
+    entry = plan.education.get(name="lisinopril 40 mg")
+    prefix = f"e-{entry.pk}"
+    data = {"action": "education", "entry": entry.pk, f"{prefix}-version": entry.version, f"{prefix}-included": "on",
+            f"{prefix}-purpose": "Lowers blood pressure.", f"{prefix}-how_to_take": "", f"{prefix}-side_effects": "",
+            f"{prefix}-get_help": ""}  # fmt: skip
+    assert pharmacist_client.post(target, data).status_code == 302
+    entry.refresh_from_db()
+    assert entry.included and entry.purpose == "Lowers blood pressure."
+    stale = pharmacist_client.post(target, {**data, f"{prefix}-purpose": "Older text"})
+    assert stale.status_code == 409
+    entry.refresh_from_db()
+    assert entry.purpose == "Lowers blood pressure."
 
 
 def test_a_reissue_makes_a_new_version_and_keeps_the_old(plan, by, today):
@@ -179,6 +263,17 @@ def test_the_patient_downloads_their_summary_and_nobody_elses(plan, by, patient_
     )  # the staff download
 
 
+def test_the_print_view_shows_the_issued_version_as_frozen(plan, by, staff_client, other_pharmacist, today):
+    document = services.document_issue(plan=plan, by=by, today=today)
+    topic = plan.topics.get()
+    services.topic_update(topic=topic, data={"to_do": "Changed after issuing."}, version=topic.version, by=by)
+    page = staff_client.get(reverse("document_print", args=[document.pk])).content.decode()
+    assert "Stop taking Advil. Use Tylenol for pain." in page and "Changed after issuing." not in page
+    assert "Personal Medication List for Walter Brennan" in page and "window.print()" in page
+    assert AuditEvent.objects.filter(object_id=str(document.pk), changes__has_key="print view").exists()
+    assert client_for(other_pharmacist).get(reverse("document_print", args=[document.pk])).status_code == 404
+
+
 def test_staff_download_is_scoped_to_the_organisation(plan, by, staff_client, other_pharmacist, today):
     document = services.document_issue(plan=plan, by=by, today=today)
     assert staff_client.get(reverse("document_download", args=[document.pk])).status_code == 200
@@ -190,12 +285,15 @@ def test_staff_download_is_scoped_to_the_organisation(plan, by, staff_client, ot
 def test_a_spanish_speaking_patient_gets_the_fixed_text_in_spanish(completed, plan, by, patient, today):
     patient.preferred_language = "es"
     patient.save()
+    for number in range(6):  # enough for the plan to continue on a second page
+        services.topic_add(plan=plan, data={"talked_about": f"Tema {number}", "to_do": "Un paso."}, by=by)
     document = services.document_issue(plan=plan, by=by, today=today)
     text = text_of(bytes(document.pdf))
     assert document.language == "es"
     for spanish in ["Plan de Acción de Medicamentos para Walter Brennan", "De qué hablamos:", "Lo que debo hacer:",
                     "Lista Personal de Medicamentos para Walter Brennan", "Alergias o efectos secundarios:",
-                    "Por qué dejé de usarlo:", "(Continuación)", "Página 1 de"]:  # fmt: skip
+                    "Por qué dejé de usarlo:", "(Continuación)", "Página 1 de", "Acerca de mis medicamentos",
+                    "Para qué es:", "penicillin: hives (alergia)"]:  # fmt: skip
         assert spanish in text, spanish
     assert "What we talked about" not in text
     assert "Stop taking Advil. Use Tylenol for pain." in text  # the pharmacist's own words stay as written

@@ -96,3 +96,38 @@ def test_lenient_mode_lists_ingredients_that_are_not_in_the_dictionary_yet(broke
     edit_yaml(broken / "elderly.yaml", lambda rules: rules[0]["drugs"].append("newdrugumab"))
     problems, unknown = validate_knowledge_base(broken, lenient=True)
     assert problems == [] and unknown == {"newdrugumab"}
+
+
+def test_patient_education_is_checked(broken):
+    education = broken / "education"
+    education.mkdir()
+    (education / "test.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "warfarin": {"purpose": "Thins the blood.", "how_to_take": "x" * 300, "side_effects": "Bruising.",
+                             "sources": ["made-up"]},
+                "unobtainium": {"purpose": "a", "how_to_take": "b", "side_effects": "c", "get_help": "d",
+                                "sources": ["made-up"]},
+            }
+        )
+    )  # fmt: skip
+    text = problems_of(broken)
+    assert "education/test.yaml warfarin: how_to_take is 300 characters (at most 260)" in text
+    assert "education/test.yaml warfarin: no get_help" in text
+    assert "education/test.yaml warfarin: unknown source 'made-up'" in text
+    assert "education/test.yaml unobtainium: unknown ingredient" in text
+
+
+def test_the_shipped_education_covers_the_common_medicines():
+    kb = _load(KNOWLEDGE_DIR)
+    for name in [
+        "warfarin",
+        "metformin",
+        "lisinopril",
+        "atorvastatin",
+        "levothyroxine",
+        "sertraline",
+        "acetaminophen",
+    ]:
+        entry = kb.education[name]
+        assert entry.purpose and entry.how_to_take and entry.side_effects and entry.get_help and entry.sources

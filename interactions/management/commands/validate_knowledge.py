@@ -39,7 +39,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 self.style.SUCCESS(
                     f"Knowledge base {kb.version}: {len(kb.ingredients)} ingredients, {len(kb.names)} names, "
-                    f"{len(kb.interaction_rules)} interaction rules, {rules} rules in all, {len(kb.allergens)} allergen classes."
+                    f"{len(kb.interaction_rules)} interaction rules, {rules} rules in all, {len(kb.allergens)} allergen classes, "
+                    f"patient education for {len(kb.education)} ingredients."
                 )
             )
         else:
