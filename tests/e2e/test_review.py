@@ -124,3 +124,37 @@ def test_the_demo_patient_downloads_their_action_plan_from_the_portal(demo, live
         "Medication Action Plan for Margaret Okafor" in text
         and "Personal Medication List for Margaret Okafor" in text
     )
+
+
+def test_pharmacist_explains_a_medicine_reissues_and_prints_at_the_counter(demo, live_server, page):
+    review = Review.objects.get(patient__last_name="Okafor", status="completed")
+    sign_in(page, live_server.url)
+    page.goto(f"{live_server.url}/reviews/{review.pk}/")
+    page.get_by_role("link", name="Written summary: action plan and medication list").click()
+    expect(page.get_by_role("heading", name="About my medicines")).to_be_visible()
+
+    metformin = page.locator("details.education", has_text="metformin 1000 mg")
+    metformin.locator("summary").click()
+    metformin.get_by_label("Print in the summary").check()
+    metformin.get_by_label("How to take it").fill(
+        "Take it with breakfast and supper. Keep your kidney tests."
+    )
+    metformin.get_by_role("button", name="Save metformin 1000 mg").click()
+    expect(page.locator("details.education", has_text="metformin 1000 mg").locator(".badge")).to_have_text(
+        "printed"
+    )
+
+    page.get_by_label("Why it is issued again").fill("Added what to know about metformin")
+    page.get_by_role("button", name="Issue the written summary").click()
+    expect(page.get_by_role("link", name="Version 2")).to_be_visible()
+
+    page.get_by_role("link", name="print view").first.click()
+    expect(page.get_by_text("Written summary, version 2")).to_be_visible()
+    expect(page.get_by_role("heading", name="About my medicines")).to_be_visible()
+    expect(page.get_by_text("Take it with breakfast and supper. Keep your kidney tests.")).to_be_visible()
+    expect(page.get_by_role("button", name="Print")).to_be_visible()
+    page.emulate_media(media="print")  # what the printer gets: the summary without the toolbar
+    expect(page.get_by_role("button", name="Print")).to_be_hidden()
+    expect(
+        page.get_by_role("heading", name="Personal Medication List for Margaret Okafor, DOB: 03/14/1952")
+    ).to_be_visible()
