@@ -18,7 +18,9 @@ def browser():
         if os.environ.get("MTM_REQUIRE_BROWSER") == "1":
             pytest.fail(f"Chromium not found at {CHROMIUM}")
         pytest.skip(f"Chromium not found at {CHROMIUM} (install Debian's chromium package)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=10_000)  # a busy CI machine needs more than the default 5 s
 
     # Playwright's sync API keeps an event loop in this thread while the browser is open; the ORM
     # calls the tests (and database teardown) make meanwhile are still plain synchronous calls.
@@ -59,3 +61,11 @@ def sign_in(page, base_url, username="demo-pharmacist"):
     page.get_by_label("User name").fill(username)
     page.get_by_label("Password").fill("demo-password")
     page.get_by_role("button", name="Sign in").click()
+
+
+def htmx_settled(page) -> None:
+    """Wait until htmx has finished swapping and processing new content, so that the next
+    interaction reaches elements whose handlers are attached (a busy CI machine is slow here)."""
+    page.wait_for_function(
+        "() => window.htmx && !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+    )

@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from reviews.models import FindingDismissal, MedicationAssessment, Problem, Recommendation, Review
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import htmx_settled, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -22,6 +22,7 @@ def test_pharmacist_runs_a_cmr_from_findings_to_completion(demo, live_server, pa
     page.evaluate("window.pageMarker = 'still here'")  # survives only if the page is never reloaded
     page.get_by_role("button", name="Start the review").click()
     expect(page.locator("#workspace .badge", has_text="In progress")).to_be_visible()
+    htmx_settled(page)
 
     # The CMR questions for one medication save as they are answered.
     advil = page.locator("form.assessment", has_text="Advil")
