@@ -213,6 +213,13 @@ EMAIL_BACKEND = env_str(
 )
 EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
 
+# The address people use to reach the app, for links in emails sent outside a request (digests).
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+
+# Text messages (followups/sms.py): files under var/sms/ unless a provider's backend is configured.
+SMS_BACKEND = env_str("SMS_BACKEND", "followups.sms.FileBackend")
+SMS_FILE_PATH = env_str("SMS_FILE_PATH", str(VAR_DIR / "sms"))
+
 # --- Celery ---------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
@@ -239,6 +246,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "clear-expired-sessions": {"task": "mtm.tasks.clear_expired_sessions", "schedule": 60 * 60},
+    "send-due-reminders": {"task": "followups.tasks.send_due_reminders", "schedule": 60},
 }
 
 # --- API ------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from mtm.models import AuditAction
 from mtm.records import audited_fields, record_create, record_update
 from patients import services as patient_services
 from patients.models import MedicationEntry, Patient
+from reviews import signals
 from reviews.models import (
     CATEGORY_FOR_FINDING_KIND,
     Addendum,
@@ -118,7 +119,7 @@ def review_complete(*, review: Review, version: int, minutes_spent: int | None, 
         status=ReviewStatus.COMPLETED,
         completed_at__gte=now - datetime.timedelta(days=365 * NEW_PATIENT_YEARS),
     ).exclude(pk=review.pk)
-    return record_update(
+    review = record_update(
         review,
         data={
             "status": ReviewStatus.COMPLETED,
@@ -129,6 +130,8 @@ def review_complete(*, review: Review, version: int, minutes_spent: int | None, 
         version=version,
         by=by,
     )
+    signals.review_completed.send(sender=Review, review=review, by=by)
+    return review
 
 
 @transaction.atomic
@@ -145,7 +148,9 @@ def summary_delivered(*, review: Review, on: datetime.date, version: int, by: Ac
         raise ValidationError({"summary_delivered_on": "Only a completed CMR has a summary to deliver."})
     if on < timezone.localdate(review.completed_at):  # the organisation's day, as typed
         raise ValidationError({"summary_delivered_on": "The summary cannot be delivered before the review."})
-    return record_update(review, data={"summary_delivered_on": on}, version=version, by=by)
+    review = record_update(review, data={"summary_delivered_on": on}, version=version, by=by)
+    signals.summary_delivered.send(sender=Review, review=review, by=by)
+    return review
 
 
 # --- The CMR questions per medication --------------------------------------------------------------
@@ -297,9 +302,13 @@ def recommendations_sent(
     *, recommendations: list[Recommendation], on: datetime.date, by: Actor
 ) -> list[Recommendation]:
     """The prescriber letter went out: start waiting for the answers."""
+    sent = []
     for recommendation in recommendations:
         if recommendation.audience == Audience.PRESCRIBER and not recommendation.sent_on:
-            record_update(recommendation, data={"sent_on": on}, version=recommendation.version, by=by)
+            sent.append(
+                record_update(recommendation, data={"sent_on": on}, version=recommendation.version, by=by)
+            )
+    signals.recommendations_sent.send(sender=Recommendation, recommendations=sent, by=by)
     return recommendations
 
 
