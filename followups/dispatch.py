@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from followups.messages import compose
 from followups.models import Channel, Reminder, ReminderAttempt, ReminderStatus
+from followups.services import digests_plan
 from followups.sms import send_sms
 
 BATCH_SIZE = 200
@@ -46,6 +47,14 @@ class DispatchResult:
     interrupted: int = 0
     batches: int = 0
     errors: list[str] = field(default_factory=list)
+
+
+def run_pass(now: datetime.datetime | None = None) -> "DispatchResult":
+    """What beat runs every minute and `manage.py send_due_reminders` runs by hand: add today's staff
+    digests once it is 7 am, then send everything due."""
+    now = now or timezone.now()
+    digests_plan(now)
+    return send_due_reminders(now=now)
 
 
 def send_due_reminders(

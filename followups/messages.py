@@ -118,6 +118,8 @@ def _staff_digest(reminder: Reminder, digests: dict) -> Message | None:
     items = sorted(digests.get(staff.pk, []), key=lambda item: item[1])
     overdue = [item for item in items if timezone.localtime(item[1], zone).date() < today]
     due_today = [item for item in items if timezone.localtime(item[1], zone).date() == today]
+    if not overdue and not due_today:
+        return None  # nothing today: no email
     labels = dict(FollowUp._meta.get_field("kind").choices)
     lines = [f"Good morning {staff.first_name or staff.get_username()},", ""]
     lines.append(f"Due today: {len(due_today)}. Overdue: {len(overdue)}.")

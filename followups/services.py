@@ -18,6 +18,8 @@ from followups.models import (
     ReminderStatus,
 )
 from mtm.audit import Actor
+from mtm.models import Organisation, User
+from mtm.permissions import Role
 from mtm.records import record_create, record_update
 from patients.models import Patient
 from reviews.models import Audience, PatientAction, Recommendation, Review, ReviewKind
@@ -26,6 +28,7 @@ NEXT_REVIEW_DAYS = 90
 SUMMARY_DAYS = 14
 LAB_CHECK_DAYS = 14
 USUAL_HOUR = datetime.time(10, 0)  # automatic follow-ups are due at 10 am, the organisation's time
+DIGEST_HOUR = datetime.time(7, 0)  # staff digests go out from 7 am, the organisation's time
 
 
 def _local_day_at(organisation, day: datetime.date, at: datetime.time = USUAL_HOUR) -> datetime.datetime:
@@ -199,3 +202,30 @@ def after_summary_delivered(*, review: Review, by: Actor) -> None:
         review=review, kind=FollowUpKind.SUMMARY_DELIVERY, status=FollowUpStatus.SCHEDULED
     ):
         follow_up_close(follow_up=follow_up, status=FollowUpStatus.DONE, version=follow_up.version, by=by)
+
+
+def digests_plan(now: datetime.datetime | None = None) -> None:
+    """Today's morning digest for each staff member with follow-ups assigned, once a day from 7 am in
+    their organisation's time zone (later if beat was down at 7); the unique key keeps it to one."""
+    now = now or timezone.now()
+    days = {}
+    for organisation in Organisation.objects.only("pk", "time_zone"):
+        zone = zoneinfo.ZoneInfo(organisation.time_zone)
+        local = timezone.localtime(now, zone)
+        if local.time() >= DIGEST_HOUR:
+            days[organisation.pk] = (local.date(), datetime.datetime.combine(local.date(), DIGEST_HOUR, zone))
+    staff = (
+        User.objects.filter(
+            organisation__in=list(days), is_active=True, role__in=[Role.PHARMACIST, Role.STAFF, Role.ORG_ADMIN],
+            follow_ups__status=FollowUpStatus.SCHEDULED, follow_ups__due_at__lt=now + datetime.timedelta(days=1),
+        )
+        .exclude(email="")
+        .distinct()
+        .values_list("pk", "organisation_id")
+    )  # fmt: skip
+    digests = [
+        Reminder(organisation_id=org_id, staff_id=user_id, channel=Channel.EMAIL, send_at=days[org_id][1],
+                 next_attempt_at=days[org_id][1], key=f"digest:{user_id}:{days[org_id][0]:%Y-%m-%d}")
+        for user_id, org_id in staff
+    ]  # fmt: skip
+    Reminder.objects.bulk_create(digests, ignore_conflicts=True)

@@ -1,10 +1,10 @@
 from celery import shared_task
 
-from followups.dispatch import send_due_reminders as dispatch
+from followups.dispatch import run_pass
 
 
 @shared_task(name="followups.tasks.send_due_reminders")
 def send_due_reminders() -> dict:
     """Celery beat runs this every minute; `manage.py send_due_reminders` runs the same pass."""
-    result = dispatch()
+    result = run_pass()
     return {"sent": result.sent, "retrying": result.retrying, "failed": result.failed}

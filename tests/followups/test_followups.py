@@ -286,3 +286,21 @@ def test_two_passes_at_once_send_each_reminder_once(org, pharmacist, monkeypatch
     assert sum(r.sent for r in results) == 60 and all(r.sent for r in results)  # both passes took a share
     assert sorted(m.to[0] for m in mail.outbox) == sorted(f"p{n}@example.org" for n in range(60))
     assert Reminder.objects.filter(status=ReminderStatus.SENT).count() == 60
+
+
+def test_staff_get_one_morning_digest_without_patient_names(patient, pharmacist, by, org):
+    org.time_zone = "America/New_York"
+    org.save()
+    pharmacist.email = "dana@example.org"
+    pharmacist.save()
+    day = datetime.date(2027, 1, 12)
+    phone_check_in(patient, by, at(day, 14, 30), assigned_to=pharmacist)
+    phone_check_in(patient, by, at(day - datetime.timedelta(days=2)), assigned_to=pharmacist)  # overdue
+    phone_check_in(patient, by, at(day + datetime.timedelta(days=5)), assigned_to=pharmacist)  # not yet
+    assert dispatch.run_pass(now=at(day, 6, 59)).sent == 0  # before 7 am: nothing
+    assert dispatch.run_pass(now=at(day, 7, 1)).sent == 1
+    assert dispatch.run_pass(now=at(day, 9, 0)).sent == 0  # once a day
+    [digest] = [m for m in mail.outbox if m.to == ["dana@example.org"]]
+    assert "Due today: 1. Overdue: 1." in digest.body and "14:30  Phone check-in" in digest.body
+    assert patient.last_name not in digest.body and patient.first_name not in digest.body
+    assert "/follow-ups/" in digest.body

@@ -1,13 +1,13 @@
 from django.core.management.base import BaseCommand
 
-from followups.dispatch import send_due_reminders
+from followups.dispatch import run_pass
 
 
 class Command(BaseCommand):
     help = "Send the reminders that are due now, once each (the same pass Celery beat runs every minute)."
 
     def handle(self, *args, **options):
-        result = send_due_reminders()
+        result = run_pass()
         self.stdout.write(
             f"Sent {result.sent}, to retry {result.retrying}, failed {result.failed}, "
             f"cancelled {result.cancelled}, interrupted earlier {result.interrupted}."
