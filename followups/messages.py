@@ -127,7 +127,7 @@ def _staff_digest(reminder: Reminder, digests: dict) -> Message | None:
         lines.append(f"  {timezone.localtime(due_at, zone):%H:%M}  {labels.get(kind, kind)}")
     lines += [
         "",
-        f"Open the queue: {settings.SITE_URL.rstrip('/')}/follow-ups/",
+        f"Open the queue: {settings.SITE_URL.rstrip('/')}/follow-ups/?staff=me",
         "",
         reminder.organisation.name,
     ]

@@ -65,6 +65,11 @@ class FollowUp(VersionedRecord):
         Recommendation, on_delete=models.PROTECT, null=True, blank=True, related_name="follow_ups"
     )
     notes = models.TextField(blank=True)
+    remind_patient = models.BooleanField(
+        "remind the patient",
+        default=True,
+        help_text="By the channels the patient agreed to, at the times set for the organisation.",
+    )
     closed_at = models.DateTimeField(null=True, blank=True)
     # Set on the follow-ups the system creates ("review:<id>:targeted-review"), so that a trigger
     # that runs twice creates one follow-up.
@@ -114,6 +119,9 @@ class Reminder(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=300, blank=True)
+    # A failed reminder stays on the staff queue until someone deals with it (resends or dismisses it).
+    handled_at = models.DateTimeField(null=True, blank=True)
+    handled_by = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     # What it is for, unique: "follow-up:<id>:day-before:email", "digest:<user>:<date>".
     key = models.CharField(max_length=150, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -140,3 +148,15 @@ class ReminderAttempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reminder} try {self.number}: {self.outcome}"
+
+
+class CalendarFeed(models.Model):
+    """A staff member's follow-ups as an iCalendar feed. Calendar apps cannot sign in, so the address
+    carries a secret token; resetting it makes the old address stop working."""
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="calendar_feed")
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Calendar feed of {self.user}"

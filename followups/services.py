@@ -17,8 +17,8 @@ from followups.models import (
     Reminder,
     ReminderStatus,
 )
-from mtm.audit import Actor
-from mtm.models import Organisation, User
+from mtm.audit import Actor, audit_record
+from mtm.models import AuditAction, Organisation, User, reminder_leads_parse
 from mtm.permissions import Role
 from mtm.records import record_create, record_update
 from patients.models import Patient
@@ -31,17 +31,45 @@ USUAL_HOUR = datetime.time(10, 0)  # automatic follow-ups are due at 10 am, the 
 DIGEST_HOUR = datetime.time(7, 0)  # staff digests go out from 7 am, the organisation's time
 
 
+def next_weekday(day: datetime.date) -> datetime.date:
+    """Saturday and Sunday move to Monday: the system books follow-ups on working days."""
+    if day.weekday() >= 5:
+        return day + datetime.timedelta(days=7 - day.weekday())
+    return day
+
+
 def _local_day_at(organisation, day: datetime.date, at: datetime.time = USUAL_HOUR) -> datetime.datetime:
     """A wall-clock time in the organisation's time zone, as an aware datetime (stored in UTC)."""
     return datetime.datetime.combine(day, at, zoneinfo.ZoneInfo(organisation.time_zone))
 
 
+MANUAL_FIELDS = {"kind", "due_at", "duration_minutes", "assigned_to", "notes", "remind_patient"}
+
+
+def _check(organisation: Organisation, data: dict[str, Any], now: datetime.datetime) -> None:
+    """The rules a follow-up booked or changed by hand must keep."""
+    errors = {}
+    assigned = data.get("assigned_to")
+    if assigned is not None and (
+        assigned.organisation_id != organisation.pk or not assigned.is_active or assigned.role == Role.PATIENT
+    ):
+        errors["assigned_to"] = "Choose an active member of your organisation's staff."
+    if "due_at" in data and data["due_at"] < now - datetime.timedelta(minutes=5):
+        errors["due_at"] = "Choose a time from now on."
+    if errors:
+        raise ValidationError(errors)
+
+
 @transaction.atomic
 def follow_up_create(*, patient: Patient, data: dict[str, Any], by: Actor, trigger: str = "") -> FollowUp:
+    """Book a follow-up; `trigger` marks one the system books, once per trigger."""
     if trigger:
         existing = FollowUp.objects.filter(trigger=trigger).first()
         if existing:
             return existing
+    else:
+        data = {name: value for name, value in data.items() if name in MANUAL_FIELDS}
+        _check(patient.organisation, data, timezone.now())
     follow_up = record_create(
         FollowUp(organisation_id=patient.organisation_id, patient=patient, trigger=trigger, **data), by=by
     )
@@ -50,15 +78,26 @@ def follow_up_create(*, patient: Patient, data: dict[str, Any], by: Actor, trigg
 
 
 @transaction.atomic
-def follow_up_reschedule(
-    *, follow_up: FollowUp, due_at: datetime.datetime, version: int, by: Actor, assigned_to=None
-) -> FollowUp:
+def follow_up_update(*, follow_up: FollowUp, data: dict[str, Any], version: int, by: Actor) -> FollowUp:
+    """Move, reassign or change a scheduled follow-up; its patient reminders follow the new time."""
     if follow_up.status != FollowUpStatus.SCHEDULED:
-        raise ValidationError({"due_at": "Only a scheduled follow-up can be moved."})
-    data = {"due_at": due_at} if assigned_to is None else {"due_at": due_at, "assigned_to": assigned_to}
+        raise ValidationError(
+            {"status": f"This follow-up is already {follow_up.get_status_display().lower()}; book a new one."}
+        )
+    data = {name: value for name, value in data.items() if name in MANUAL_FIELDS}
+    if data.get("due_at") == follow_up.due_at:
+        data.pop("due_at")  # unchanged: a time already past may stay as it is
+    _check(follow_up.patient.organisation, data, timezone.now())
     follow_up = record_update(follow_up, data=data, version=version, by=by)
     reminders_schedule(follow_up)
     return follow_up
+
+
+def follow_up_reschedule(
+    *, follow_up: FollowUp, due_at: datetime.datetime, version: int, by: Actor, assigned_to=None
+) -> FollowUp:
+    data = {"due_at": due_at} if assigned_to is None else {"due_at": due_at, "assigned_to": assigned_to}
+    return follow_up_update(follow_up=follow_up, data=data, version=version, by=by)
 
 
 @transaction.atomic
@@ -81,40 +120,84 @@ def follow_up_close(*, follow_up: FollowUp, status: str, version: int, by: Actor
     return follow_up
 
 
-def reminders_schedule(follow_up: FollowUp, now: datetime.datetime | None = None) -> list[Reminder]:
-    """The patient's reminders for an appointment-type follow-up: a day before, by each channel the
-    patient agreed to. Moving the follow-up replaces reminders not sent yet; one already sent for
-    the old time does not stop the one for the new time."""
-    now = now or timezone.now()
-    stamp = f"{follow_up.due_at.astimezone(datetime.UTC):%Y%m%dT%H%MZ}"
-    follow_up.reminders.filter(status=ReminderStatus.PENDING).exclude(key__contains=f":{stamp}:").update(
-        status=ReminderStatus.CANCELLED
+def _lead_before(local: datetime.datetime, lead: str) -> datetime.datetime:
+    """ "2d": two days before at the same wall-clock time, whatever a daylight-saving change in
+    between does; "2h": two hours before."""
+    amount, unit = int(lead[:-1]), lead[-1]
+    if unit == "h":
+        return local - datetime.timedelta(hours=amount)
+    return datetime.datetime.combine(
+        local.date() - datetime.timedelta(days=amount), local.time(), local.tzinfo
     )
-    if follow_up.kind not in APPOINTMENT_KINDS or follow_up.status != FollowUpStatus.SCHEDULED:
-        return []
+
+
+def reminders_schedule(follow_up: FollowUp, now: datetime.datetime | None = None) -> list[Reminder]:
+    """The patient's reminders for an appointment-type follow-up: at each of the organisation's lead
+    times (a day before unless it set others), by each channel the patient agreed to. Changing the
+    follow-up replaces reminders not sent yet; one already sent for the old time does not stop the
+    ones for the new time. Booked too late for every lead time: one reminder now, if the appointment
+    is at least two hours away."""
+    now = now or timezone.now()
+    organisation = follow_up.organisation
     patient = follow_up.patient
     channels = []
     if patient.consent_email_reminders and (patient.email or patient.representative_email):
         channels.append(Channel.EMAIL)
     if patient.consent_sms_reminders and patient.mobile_phone:
         channels.append(Channel.SMS)
-    # The day before at the same wall-clock time, whatever a daylight-saving change in between does.
-    zone = zoneinfo.ZoneInfo(follow_up.organisation.time_zone)
-    local = timezone.localtime(follow_up.due_at, zone)
-    send_at = datetime.datetime.combine(local.date() - datetime.timedelta(days=1), local.time(), zone)
-    if send_at < now:
-        if follow_up.due_at - now < datetime.timedelta(hours=2):
-            return []  # too late to be of use
-        send_at = now  # booked less than a day ahead: remind now
+    wanted = {}  # key -> send at
+    if (
+        follow_up.kind in APPOINTMENT_KINDS
+        and follow_up.status == FollowUpStatus.SCHEDULED
+        and follow_up.remind_patient
+        and channels
+    ):
+        local = timezone.localtime(follow_up.due_at, zoneinfo.ZoneInfo(organisation.time_zone))
+        stamp = f"{follow_up.due_at.astimezone(datetime.UTC):%Y%m%dT%H%MZ}"
+        times = {
+            lead: _lead_before(local, lead) for lead in reminder_leads_parse(organisation.reminder_leads)
+        }
+        future = {lead: at for lead, at in times.items() if at >= now}
+        if not future and times and follow_up.due_at - now >= datetime.timedelta(hours=2):
+            future = {min(times, key=times.get): now}  # booked late: remind now, once
+        for lead, send_at in future.items():
+            for channel in channels:
+                wanted[f"follow-up:{follow_up.pk}:{stamp}:{lead}:{channel}"] = (channel, send_at)
+    follow_up.reminders.filter(status=ReminderStatus.PENDING).exclude(key__in=list(wanted)).update(
+        status=ReminderStatus.CANCELLED
+    )
     reminders = []
-    for channel in channels:
+    for key, (channel, send_at) in wanted.items():
         reminder, _ = Reminder.objects.get_or_create(
-            key=f"follow-up:{follow_up.pk}:{stamp}:day-before:{channel}",
+            key=key,
             defaults={"organisation_id": follow_up.organisation_id, "follow_up": follow_up, "channel": channel,
                       "send_at": send_at, "next_attempt_at": send_at},
         )  # fmt: skip
         reminders.append(reminder)
     return reminders
+
+
+@transaction.atomic
+def reminder_handle(*, reminder: Reminder, resend: bool, by: Actor) -> Reminder:
+    """A failed reminder dealt with by staff: sent again (once more, now) or dismissed."""
+    reminder = Reminder.objects.select_for_update().get(pk=reminder.pk)
+    if reminder.status != ReminderStatus.FAILED or reminder.handled_at:
+        raise ValidationError("This reminder has already been dealt with.")
+    now = timezone.now()
+    if resend:
+        # A new outbox row, so the failed one keeps its history and its key stays used.
+        Reminder.objects.create(
+            organisation_id=reminder.organisation_id, follow_up_id=reminder.follow_up_id,
+            staff_id=reminder.staff_id, channel=reminder.channel, send_at=now, next_attempt_at=now,
+            key=f"{reminder.key}:resent:{now:%Y%m%dT%H%M%S}",
+        )  # fmt: skip
+    reminder.handled_at, reminder.handled_by = now, by.user
+    reminder.save(update_fields=["handled_at", "handled_by"])
+    audit_record(
+        actor=by, action=AuditAction.UPDATE, patient_id=reminder.follow_up.patient_id if reminder.follow_up else None,
+        obj=reminder, changes={"handled": ["", "resent" if resend else "dismissed"]},
+    )  # fmt: skip
+    return reminder
 
 
 # --- Automatic follow-ups (receivers of reviews.signals) ----------------------------------------------
@@ -123,7 +206,7 @@ def reminders_schedule(follow_up: FollowUp, now: datetime.datetime | None = None
 def _automatic(review: Review, trigger: str, kind: str, day: datetime.date, by: Actor, **data) -> FollowUp:
     """A follow-up the system schedules for the review's pharmacist, once per trigger."""
     data = {"kind": kind, "review": review, "assigned_to": review.pharmacist, **data}
-    data["due_at"] = _local_day_at(review.organisation, day)
+    data["due_at"] = _local_day_at(review.organisation, next_weekday(day))
     return follow_up_create(patient=review.patient, data=data, by=by, trigger=trigger)
 
 

@@ -77,7 +77,7 @@ class OrganisationForm(forms.ModelForm):
         model = Organisation
         fields = [
             "name", "phone", "fax", "tty", "email", "hours", "address_line1", "address_line2", "city", "state",
-            "postal_code", "time_zone", "prescriber_response_days",
+            "postal_code", "time_zone", "prescriber_response_days", "reminder_leads",
         ]  # fmt: skip
 
     def __init__(self, *args, **kwargs):

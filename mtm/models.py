@@ -1,5 +1,6 @@
 """Organisations, users with roles, and the append-only audit trail."""
 
+import re
 import uuid
 import zoneinfo
 
@@ -28,6 +29,32 @@ class VersionedRecord(models.Model):
         abstract = True
 
 
+REMINDER_LEAD = re.compile(r"^([1-9][0-9]?)([dh])$")
+
+
+def reminder_leads_parse(value: str) -> list[str]:
+    """ "3d, 1d, 2h" -> ["3d", "1d", "2h"]; days up to 30, hours up to 72."""
+    leads = []
+    if not (value or "").strip():
+        return leads  # the organisation sends none
+    for part in value.replace(" ", "").lower().split(","):
+        match = REMINDER_LEAD.match(part)
+        if not match or int(match[1]) > (30 if match[2] == "d" else 72):
+            raise ValidationError(
+                f"{part or 'An empty entry'!r} is not a reminder time: write days as 1d to 30d and hours as 1h to 72h, "
+                "separated by commas."
+            )
+        if part not in leads:
+            leads.append(part)
+    return leads
+
+
+def validate_reminder_leads(value: str) -> None:
+    leads = reminder_leads_parse(value)
+    if len(leads) > 4:
+        raise ValidationError("At most four reminders per appointment.")
+
+
 class Organisation(VersionedRecord):
     """A pharmacy or clinic. Every clinical record belongs to exactly one."""
 
@@ -50,12 +77,32 @@ class Organisation(VersionedRecord):
         default=10,
         help_text="Recommendations sent to a prescriber without an answer after this many days are listed for follow-up.",
     )
+    reminder_leads = models.CharField(
+        "patient reminders before an appointment",
+        max_length=60,
+        default="1d",
+        blank=True,
+        validators=[validate_reminder_leads],
+        help_text="When patients who agreed to reminders get one, separated by commas: 1d is a day before at the "
+        "same time, 3d three days before, 2h two hours before. Leave empty to send none.",
+    )
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def reminder_leads_text(self) -> str:
+        """ "3d, 2h" -> "3 days and 2 hours before"; "" when the organisation sends none."""
+        parts = []
+        for lead in reminder_leads_parse(self.reminder_leads):
+            amount, unit = int(lead[:-1]), "day" if lead[-1] == "d" else "hour"
+            parts.append(f"{'a' if amount == 1 else amount} {unit}{'s' if amount > 1 else ''}")
+        if not parts:
+            return ""
+        return (", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]) + " before"
 
 
 class UserWithOrganisationManager(UserManager):

@@ -244,9 +244,14 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
+CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_BEAT_SCHEDULE = {
     "clear-expired-sessions": {"task": "mtm.tasks.clear_expired_sessions", "schedule": 60 * 60},
-    "send-due-reminders": {"task": "followups.tasks.send_due_reminders", "schedule": 60},
+    # Every minute; the integration test sets a second, to see a reminder go out within seconds.
+    "send-due-reminders": {
+        "task": "followups.tasks.send_due_reminders",
+        "schedule": env_int("REMINDER_DISPATCH_SECONDS", 60),
+    },
 }
 
 # --- API ------------------------------------------------------------------------------------

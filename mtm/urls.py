@@ -40,6 +40,7 @@ urlpatterns = [
     path("", include("patients.urls")),
     path("", include("reviews.urls")),
     path("", include("actionplans.urls")),
+    path("", include("followups.urls")),
     path("api/v1/", include("mtm.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/schema/ui/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),

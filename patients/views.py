@@ -82,6 +82,14 @@ def patient_detail(request, patient_id):
             # Reviews live in the reviews app, which builds on this one: read through the relation.
             "reviews": reviews,
             "open_review": any(review.status != "completed" for review in reviews),
+            # Follow-ups too (followups app): scheduled ones first, soonest first, then the history.
+            "follow_ups": sorted(
+                patient.follow_ups.select_related("assigned_to", "patient"),
+                key=lambda f: (
+                    f.status != "scheduled",
+                    f.due_at.timestamp() * (1 if f.status == "scheduled" else -1),
+                ),
+            ),
         },
     )
 

@@ -5,6 +5,7 @@ from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.routers import DefaultRouter
 from rest_framework.throttling import ScopedRateThrottle
 
+from followups.api.views import FollowUpViewSet
 from interactions.api.views import ScreeningView
 from patients.api import views as patients
 from reviews.api import views as reviews
@@ -43,6 +44,7 @@ router.register(
     r"reviews/(?P<review_pk>[0-9a-f-]{36})/problems", reviews.ProblemViewSet, basename="review-problem"
 )
 router.register("recommendations", reviews.RecommendationViewSet, basename="recommendation")
+router.register("follow-ups", FollowUpViewSet, basename="follow-up")
 
 urlpatterns = [
     path("auth/token/", ObtainToken.as_view(), name="api_token"),

@@ -27,40 +27,80 @@ def test_database_url() -> str:
     raise RuntimeError(f"no worker set-up for {connection.vendor}")
 
 
+class Workers:
+    """Celery workers in subprocesses on a queue of their own (so no other worker on the machine takes
+    the messages), writing email and text messages to files under the test's folder."""
+
+    def __init__(self, tmp_path: Path):
+        self.queue = f"test-{uuid.uuid4().hex[:12]}"
+        self.tmp_path = tmp_path
+        self.mail_dir = tmp_path / "mail"
+        self.sms_dir = tmp_path / "sms"
+        self.mail_dir.mkdir()
+        self.sms_dir.mkdir()
+        self.log = tmp_path / "worker-1.log"
+        self.processes: list[tuple[subprocess.Popen, object]] = []
+
+    def start(self, *, beat: bool = False, env: dict | None = None) -> Path:
+        n = len(self.processes) + 1
+        log_path = self.tmp_path / f"worker-{n}.log"
+        environment = {
+            **os.environ,
+            "DATABASE_URL": test_database_url(),
+            "CELERY_TASK_ALWAYS_EAGER": "0",
+            "CELERY_TASK_DEFAULT_QUEUE": self.queue,  # what beat publishes to
+            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "EMAIL_FILE_PATH": str(self.mail_dir),
+            "SMS_BACKEND": "followups.sms.FileBackend",
+            "SMS_FILE_PATH": str(self.sms_dir),
+            **(env or {}),
+        }
+        command = [
+            sys.executable, "-m", "celery", "-A", "mtm", "worker", "--pool=solo", "--loglevel=INFO", "-Q", self.queue,
+            "--hostname", f"{self.queue}-{n}@%h", "--without-gossip", "--without-mingle",
+        ]  # fmt: skip
+        if beat:
+            command += ["--beat", "--schedule", str(self.tmp_path / f"beat-{n}")]
+        log = log_path.open("w")
+        process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
+        self.processes.append((process, log))
+        _wait_for_ready(log_path, process)
+        return log_path
+
+    def logs(self) -> str:
+        return "\n".join(p.read_text() for p in sorted(self.tmp_path.glob("worker-*.log")))
+
+    def stop(self) -> None:
+        for process, _ in self.processes:
+            process.terminate()
+        for process, log in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            log.close()
+
+
 @pytest.fixture
-def celery_worker(transactional_db, tmp_path):
-    """Starts a worker on a queue of its own (so no other worker on the machine takes the messages)
-    and makes this process publish to it instead of running tasks in-process."""
-    queue = f"test-{uuid.uuid4().hex[:12]}"
-    mail_dir = tmp_path / "mail"
-    mail_dir.mkdir()
-    env = {
-        **os.environ,
-        "DATABASE_URL": test_database_url(),
-        "CELERY_TASK_ALWAYS_EAGER": "0",
-        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-        "EMAIL_FILE_PATH": str(mail_dir),
-    }
-    log = (tmp_path / "worker.log").open("w")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "mtm", "worker", "--pool=solo", "--loglevel=INFO", "-Q", queue,
-         "--hostname", f"{queue}@%h", "--without-gossip", "--without-mingle"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+def celery_workers(transactional_db, tmp_path):
+    """Start workers with `celery_workers.start(beat=...)`; this process publishes to their queue
+    instead of running tasks in-process."""
+    workers = Workers(tmp_path)
     previous = (celery_app.conf.task_always_eager, celery_app.conf.task_default_queue)
     celery_app.conf.task_always_eager = False
-    celery_app.conf.task_default_queue = queue
+    celery_app.conf.task_default_queue = workers.queue
     try:
-        _wait_for_ready(tmp_path / "worker.log", worker)
-        yield type("Worker", (), {"mail_dir": mail_dir, "log": tmp_path / "worker.log"})
+        yield workers
     finally:
         celery_app.conf.task_always_eager, celery_app.conf.task_default_queue = previous
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-        log.close()
+        workers.stop()
+
+
+@pytest.fixture
+def celery_worker(celery_workers):
+    """One worker, no beat."""
+    celery_workers.start()
+    return celery_workers
 
 
 def _wait_for_ready(log_path: Path, worker: subprocess.Popen, seconds: float = 60) -> None:

@@ -1,0 +1,107 @@
+"""Reading follow-ups: every query starts from the user's organisation (mtm.scoping), so another
+organisation's follow-up is a 404. Lists are fetched with their patients and staff in one query."""
+
+import datetime
+import zoneinfo
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from followups.models import FollowUp, FollowUpStatus, Reminder, ReminderStatus
+from mtm.models import User
+from mtm.permissions import Role
+from mtm.scoping import scope_to_organisation
+
+
+def follow_ups_visible_to(user) -> QuerySet[FollowUp]:
+    return scope_to_organisation(FollowUp.objects.all(), user).select_related("patient", "assigned_to")
+
+
+def follow_up_get(*, user, follow_up_id) -> FollowUp:
+    return get_object_or_404(
+        follow_ups_visible_to(user).select_related("organisation", "review", "problem", "recommendation"),
+        pk=follow_up_id,
+    )
+
+
+def staff_of(organisation_id) -> QuerySet[User]:
+    """Who follow-ups can be assigned to."""
+    return User.objects.filter(
+        organisation_id=organisation_id, is_active=True, role__in=[Role.PHARMACIST, Role.STAFF]
+    ).order_by("first_name", "last_name", "username")
+
+
+def zone_of(user) -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(user.organisation.time_zone)
+
+
+def local_today(user, now: datetime.datetime | None = None) -> datetime.date:
+    return timezone.localtime(now or timezone.now(), zone_of(user)).date()
+
+
+def day_start(user, day: datetime.date) -> datetime.datetime:
+    """Midnight of `day` in the organisation's time zone."""
+    return datetime.datetime.combine(day, datetime.time(0), zone_of(user))
+
+
+@dataclass(frozen=True)
+class Queue:
+    overdue: list[FollowUp]
+    today: list[FollowUp]
+    failed_reminders: list[Reminder]
+
+
+def queue(*, user, assigned_to: User | None = None, now: datetime.datetime | None = None) -> Queue:
+    """Scheduled follow-ups past their time, and those still due today (organisation's time), with
+    reminders that could not be sent and nobody has dealt with yet."""
+    now = now or timezone.now()
+    tomorrow = day_start(user, local_today(user, now) + datetime.timedelta(days=1))
+    due = follow_ups_visible_to(user).filter(status=FollowUpStatus.SCHEDULED, due_at__lt=tomorrow)
+    if assigned_to is not None:
+        due = due.filter(assigned_to=assigned_to)
+    due = list(due.order_by("due_at"))
+    failed = (
+        scope_to_organisation(Reminder.objects.all(), user)
+        .filter(status=ReminderStatus.FAILED, handled_at__isnull=True)
+        .select_related("follow_up__patient", "staff")
+        .order_by("send_at")
+    )
+    return Queue(
+        overdue=[f for f in due if f.due_at < now],
+        today=[f for f in due if f.due_at >= now],
+        failed_reminders=list(failed),
+    )
+
+
+@dataclass(frozen=True)
+class AgendaDay:
+    day: datetime.date
+    follow_ups: list[FollowUp]
+    is_today: bool
+
+
+def agenda(*, user, first_day: datetime.date, days: int, assigned_to: User | None = None) -> list[AgendaDay]:
+    """Follow-ups from `first_day` for `days` days, each day in the organisation's time zone, cancelled
+    ones left out. One query, whatever the number of follow-ups."""
+    zone = zone_of(user)
+    rows = follow_ups_visible_to(user).filter(
+        due_at__gte=day_start(user, first_day),
+        due_at__lt=day_start(user, first_day + datetime.timedelta(days=days)),
+    )
+    rows = rows.exclude(status=FollowUpStatus.CANCELLED).order_by("due_at")
+    if assigned_to is not None:
+        rows = rows.filter(assigned_to=assigned_to)
+    by_day: dict[datetime.date, list[FollowUp]] = {}
+    for follow_up in rows:
+        by_day.setdefault(timezone.localtime(follow_up.due_at, zone).date(), []).append(follow_up)
+    today = local_today(user)
+    return [
+        AgendaDay(day, by_day.get(day, []), day == today)
+        for day in (first_day + datetime.timedelta(days=n) for n in range(days))
+    ]
+
+
+def reminders_of(follow_up: FollowUp) -> list[Reminder]:
+    return list(follow_up.reminders.prefetch_related("attempt_log").order_by("send_at", "channel"))
