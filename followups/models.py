@@ -8,6 +8,7 @@ import uuid
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from mtm.models import Organisation, User, VersionedRecord
 from patients.models import Patient
@@ -86,6 +87,10 @@ class FollowUp(VersionedRecord):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for {self.patient}"
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.status == FollowUpStatus.SCHEDULED and self.due_at < timezone.now()
 
 
 class Channel(models.TextChoices):

@@ -22,6 +22,16 @@ def test_staff_reschedules_a_follow_up_and_marks_one_done_from_the_agenda(demo, 
     )
     htmx_settled(page)
 
+    # Opening the move form and thinking better of it leaves the row as it was.
+    kowalski = page.locator("tbody.follow-up", has_text="Kowalski, Walter")
+    kowalski.get_by_role("link", name="Reschedule").click()
+    expect(kowalski.get_by_label("New time")).to_be_visible()
+    htmx_settled(page)
+    kowalski.get_by_role("link", name="Keep as is").click()
+    expect(kowalski.get_by_label("New time")).to_have_count(0)
+    expect(kowalski.get_by_role("button", name="Done")).to_be_visible()
+    htmx_settled(page)
+
     # Move Dolores Ramirez's check-in to tomorrow at 11:00, without leaving the page.
     ramirez = page.locator("tbody.follow-up", has_text="Ramirez, Dolores")
     ramirez.get_by_role("link", name="Reschedule").click()
@@ -41,7 +51,6 @@ def test_staff_reschedules_a_follow_up_and_marks_one_done_from_the_agenda(demo, 
     htmx_settled(page)
 
     # Walter Kowalski's lab check is done: one click.
-    kowalski = page.locator("tbody.follow-up", has_text="Kowalski, Walter")
     kowalski.get_by_role("button", name="Done").click()
     expect(kowalski.locator(".badge")).to_have_text("Done")
     expect(kowalski.get_by_role("button", name="Done")).to_have_count(0)
