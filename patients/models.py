@@ -1,5 +1,6 @@
 """The patient record a pharmacist needs before a medication review."""
 
+import re
 import uuid
 from decimal import Decimal
 
@@ -226,11 +227,15 @@ class MedicationEntry(VersionedRecord):
 
     @property
     def display_name(self) -> str:
-        """'glipizide 5 mg', without repeating a strength the name already holds."""
-        strength = self.strength_dose.strip()
-        if not strength or strength.lower() in self.name.lower():
-            return self.name
-        return f"{self.name} {strength}"
+        """'glipizide 5 mg', without repeating a strength the name already holds: "HCTZ 25" with
+        "25 mg" is "HCTZ 25 mg"."""
+        name, strength = self.name.strip(), self.strength_dose.strip()
+        if not strength or strength.lower() in name.lower():
+            return name
+        number = re.match(r"\d[\d.,/-]*", strength)
+        if number and re.search(rf"(?<![\w.]){re.escape(number[0])}$", name):
+            return name + strength[len(number[0]) :]
+        return f"{name} {strength}"
 
     @property
     def is_recognised(self) -> bool:

@@ -1,6 +1,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from patients.models import MedicationEntry
 from patients.validators import (
     icd10cm_description,
     normalise_icd10cm,
@@ -44,3 +45,19 @@ def test_it_accepts_npis_with_a_correct_check_digit(npi):
 def test_it_refuses_bad_npis(npi):
     with pytest.raises(ValidationError):
         validate_npi(npi)
+
+
+@pytest.mark.parametrize(
+    ("name", "strength", "shown"),
+    [
+        ("glipizide", "5 mg", "glipizide 5 mg"),
+        ("Lipitor 20 mg", "20 mg", "Lipitor 20 mg"),
+        ("HCTZ 25", "25 mg", "HCTZ 25 mg"),
+        ("Norco 10-325", "10-325 mg", "Norco 10-325 mg"),
+        ("vitamin D3", "2000 units", "vitamin D3 2000 units"),
+        ("aspirin 81", "325 mg", "aspirin 81 325 mg"),
+        ("metformin", "", "metformin"),
+    ],
+)
+def test_a_medication_shows_its_strength_once(name, strength, shown):
+    assert MedicationEntry(name=name, strength_dose=strength).display_name == shown
