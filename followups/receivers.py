@@ -1,8 +1,10 @@
-"""Automatic follow-ups: what the review workflow's signals start (connected in apps.py)."""
+"""Automatic follow-ups: what the review workflow's signals start, and reminders kept in step with
+what the patient agreed to (connected in apps.py)."""
 
 from django.dispatch import receiver
 
 from followups import services
+from patients import signals as patient_signals
 from reviews import signals
 
 
@@ -19,3 +21,8 @@ def recommendations_sent(sender, recommendations, by, **kwargs):
 @receiver(signals.summary_delivered)
 def summary_delivered(sender, review, by, **kwargs):
     services.after_summary_delivered(review=review, by=by)
+
+
+@receiver(patient_signals.reminder_contact_changed)
+def reminder_contact_changed(sender, patient, by, **kwargs):
+    services.reminders_resync(patient=patient)

@@ -177,6 +177,14 @@ def reminders_schedule(follow_up: FollowUp, now: datetime.datetime | None = None
     return reminders
 
 
+def reminders_resync(*, patient: Patient) -> None:
+    """The patient agreed to reminders, withdrew, or gave a new address: the reminders of their
+    scheduled follow-ups to come follow (added, or cancelled if not sent yet)."""
+    upcoming = patient.follow_ups.filter(status=FollowUpStatus.SCHEDULED, due_at__gt=timezone.now())
+    for follow_up in upcoming.select_related("organisation", "patient"):
+        reminders_schedule(follow_up)
+
+
 @transaction.atomic
 def reminder_handle(*, reminder: Reminder, resend: bool, by: Actor) -> Reminder:
     """A failed reminder dealt with by staff: sent again (once more, now) or dismissed."""

@@ -31,6 +31,7 @@ from patients.models import (
     PharmacyFill,
     Prescriber,
 )
+from patients.signals import REMINDER_CONTACT_FIELDS, reminder_contact_changed
 from patients.validators import icd10cm_description, normalise_icd10cm, validate_icd10cm
 
 # --- Patients ---------------------------------------------------------------------------------
@@ -49,7 +50,11 @@ def patient_update(*, patient: Patient, data: dict[str, Any], version: int, by: 
                 "no_known_allergies": "This patient has active allergies recorded; mark those as no longer applying first."
             }
         )
-    return record_update(patient, data=data, version=version, by=by)
+    before = [getattr(patient, name) for name in REMINDER_CONTACT_FIELDS]
+    patient = record_update(patient, data=data, version=version, by=by)
+    if [getattr(patient, name) for name in REMINDER_CONTACT_FIELDS] != before:
+        reminder_contact_changed.send(sender=Patient, patient=patient, by=by)
+    return patient
 
 
 # --- Prescribers and care team ------------------------------------------------------------------

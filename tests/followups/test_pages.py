@@ -26,6 +26,7 @@ from followups.services import follow_up_create, follow_up_update, next_weekday,
 from mtm.audit import Actor
 from mtm.models import AuditEvent
 from mtm.permissions import Role
+from patients.services import patient_update
 from tests import factories
 from tests.conftest import client_for
 
@@ -538,3 +539,23 @@ def test_staff_can_only_be_assigned_within_the_organisation(patient, by, other_p
             )
         assert "assigned_to" in str(error.value)
     assert not FollowUp.objects.exists()
+
+
+def test_reminders_follow_the_patients_agreement_given_or_withdrawn_after_booking(patient, by):
+    follow_up = book(patient, by, in_days(6))
+    past = book(patient, by, timezone.now() - datetime.timedelta(days=1))
+    assert not Reminder.objects.exists()
+
+    patient = patient_update(
+        patient=patient,
+        data={"email": "walter@example.org", "consent_email_reminders": True},
+        version=patient.version,
+        by=by,
+    )
+    assert [(r.follow_up_id, r.channel, r.status) for r in Reminder.objects.all()] == [
+        (follow_up.pk, "email", ReminderStatus.PENDING)
+    ]  # none for the follow-up already past
+
+    patient_update(patient=patient, data={"consent_email_reminders": False}, version=patient.version, by=by)
+    assert Reminder.objects.get().status == ReminderStatus.CANCELLED
+    assert not past.reminders.exists()
