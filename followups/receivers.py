@@ -1,9 +1,11 @@
 """Automatic follow-ups: what the review workflow's signals start, and reminders kept in step with
 what the patient agreed to (connected in apps.py)."""
 
+from django.db import transaction
 from django.dispatch import receiver
 
-from followups import services
+from followups import services, tasks
+from mtm import signals as mtm_signals
 from patients import signals as patient_signals
 from reviews import signals
 
@@ -26,3 +28,10 @@ def summary_delivered(sender, review, by, **kwargs):
 @receiver(patient_signals.reminder_contact_changed)
 def reminder_contact_changed(sender, patient, by, **kwargs):
     services.reminders_resync(patient=patient)
+
+
+@receiver(mtm_signals.reminder_settings_changed)
+def reminder_settings_changed(sender, organisation, **kwargs):
+    """Possibly thousands of follow-ups: a task, queued once the change has committed."""
+    organisation_id = str(organisation.pk)
+    transaction.on_commit(lambda: tasks.reschedule_reminders.delay(organisation_id))

@@ -185,6 +185,20 @@ def reminders_resync(*, patient: Patient) -> None:
         reminders_schedule(follow_up)
 
 
+def reminders_resync_organisation(*, organisation_id) -> int:
+    """The organisation changed its reminder times or time zone: reminders not yet sent for every
+    follow-up to come are rescheduled. Returns how many follow-ups were looked at."""
+    upcoming = FollowUp.objects.filter(
+        organisation_id=organisation_id, status=FollowUpStatus.SCHEDULED, due_at__gt=timezone.now()
+    )
+    count = 0
+    for follow_up in upcoming.select_related("organisation", "patient").iterator(chunk_size=500):
+        with transaction.atomic():
+            reminders_schedule(follow_up)
+        count += 1
+    return count
+
+
 @transaction.atomic
 def reminder_handle(*, reminder: Reminder, resend: bool, by: Actor) -> Reminder:
     """A failed reminder dealt with by staff: sent again (once more, now) or dismissed."""

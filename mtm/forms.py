@@ -83,4 +83,6 @@ class OrganisationForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["version"].initial = self.instance.version
-        self.fields["reminder_leads"].help_text += " A change applies to follow-ups booked or moved after it."
+        self.fields[
+            "reminder_leads"
+        ].help_text += " A change applies to the reminders of every follow-up to come."

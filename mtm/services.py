@@ -16,6 +16,7 @@ from mtm.audit import Actor, audit_record, diff, snapshot
 from mtm.models import AuditAction, Organisation, User
 from mtm.permissions import Role
 from mtm.records import record_update
+from mtm.signals import reminder_settings_changed
 
 PASSWORD_EMAILS = {
     # purpose: (subject template, body template)
@@ -103,4 +104,8 @@ def organisation_update(
     *, organisation: Organisation, data: dict[str, Any], version: int, by: Actor
 ) -> Organisation:
     """The pharmacy's details (they head letters and patient documents) and its settings."""
-    return record_update(organisation, data=data, version=version, by=by)
+    before = (organisation.reminder_leads, organisation.time_zone)
+    organisation = record_update(organisation, data=data, version=version, by=by)
+    if (organisation.reminder_leads, organisation.time_zone) != before:
+        reminder_settings_changed.send(sender=Organisation, organisation=organisation)
+    return organisation

@@ -1,11 +1,16 @@
-"""Sign-in events go to the audit trail (Django reports them only through these signals)."""
+"""Sign-in events go to the audit trail (Django reports them only through these signals), and the
+signals mtm sends for other apps to act on."""
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from mtm.audit import Actor, audit_record, client_ip
 from mtm.models import AuditAction
+
+# The organisation's reminder times or time zone changed (followups reschedules reminders to come).
+# Sent inside the service's transaction.
+reminder_settings_changed = Signal()  # organisation
 
 
 @receiver(user_logged_in)

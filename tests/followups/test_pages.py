@@ -559,3 +559,31 @@ def test_reminders_follow_the_patients_agreement_given_or_withdrawn_after_bookin
     patient_update(patient=patient, data={"consent_email_reminders": False}, version=patient.version, by=by)
     assert Reminder.objects.get().status == ReminderStatus.CANCELLED
     assert not past.reminders.exists()
+
+
+def test_new_reminder_times_apply_to_follow_ups_to_come(
+    admin_client_org, org, patient, by, django_capture_on_commit_callbacks
+):
+    patient.email, patient.consent_email_reminders = "walter@example.org", True
+    patient.save()
+    follow_up = book(patient, by, in_days(10))
+    assert follow_up.reminders.get().send_at == follow_up.due_at - datetime.timedelta(days=1)
+
+    data = {
+        "name": org.name,
+        "time_zone": org.time_zone,
+        "prescriber_response_days": 10,
+        "version": org.version,
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client_org.post(
+            reverse("organisation_settings"), {**data, "reminder_leads": "3d, 2h"}
+        )
+    assert response.status_code == 302
+    pending = sorted(r.send_at for r in follow_up.reminders.filter(status=ReminderStatus.PENDING))
+    local = follow_up.due_at.astimezone(NEW_YORK)
+    assert pending == [
+        datetime.datetime.combine(local.date() - datetime.timedelta(days=3), local.time(), NEW_YORK),
+        follow_up.due_at - datetime.timedelta(hours=2),
+    ]
+    assert follow_up.reminders.filter(status=ReminderStatus.CANCELLED).count() == 1
