@@ -13,6 +13,7 @@ from actionplans import selectors, services
 from actionplans.documents import render_summary_html
 from actionplans.forms import EducationForm, IssueForm, PlanForm, TopicForm
 from actionplans.models import ActionPlan, DownloadLink, IssuedDocument
+from followups import selectors as followup_selectors
 from mtm.audit import actor_from_request, audit_record, client_ip
 from mtm.decorators import requires
 from mtm.forms import run_service
@@ -183,7 +184,12 @@ def portal_home(request):
     """A patient user's own page: their issued documents, newest first."""
     patient = portal_patient(user=request.user)
     documents = selectors.portal_documents(user=request.user)
-    return render(request, "actionplans/portal_home.html", {"patient": patient, "documents": documents})
+    appointments = followup_selectors.patient_appointments(patient)
+    return render(
+        request,
+        "actionplans/portal_home.html",
+        {"patient": patient, "documents": documents, "appointments": appointments},
+    )
 
 
 @requires(Capability.PORTAL)

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
+from followups.messages import kind_for_patient
 from followups.models import FollowUp, FollowUpStatus
 
 STATUS = {
@@ -47,7 +48,19 @@ def event(follow_up: FollowUp, now: datetime.datetime) -> icalendar.Event:
     return item
 
 
-def calendar_ics(follow_ups: Iterable[FollowUp], *, name: str) -> bytes:
+def patient_event(follow_up: FollowUp, now: datetime.datetime) -> icalendar.Event:
+    """The patient's own copy: with whom, and how to change it."""
+    organisation = follow_up.organisation
+    item = event(follow_up, now)
+    for name in ("summary", "description", "url"):
+        del item[name]
+    item.add("summary", f"{kind_for_patient(follow_up.kind).capitalize()} with {organisation.name}")
+    if organisation.phone:
+        item.add("description", f"To change it, call {organisation.name} at {organisation.phone}.")
+    return item
+
+
+def calendar_ics(follow_ups: Iterable[FollowUp], *, name: str, for_patient: bool = False) -> bytes:
     now = timezone.now().astimezone(datetime.UTC).replace(microsecond=0)
     calendar = icalendar.Calendar()
     calendar.add("prodid", "-//MTM//Follow-ups//EN")
@@ -57,5 +70,5 @@ def calendar_ics(follow_ups: Iterable[FollowUp], *, name: str) -> bytes:
     calendar.add("x-wr-calname", name)
     calendar.add("refresh-interval", datetime.timedelta(minutes=30), parameters={"VALUE": "DURATION"})
     for follow_up in follow_ups:
-        calendar.add_component(event(follow_up, now))
+        calendar.add_component(patient_event(follow_up, now) if for_patient else event(follow_up, now))
     return calendar.to_ical()

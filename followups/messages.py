@@ -42,6 +42,12 @@ TEXTS = {
 }
 
 
+def kind_for_patient(kind: str, language: str = "en") -> str:
+    """How a patient would name the appointment: "medication review", "revisión de medicamentos"."""
+    kinds = TEXTS.get(language, TEXTS["en"])["kinds"]
+    return kinds.get(kind, kinds["phone_check_in"])
+
+
 @dataclass(frozen=True)
 class Message:
     to: str

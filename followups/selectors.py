@@ -9,7 +9,8 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from followups.models import FollowUp, FollowUpStatus, Reminder, ReminderStatus
+from followups.messages import kind_for_patient
+from followups.models import APPOINTMENT_KINDS, FollowUp, FollowUpStatus, Reminder, ReminderStatus
 from mtm.models import User
 from mtm.permissions import Role
 from mtm.scoping import scope_to_organisation
@@ -105,3 +106,16 @@ def agenda(*, user, first_day: datetime.date, days: int, assigned_to: User | Non
 
 def reminders_of(follow_up: FollowUp) -> list[Reminder]:
     return list(follow_up.reminders.prefetch_related("attempt_log").order_by("send_at", "channel"))
+
+
+def patient_appointments(patient) -> list[FollowUp]:
+    """What the patient takes part in and is still to come (the portal): not the staff's own work
+    such as checking for a prescriber's answer."""
+    appointments = list(
+        patient.follow_ups.filter(
+            status=FollowUpStatus.SCHEDULED, kind__in=list(APPOINTMENT_KINDS), due_at__gte=timezone.now()
+        ).order_by("due_at")
+    )
+    for appointment in appointments:
+        appointment.label_for_patient = kind_for_patient(appointment.kind)
+    return appointments

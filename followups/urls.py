@@ -16,4 +16,9 @@ urlpatterns = [
     path("patients/<uuid:patient_id>/follow-ups/new/", views.follow_up_new, name="follow_up_new"),
     path("reminders/<uuid:reminder_id>/handle/", views.reminder_handle, name="reminder_handle"),
     path("calendar/<str:token>.ics", views.calendar_feed, name="calendar_feed"),
+    path(
+        "portal/appointments/<uuid:follow_up_id>/calendar.ics",
+        views.portal_appointment_ics,
+        name="portal_appointment_ics",
+    ),
 ]

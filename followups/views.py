@@ -352,3 +352,19 @@ def calendar_feed(request, token):
     )  # fmt: skip
     name = f"MTM follow-ups ({user.get_full_name() or user.username})"
     return HttpResponse(calendar_ics(follow_ups, name=name), content_type="text/calendar")
+
+
+@requires(Capability.PORTAL)
+def portal_appointment_ics(request, follow_up_id):
+    """A patient adds one of their appointments to their own calendar."""
+    patient = patient_selectors.portal_patient(user=request.user)
+    follow_up = next((f for f in selectors.patient_appointments(patient) if f.pk == follow_up_id), None)
+    if follow_up is None:
+        raise Http404
+    follow_up.patient, follow_up.organisation = patient, patient.organisation
+    response = HttpResponse(
+        calendar_ics([follow_up], name=patient.organisation.name, for_patient=True),
+        content_type="text/calendar",
+    )
+    response["Content-Disposition"] = f'attachment; filename="appointment-{follow_up.due_at:%Y%m%d}.ics"'
+    return response

@@ -587,3 +587,28 @@ def test_new_reminder_times_apply_to_follow_ups_to_come(
         follow_up.due_at - datetime.timedelta(hours=2),
     ]
     assert follow_up.reminders.filter(status=ReminderStatus.CANCELLED).count() == 1
+
+
+def test_the_patient_sees_their_appointments_to_come_in_the_portal_and_adds_one_to_a_calendar(
+    patient_user, patient, by, other_patient, other_pharmacist, org
+):
+    org.phone = "(608) 555-0142"
+    org.save()
+    check_in = book(patient, by, in_days(3, hour=14))
+    book(patient, by, in_days(4), kind=FollowUpKind.RESPONSE_CHECK)  # the staff's own work
+    book(patient, by, timezone.now() - datetime.timedelta(days=2))  # past
+    theirs = book(other_patient, Actor(user=other_pharmacist), in_days(3))
+    client = client_for(patient_user)
+
+    page = client.get(reverse("portal")).content.decode()
+    assert "My appointments" in page and "Phone check-in with your pharmacist" in page
+    assert page.count(reverse("portal_appointment_ics", args=[check_in.pk])) == 1
+    assert "Prescriber response check" not in page
+
+    response = client.get(reverse("portal_appointment_ics", args=[check_in.pk]))
+    event = icalendar.Calendar.from_ical(response.content).walk("VEVENT")[0]
+    assert str(event["SUMMARY"]) == f"Phone check-in with {org.name}"
+    assert "Medication review with your pharmacist" not in page
+    assert str(event["DESCRIPTION"]) == f"To change it, call {org.name} at (608) 555-0142."
+    assert event.decoded("DTSTART") == check_in.due_at
+    assert client.get(reverse("portal_appointment_ics", args=[theirs.pk])).status_code == 404
