@@ -6,7 +6,7 @@ import datetime
 import secrets
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -137,7 +137,7 @@ def follow_up_detail(request, follow_up_id):
     status = 200
     if request.method == "POST":
         if not _can_manage(request):
-            raise Http404
+            raise PermissionDenied
         form = FollowUpForm(
             request.POST, instance=_fresh(follow_up), organisation_id=follow_up.organisation_id
         )
@@ -165,7 +165,6 @@ def follow_up_detail(request, follow_up_id):
             "form": form,
             "reminders": selectors.reminders_of(follow_up),
             "can_manage": _can_manage(request),
-            "close_form": CloseForm(initial={"version": follow_up.version}),
             "organisation": request.user.organisation,
         },
         status=status,
@@ -267,7 +266,6 @@ def _messages(form) -> list[str]:
 def _row_page(request, follow_up, status, **extra):
     """Without JavaScript: the row on a page of its own, for its form or its error."""
     follow_up = selectors.follow_up_get(user=request.user, follow_up_id=follow_up.pk)
-    follow_up.as_list = [follow_up]
     context = {
         "f": follow_up,
         "follow_ups": [follow_up],

@@ -241,6 +241,18 @@ def test_without_javascript_the_buttons_post_and_come_back(staff_client, patient
     )
     assert outside["Location"] == reverse("follow_up_queue")
 
+    later = book(patient, by, in_days(3))
+    url = reverse("follow_up_reschedule", args=[later.pk])
+    form = staff_client.get(url, {"next": "/follow-ups/"})
+    assert form.status_code == 200 and 'name="due_at"' in form.content.decode()
+    refused = staff_client.post(url, {"due_at": "soon", "version": later.version, "next": "/follow-ups/"})
+    assert refused.status_code == 422 and "Enter a valid date/time." in refused.content.decode()
+    moved = staff_client.post(
+        url, {"due_at": f"{factories.today() + datetime.timedelta(days=9):%Y-%m-%d}T10:00", "version": later.version,
+              "next": "/follow-ups/"},
+    )  # fmt: skip
+    assert moved.status_code == 302 and moved["Location"] == "/follow-ups/"
+
 
 def test_another_organisations_follow_up_is_a_404_everywhere(
     client, other_patient, other_pharmacist, pharmacist_client
