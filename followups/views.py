@@ -26,6 +26,7 @@ from mtm.permissions import Capability
 from mtm.scoping import scope_to_organisation
 from patients import selectors as patient_selectors
 
+QUICK_MOVES = {"1", "7"}  # days from today, at the follow-up's time of day
 FEED_PAST_DAYS = 30
 FEED_AHEAD_DAYS = 365
 
@@ -241,7 +242,11 @@ def follow_up_reschedule(request, follow_up_id):
         if not request.htmx:
             return _row_page(request, follow_up, 200, reschedule_form=form)
         return _row(request, follow_up, reschedule_form=form)
-    form = RescheduleForm(request.POST, instance=_fresh(follow_up))
+    data = request.POST.copy()
+    if data.get("shift") in QUICK_MOVES:  # "same time tomorrow", "same time in a week"
+        day = timezone.localdate() + datetime.timedelta(days=int(data["shift"]))
+        data["due_at"] = f"{day:%Y-%m-%d}T{timezone.localtime(follow_up.due_at):%H:%M}"
+    form = RescheduleForm(data, instance=_fresh(follow_up))
     status = run_service(
         form,
         lambda: services.follow_up_update(

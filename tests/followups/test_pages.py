@@ -624,3 +624,15 @@ def test_the_patient_sees_their_appointments_to_come_in_the_portal_and_adds_one_
     assert str(event["DESCRIPTION"]) == f"To change it, call {org.name} at (608) 555-0142."
     assert event.decoded("DTSTART") == check_in.due_at
     assert client.get(reverse("portal_appointment_ics", args=[theirs.pk])).status_code == 404
+
+
+def test_an_overdue_follow_up_moves_to_the_same_time_tomorrow_in_one_click(staff_client, patient, by):
+    overdue = book(patient, by, at(factories.today() - datetime.timedelta(days=3), 14, 15))
+    response = staff_client.post(
+        reverse("follow_up_reschedule", args=[overdue.pk]),
+        {"shift": "1", "due_at": "", "version": overdue.version},
+        **HTMX,
+    )
+    assert response.status_code == 200 and "Moved" in response.content.decode()
+    overdue.refresh_from_db()
+    assert overdue.due_at == at(factories.today() + datetime.timedelta(days=1), 14, 15)
