@@ -14,6 +14,11 @@ _INGREDIENT_CHANGING_WORDS = {
     "hbp", "codeine", "hct", "hctz", "duo", "complete", "nighttime", "daytime", "multi", "symptom", "with", "and",
 }  # fmt: skip
 _PRODUCT_NUMBER = re.compile(r"^no\d+$")  # "tylenol no3", from "Tylenol #3"
+# "Tylenol 3": a bare digit after a name, as people write Tylenol #3. Read as the product number
+# only where that product exists; otherwise the digit is a strength or a count as before.
+_BARE_PRODUCT_NUMBER = re.compile(
+    r"^(?P<name>.*?[a-z])\s+(?P<number>[1-9])(?![\d.,/-])(?P<rest>.*)$", re.IGNORECASE
+)
 _COMBINATION_SEPARATORS = re.compile(r"\s*(?:/|\+|&|,|\band\b|\bwith\b|\bplus\b)\s*", re.IGNORECASE)
 
 
@@ -29,6 +34,11 @@ _PARENTHESES = re.compile(r"^(?P<outer>[^()]*)\((?P<inner>[^()]*)\)(?P<rest>[^()
 
 
 def resolve_name(kb: KnowledgeBase, text: str) -> Resolution:
+    bare = _BARE_PRODUCT_NUMBER.match(text.strip())
+    if bare and not normalise_name(bare["rest"]):
+        numbered = normalise_name(f"{bare['name']} #{bare['number']}")
+        if numbered in kb.names:
+            return Resolution(text, kb.names[numbered], numbered)
     key = normalise_name(text)
     if key in kb.names:
         return Resolution(text, kb.names[key], key)
