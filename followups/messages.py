@@ -8,9 +8,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models import Count
 from django.utils import timezone
 
-from followups.models import Channel, FollowUp, FollowUpStatus, Reminder
+from followups.models import Channel, FollowUp, FollowUpStatus, Reminder, ReminderStatus
 
 TEXTS = {
     "en": {
@@ -57,10 +58,12 @@ class Message:
 
 def compose(reminders: list[Reminder], now: datetime.datetime) -> dict:
     """reminder id -> Message, for those still to send (the rest are no longer wanted)."""
-    digests = _due_for_staff([r for r in reminders if r.staff_id], now)
+    staff_reminders = [r for r in reminders if r.staff_id]
+    digests = _due_for_staff(staff_reminders, now)
+    failed = _failed_per_organisation(staff_reminders)
     messages = {}
     for reminder in reminders:
-        message = _staff_digest(reminder, digests) if reminder.staff_id else _to_patient(reminder)
+        message = _staff_digest(reminder, digests, failed) if reminder.staff_id else _to_patient(reminder)
         if message is not None:
             messages[reminder.pk] = message
     return messages
@@ -115,7 +118,23 @@ def _due_for_staff(reminders: list[Reminder], now: datetime.datetime) -> dict:
     return due
 
 
-def _staff_digest(reminder: Reminder, digests: dict) -> Message | None:
+def _failed_per_organisation(reminders: list[Reminder]) -> dict:
+    """organisation id -> reminders that could not be sent and nobody has dealt with (one query)."""
+    if not reminders:
+        return {}
+    rows = (
+        Reminder.objects.filter(
+            organisation__in={r.organisation_id for r in reminders}, status=ReminderStatus.FAILED,
+            handled_at__isnull=True,
+        )
+        .values("organisation")
+        .annotate(count=Count("pk"))
+        .values_list("organisation", "count")
+    )  # fmt: skip
+    return dict(rows)
+
+
+def _staff_digest(reminder: Reminder, digests: dict, failed: dict) -> Message | None:
     staff = reminder.staff
     if not staff.is_active or not staff.email:
         return None
@@ -131,6 +150,9 @@ def _staff_digest(reminder: Reminder, digests: dict) -> Message | None:
     lines.append(f"Due today: {len(due_today)}. Overdue: {len(overdue)}.")
     for kind, due_at in due_today:
         lines.append(f"  {timezone.localtime(due_at, zone):%H:%M}  {labels.get(kind, kind)}")
+    if failed.get(reminder.organisation_id):
+        count = failed[reminder.organisation_id]
+        lines += ["", f"Reminders to patients that could not be sent: {count}. They are listed on the queue."]
     lines += [
         "",
         f"Open the queue: {settings.SITE_URL.rstrip('/')}/follow-ups/?staff=me",

@@ -297,10 +297,15 @@ def test_staff_get_one_morning_digest_without_patient_names(patient, pharmacist,
     phone_check_in(patient, by, at(day, 14, 30), assigned_to=pharmacist)
     phone_check_in(patient, by, at(day - datetime.timedelta(days=2)), assigned_to=pharmacist)  # overdue
     phone_check_in(patient, by, at(day + datetime.timedelta(days=5)), assigned_to=pharmacist)  # not yet
+    Reminder.objects.create(
+        organisation=org, channel="sms", send_at=at(day, 6), next_attempt_at=at(day, 6), status=ReminderStatus.FAILED,
+        key="failed-before",
+    )  # fmt: skip
     assert dispatch.run_pass(now=at(day, 6, 59)).sent == 0  # before 7 am: nothing
     assert dispatch.run_pass(now=at(day, 7, 1)).sent == 1
     assert dispatch.run_pass(now=at(day, 9, 0)).sent == 0  # once a day
     [digest] = [m for m in mail.outbox if m.to == ["dana@example.org"]]
     assert "Due today: 1. Overdue: 1." in digest.body and "14:30  Phone check-in" in digest.body
+    assert "Reminders to patients that could not be sent: 1." in digest.body
     assert patient.last_name not in digest.body and patient.first_name not in digest.body
     assert "/follow-ups/" in digest.body
