@@ -47,22 +47,29 @@ def day_start(user, day: datetime.date) -> datetime.datetime:
     return datetime.datetime.combine(day, datetime.time(0), zone_of(user))
 
 
+QUEUE_LIMIT = 200  # rows per section: a long backlog is narrowed by staff member or worked through
+
+
 @dataclass(frozen=True)
 class Queue:
     overdue: list[FollowUp]
+    overdue_total: int
     today: list[FollowUp]
+    today_total: int
     failed_reminders: list[Reminder]
 
 
 def queue(*, user, assigned_to: User | None = None, now: datetime.datetime | None = None) -> Queue:
-    """Scheduled follow-ups past their time, and those still due today (organisation's time), with
-    reminders that could not be sent and nobody has dealt with yet."""
+    """Scheduled follow-ups past their time (oldest first), and those still due today (organisation's
+    time), each list at most QUEUE_LIMIT long with its full count, and reminders that could not be
+    sent and nobody has dealt with yet."""
     now = now or timezone.now()
     tomorrow = day_start(user, local_today(user, now) + datetime.timedelta(days=1))
-    due = follow_ups_visible_to(user).filter(status=FollowUpStatus.SCHEDULED, due_at__lt=tomorrow)
+    scheduled = follow_ups_visible_to(user).filter(status=FollowUpStatus.SCHEDULED).order_by("due_at")
     if assigned_to is not None:
-        due = due.filter(assigned_to=assigned_to)
-    due = list(due.order_by("due_at"))
+        scheduled = scheduled.filter(assigned_to=assigned_to)
+    overdue = scheduled.filter(due_at__lt=now)
+    today = scheduled.filter(due_at__gte=now, due_at__lt=tomorrow)
     failed = (
         scope_to_organisation(Reminder.objects.all(), user)
         .filter(status=ReminderStatus.FAILED, handled_at__isnull=True)
@@ -70,9 +77,11 @@ def queue(*, user, assigned_to: User | None = None, now: datetime.datetime | Non
         .order_by("send_at")
     )
     return Queue(
-        overdue=[f for f in due if f.due_at < now],
-        today=[f for f in due if f.due_at >= now],
-        failed_reminders=list(failed),
+        overdue=list(overdue[:QUEUE_LIMIT]),
+        overdue_total=overdue.count(),
+        today=list(today[:QUEUE_LIMIT]),
+        today_total=today.count(),
+        failed_reminders=list(failed[:QUEUE_LIMIT]),
     )
 
 

@@ -636,3 +636,12 @@ def test_an_overdue_follow_up_moves_to_the_same_time_tomorrow_in_one_click(staff
     assert response.status_code == 200 and "Moved" in response.content.decode()
     overdue.refresh_from_db()
     assert overdue.due_at == at(factories.today() + datetime.timedelta(days=1), 14, 15)
+
+
+def test_a_long_backlog_shows_the_oldest_with_the_full_count(staff_client, patient, by, monkeypatch):
+    monkeypatch.setattr(selectors, "QUEUE_LIMIT", 3)
+    backlog = [book(patient, by, timezone.now() - datetime.timedelta(days=d)) for d in range(1, 6)]
+    page = staff_client.get(reverse("follow_up_queue")).content.decode()
+    assert 'Overdue <span class="count">(5)</span>' in page and "The oldest 3 shown" in page
+    shown = [f for f in backlog if f'id="follow-up-{f.pk}"' in page]
+    assert shown == backlog[2:]  # the three oldest
