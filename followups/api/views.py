@@ -11,7 +11,7 @@ from rest_framework.response import Response
 
 from followups import selectors, services
 from followups.api import serializers as s
-from followups.models import FollowUp
+from followups.models import FollowUp, FollowUpStatus
 from mtm.audit import actor_from_request, audit_record
 from mtm.models import AuditAction
 from mtm.permissions import Capability
@@ -54,6 +54,10 @@ class FollowUpViewSet(
             return rows
         params = self.request.query_params
         if params.get("status"):
+            if params["status"] not in FollowUpStatus.values:
+                raise serializers.ValidationError(
+                    {"status": [f"Choose one of {', '.join(FollowUpStatus.values)}."]}
+                )
             rows = rows.filter(status=params["status"])
         if params.get("assigned_to"):
             rows = rows.filter(

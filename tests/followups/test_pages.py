@@ -462,6 +462,9 @@ def test_the_api_books_lists_moves_and_closes_follow_ups(staff, patient, other_p
         "/api/v1/follow-ups/", {"assigned_to": "me", "due_from": f"{day:%Y-%m-%d}T00:00"}
     ).json()
     assert [f["id"] for f in listed["results"]] == [body["id"]]
+    assert client.get("/api/v1/follow-ups/", {"status": "later"}).json() == {
+        "status": ["Choose one of scheduled, done, missed, cancelled."]
+    }
     assert client.get("/api/v1/follow-ups/", {"due_from": "soon"}).json() == {
         "due_from": ["Not a date and time (ISO 8601, e.g. 2027-03-15T10:00)."]
     }
