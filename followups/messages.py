@@ -86,7 +86,7 @@ def _to_patient(reminder: Reminder) -> Message | None:
     local = timezone.localtime(follow_up.due_at, zoneinfo.ZoneInfo(organisation.time_zone))
     values = {
         "first_name": patient.first_name,
-        "kind": text["kinds"].get(follow_up.kind, text["kinds"]["phone_check_in"]),
+        "kind": kind_for_patient(follow_up.kind, language),
         "organisation": organisation.name,
         "date": local.strftime(text["date"]),
         "time": local.strftime("%-I:%M %p") if language == "en" else local.strftime("%H:%M"),

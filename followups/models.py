@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from mtm.models import Organisation, User, VersionedRecord
+from mtm.permissions import Role
 from patients.models import Patient
 from reviews.models import Problem, Recommendation, Review
 
@@ -31,6 +32,10 @@ APPOINTMENT_KINDS = {
     FollowUpKind.LAB_CHECK,
     FollowUpKind.ANNUAL_CMR,
 }
+
+
+# Who follow-ups can be assigned to (and who gets the morning digest).
+ASSIGNABLE_ROLES = (Role.PHARMACIST, Role.STAFF)
 
 
 class FollowUpStatus(models.TextChoices):

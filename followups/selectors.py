@@ -10,9 +10,15 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from followups.messages import kind_for_patient
-from followups.models import APPOINTMENT_KINDS, FollowUp, FollowUpStatus, Reminder, ReminderStatus
+from followups.models import (
+    APPOINTMENT_KINDS,
+    ASSIGNABLE_ROLES,
+    FollowUp,
+    FollowUpStatus,
+    Reminder,
+    ReminderStatus,
+)
 from mtm.models import User
-from mtm.permissions import Role
 from mtm.scoping import scope_to_organisation
 
 
@@ -30,7 +36,7 @@ def follow_up_get(*, user, follow_up_id) -> FollowUp:
 def staff_of(organisation_id) -> QuerySet[User]:
     """Who follow-ups can be assigned to."""
     return User.objects.filter(
-        organisation_id=organisation_id, is_active=True, role__in=[Role.PHARMACIST, Role.STAFF]
+        organisation_id=organisation_id, is_active=True, role__in=ASSIGNABLE_ROLES
     ).order_by("first_name", "last_name", "username")
 
 

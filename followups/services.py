@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from followups.models import (
     APPOINTMENT_KINDS,
+    ASSIGNABLE_ROLES,
     Channel,
     FollowUp,
     FollowUpKind,
@@ -19,7 +20,6 @@ from followups.models import (
 )
 from mtm.audit import Actor, audit_record
 from mtm.models import AuditAction, Organisation, User, reminder_leads_parse
-from mtm.permissions import Role
 from mtm.records import record_create, record_update
 from patients.models import Patient
 from reviews.models import Audience, PatientAction, Recommendation, Review, ReviewKind
@@ -51,7 +51,9 @@ def _check(organisation: Organisation, data: dict[str, Any], now: datetime.datet
     errors = {}
     assigned = data.get("assigned_to")
     if assigned is not None and (
-        assigned.organisation_id != organisation.pk or not assigned.is_active or assigned.role == Role.PATIENT
+        assigned.organisation_id != organisation.pk
+        or not assigned.is_active
+        or assigned.role not in ASSIGNABLE_ROLES
     ):
         errors["assigned_to"] = "Choose an active member of your organisation's staff."
     if "due_at" in data and data["due_at"] < now - datetime.timedelta(minutes=5):
@@ -177,20 +179,11 @@ def reminders_schedule(follow_up: FollowUp, now: datetime.datetime | None = None
     return reminders
 
 
-def reminders_resync(*, patient: Patient) -> None:
-    """The patient agreed to reminders, withdrew, or gave a new address: the reminders of their
-    scheduled follow-ups to come follow (added, or cancelled if not sent yet)."""
-    upcoming = patient.follow_ups.filter(status=FollowUpStatus.SCHEDULED, due_at__gt=timezone.now())
-    for follow_up in upcoming.select_related("organisation", "patient"):
-        reminders_schedule(follow_up)
-
-
-def reminders_resync_organisation(*, organisation_id) -> int:
-    """The organisation changed its reminder times or time zone: reminders not yet sent for every
-    follow-up to come are rescheduled. Returns how many follow-ups were looked at."""
-    upcoming = FollowUp.objects.filter(
-        organisation_id=organisation_id, status=FollowUpStatus.SCHEDULED, due_at__gt=timezone.now()
-    )
+def reminders_resync(**scope) -> int:
+    """Reschedule the reminders not yet sent of the scheduled follow-ups to come, after what decides
+    them changed: the patient's agreement or address (`patient=`), or the organisation's reminder
+    times or time zone (`organisation_id=`). Returns how many follow-ups were looked at."""
+    upcoming = FollowUp.objects.filter(status=FollowUpStatus.SCHEDULED, due_at__gt=timezone.now(), **scope)
     count = 0
     for follow_up in upcoming.select_related("organisation", "patient").iterator(chunk_size=500):
         with transaction.atomic():
@@ -321,7 +314,7 @@ def digests_plan(now: datetime.datetime | None = None) -> None:
             days[organisation.pk] = (local.date(), datetime.datetime.combine(local.date(), DIGEST_HOUR, zone))
     staff = (
         User.objects.filter(
-            organisation__in=list(days), is_active=True, role__in=[Role.PHARMACIST, Role.STAFF, Role.ORG_ADMIN],
+            organisation__in=list(days), is_active=True, role__in=ASSIGNABLE_ROLES,
             follow_ups__status=FollowUpStatus.SCHEDULED, follow_ups__due_at__lt=now + datetime.timedelta(days=1),
         )
         .exclude(email="")

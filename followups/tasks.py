@@ -1,7 +1,7 @@
 from celery import shared_task
 
 from followups.dispatch import run_pass
-from followups.services import reminders_resync_organisation
+from followups.services import reminders_resync
 
 
 @shared_task(name="followups.tasks.send_due_reminders")
@@ -14,4 +14,4 @@ def send_due_reminders() -> dict:
 @shared_task
 def reschedule_reminders(organisation_id: str) -> int:
     """After the organisation changed its reminder times or time zone."""
-    return reminders_resync_organisation(organisation_id=organisation_id)
+    return reminders_resync(organisation_id=organisation_id)

@@ -225,9 +225,9 @@ def follow_up_close(request, follow_up_id):
     )  # fmt: skip
     if not request.htmx:
         if status != 200:
-            return _row_page(request, follow_up, status, errors=form.errors)
+            return _row_page(request, follow_up, status, errors=_messages(form))
         return redirect(_back(request, reverse("follow_up_queue")))
-    return _row(request, follow_up, status=status, errors=form.non_field_errors() + _messages(form))
+    return _row(request, follow_up, status=status, errors=_messages(form))
 
 
 @requires(Capability.PATIENT_EDIT)
@@ -265,7 +265,8 @@ def follow_up_reschedule(request, follow_up_id):
 
 
 def _messages(form) -> list[str]:
-    return [message for field, errors in form.errors.items() if field != "__all__" for message in errors]
+    """Every error of a form without fields on the page (the row's buttons), as plain lines."""
+    return [message for errors in form.errors.values() for message in errors]
 
 
 def _row_page(request, follow_up, status, **extra):
@@ -279,8 +280,6 @@ def _row_page(request, follow_up, status, **extra):
         "next": _back(request, reverse("follow_up_queue")),
         **extra,
     }
-    if "errors" in extra:
-        context["errors"] = [message for errors in extra["errors"].values() for message in errors]
     return render(request, "followups/row_page.html", context, status=status)
 
 

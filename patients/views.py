@@ -70,6 +70,7 @@ def patient_detail(request, patient_id):
     )
     record = selectors.patient_record(patient=patient)
     reviews = list(patient.reviews.select_related("pharmacist").order_by("-created_at"))
+    follow_ups = patient.follow_ups.select_related("assigned_to", "patient")
     return render(
         request,
         "patients/patient_detail.html",
@@ -82,14 +83,11 @@ def patient_detail(request, patient_id):
             # Reviews live in the reviews app, which builds on this one: read through the relation.
             "reviews": reviews,
             "open_review": any(review.status != "completed" for review in reviews),
-            # Follow-ups too (followups app): scheduled ones first, soonest first, then the history.
-            "follow_ups": sorted(
-                patient.follow_ups.select_related("assigned_to", "patient"),
-                key=lambda f: (
-                    f.status != "scheduled",
-                    f.due_at.timestamp() * (1 if f.status == "scheduled" else -1),
-                ),
-            ),
+            # Follow-ups too (followups app): scheduled ones soonest first, then the history.
+            "follow_ups": [
+                *follow_ups.filter(status="scheduled").order_by("due_at"),
+                *follow_ups.exclude(status="scheduled").order_by("-due_at"),
+            ],
         },
     )
 
