@@ -60,6 +60,9 @@ class Review(VersionedRecord):
     )
     summary_delivered_on = models.DateField("CMR summary delivered on", null=True, blank=True)
     notes = models.TextField("notes", blank=True)
+    # Major or contraindicated findings still undecided when the pharmacist completed the review,
+    # acknowledged then: [{"id", "title", "severity", "drugs"}]. Shown on the completed review.
+    undecided_findings = models.JSONField(default=list, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -205,6 +208,11 @@ class Problem(VersionedRecord):
     pcne_code = models.CharField("PCNE code", max_length=10, blank=True, help_text="e.g. P2.1, C1.3")
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.MEDIUM)
     details = models.TextField("assessment", blank=True)
+    patient_wording = models.TextField(
+        "for the patient: what we talked about",
+        blank=True,
+        help_text="In plain words for the patient; the action plan prints this, never the title above.",
+    )
     medications = models.ManyToManyField(MedicationEntry, blank=True, related_name="problems")
     status = models.CharField(max_length=20, choices=ProblemStatus.choices, default=ProblemStatus.OPEN)
     outcome = models.CharField(max_length=20, choices=Outcome.choices, default=Outcome.UNKNOWN)

@@ -1,0 +1,2 @@
+// The review workspace and other pages that save as the user types: autosave, focus and drafts.
+"use strict";
