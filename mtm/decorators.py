@@ -1,8 +1,8 @@
 from functools import wraps
 
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 
+from mtm.middleware import signed_out
 from mtm.permissions import Capability
 
 
@@ -13,7 +13,7 @@ def requires(capability: Capability):
         @wraps(view)
         def wrapped(request, *args, **kwargs):
             if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
+                return signed_out(request)
             if not request.user.can(capability):
                 raise PermissionDenied
             return view(request, *args, **kwargs)

@@ -1,14 +1,47 @@
 import zoneinfo
+from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.http import JsonResponse
 from django.shortcuts import resolve_url
 from django.utils import timezone
-from django_htmx.http import HttpResponseClientRedirect
+from django.utils.http import url_has_allowed_host_and_scheme
 
 
-class HtmxLoginRedirectMiddleware:
-    """When a session has timed out, an htmx request would swap the sign-in page into a fragment.
-    Send the whole browser to the sign-in page instead."""
+def wants_fragment(request) -> bool:
+    """A request made by the page's own scripts (htmx, autosave), not by the browser navigating."""
+    return bool(getattr(request, "htmx", False)) or request.headers.get("X-MTM-Autosave") == "1"
+
+
+def return_path(request) -> str:
+    """Where to come back after signing in: the page itself for a GET. A form sent (POST) comes
+    back to the page it was on: the address it was sent to only answers POSTs (a 404 otherwise)."""
+    if request.method in ("GET", "HEAD"):
+        return request.get_full_path()
+    page = request.headers.get("HX-Current-URL") or request.headers.get("Referer") or ""
+    if page and url_has_allowed_host_and_scheme(page, allowed_hosts={request.get_host()}):
+        parts = urlsplit(page)
+        return parts.path + (f"?{parts.query}" if parts.query else "")
+    return resolve_url(settings.LOGIN_REDIRECT_URL)
+
+
+def signed_out(request):
+    """A request after the session ended. The page's own scripts get a 401 and keep the page as it
+    is, with everything typed, while the user signs in again in place (static/js/app.js); a
+    browser navigation goes to the sign-in page and comes back to the page it was on."""
+    if wants_fragment(request):
+        response = JsonResponse(
+            {"signed_out": True, "login_url": resolve_url(settings.LOGIN_URL)}, status=401
+        )
+        response["X-MTM-Signed-Out"] = "1"
+        return response
+    return redirect_to_login(return_path(request))
+
+
+class SignedOutMiddleware:
+    """Views guarded by Django's own login_required answer an ended session with a redirect to
+    the sign-in page; answer it as `signed_out` does instead."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -16,11 +49,12 @@ class HtmxLoginRedirectMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         if (
-            getattr(request, "htmx", False)
-            and response.status_code == 302
+            response.status_code == 302
+            and not request.user.is_authenticated
             and response.url.startswith(resolve_url(settings.LOGIN_URL))
+            and (wants_fragment(request) or request.method not in ("GET", "HEAD"))
         ):
-            return HttpResponseClientRedirect(response.url)
+            return signed_out(request)
         return response
 
 

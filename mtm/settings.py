@@ -88,7 +88,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "mtm.middleware.HtmxLoginRedirectMiddleware",
+    "mtm.middleware.SignedOutMiddleware",
     "mtm.middleware.OrganisationTimeZoneMiddleware",
     "axes.middleware.AxesMiddleware",
 ]

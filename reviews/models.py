@@ -117,6 +117,8 @@ class MedicationAssessment(VersionedRecord):
     better_alternative = models.CharField("better alternative", max_length=300, blank=True)
     notes = models.TextField(blank=True)
 
+    QUESTIONS = ("still_needed", "working", "safe", "taken_as_intended", "understands")
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["review", "medication"], name="assessment_once_per_review")
@@ -131,8 +133,7 @@ class MedicationAssessment(VersionedRecord):
 
     @property
     def answered(self) -> int:
-        fields = [self.still_needed, self.working, self.safe, self.taken_as_intended, self.understands]
-        return sum(1 for value in fields if value) + bool(self.purpose)
+        return sum(1 for question in self.QUESTIONS if getattr(self, question)) + bool(self.purpose)
 
 
 class ProblemCategory(models.TextChoices):

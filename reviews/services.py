@@ -9,7 +9,7 @@ import math
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from mtm.audit import Actor, audit_record, diff, snapshot
@@ -22,6 +22,7 @@ from reviews import signals
 from reviews.models import (
     CATEGORY_FOR_FINDING_KIND,
     Addendum,
+    Answer,
     Audience,
     ChangeKind,
     FindingDismissal,
@@ -164,15 +165,27 @@ def assessment_save(
     data: dict[str, Any],
     version: int | None,
     by: Actor,
+    usual_answers: bool = False,
 ) -> MedicationAssessment:
-    """Answer the questions for one medication; `version` None for the first answers."""
+    """Answer the questions for one medication; `version` None for the first answers. Only the
+    fields in `data` change. `usual_answers`: every question answered neither in `data` nor before
+    is answered yes, so the pharmacist changes only the exceptions."""
     _editable(review)
     _of_review(review, medication)
     existing = MedicationAssessment.objects.filter(review=review, medication=medication).first()
+    if usual_answers:
+        answered = {q for q in MedicationAssessment.QUESTIONS if data.get(q) or getattr(existing, q, "")}
+        data = {**data, **{q: Answer.YES for q in MedicationAssessment.QUESTIONS if q not in answered}}
     if existing is None:
         if version is not None:
             raise EditConflict("medication assessment")
-        return record_create(MedicationAssessment(review=review, medication=medication, **data), by=by)
+        try:
+            with transaction.atomic():  # a colleague's first answers may have just been saved
+                return record_create(
+                    MedicationAssessment(review=review, medication=medication, **data), by=by
+                )
+        except IntegrityError:
+            raise EditConflict("medication assessment") from None
     if version is None:
         raise EditConflict("medication assessment")
     return record_update(existing, data=data, version=version, by=by)

@@ -4,7 +4,7 @@
 import csv
 
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -13,6 +13,7 @@ from django.utils.text import slugify
 from mtm.audit import actor_from_request, audit_record
 from mtm.decorators import requires
 from mtm.forms import run_service
+from mtm.middleware import wants_fragment
 from mtm.models import AuditAction
 from mtm.permissions import Capability
 from patients import selectors as patient_selectors
@@ -55,6 +56,7 @@ def _workspace(
     finding_errors: dict | None = None,
     adherence_errors: dict | None = None,
     change_errors: dict | None = None,
+    assessment_errors: dict | None = None,
     **forms,
 ):
     """The whole page, or for htmx the workspace part of it; bound forms with errors replace the
@@ -69,6 +71,7 @@ def _workspace(
         line.errors = (finding_errors or {}).get(line.finding["id"])
     for line in workspace.medications:
         line.errors = (change_errors or {}).get(str(line.medication.pk))
+        line.assessment_errors = (assessment_errors or {}).get(str(line.medication.pk))
     confirmed = {p.finding_id for p in workspace.problems}
     for line in workspace.low_adherence:
         line.errors = (adherence_errors or {}).get(str(line.medication.pk))
@@ -230,38 +233,55 @@ def addendum_add(request, review_id):
 
 @requires(Capability.REVIEW_CONDUCT)
 def assessment_save(request, review_id, medication_id):
+    """The CMR questions for one medication. The page's autosave (static/js/app.js) sends only the
+    fields that changed, named in `fields`, and gets JSON back; without JavaScript the whole form
+    comes, and the page with it. `usual` answers every unanswered question yes."""
     review = _review_for_change(request, review_id)
     medication = patient_selectors.record_get(
         patient=review.patient, model=review.patient.medications.model, record_id=medication_id
     )
     existing = MedicationAssessment.objects.filter(review=review, medication=medication).first()
+    editable = AssessmentForm._meta.fields
+    named = [name for name in request.POST.get("fields", "").split(",") if name]
+    unknown = sorted(set(named) - set(editable))
+    data = request.POST.copy()
+    if named and existing:  # the fields not sent keep their saved answers
+        for name in set(editable) - set(named):
+            data[name] = getattr(existing, name)
     form = AssessmentForm(
-        request.POST, instance=existing or MedicationAssessment(review=review, medication=medication)
+        data, instance=existing or MedicationAssessment(review=review, medication=medication)
     )
-    status = run_service(
-        form,
-        lambda: services.assessment_save(
+    saved = {}
+
+    def run():
+        if unknown:
+            raise ValidationError(f"Not a question of the review: {', '.join(unknown)}.")
+        saved["assessment"] = services.assessment_save(
             review=review,
             medication=medication,
-            data=form.data_for_service(),
+            data={name: form.cleaned_data[name] for name in (named or editable)},
             version=form.cleaned_data["version"] if existing else None,
+            usual_answers=bool(request.POST.get("usual")),
             by=actor_from_request(request),
-        ),
-    )
-    if not request.htmx:
-        return _after(request, review, status)
-    per_medication, _ = selectors.adherence(review.patient, today=timezone.localdate())
-    line = selectors.MedicationLine(
-        medication,
-        MedicationAssessment.objects.filter(review=review, medication=medication).first(),
-        next((m.coverage for m in per_medication if m.medication.pk == medication.pk), None),
-    )
-    context = {
-        "review": review, "line": line, "can_conduct": not review.is_locked, "saved": status == 200, "answers": ANSWERS,
-    }  # fmt: skip
-    if status != 200:
-        context["assessment_form"] = form
-    return render(request, "reviews/_assessment.html", context, status=status)
+        )
+
+    status = run_service(form, run)
+    if wants_fragment(request):
+        if status != 200:
+            return JsonResponse(
+                {"errors": form.errors.get_json_data(), "conflict": status == 409}, status=status
+            )
+        assessment = saved["assessment"]
+        return JsonResponse(
+            {
+                "version": assessment.version,
+                "answered": assessment.answered,
+                "values": {name: getattr(assessment, name) for name in editable},
+            }
+        )
+    if status == 200:
+        return redirect(f"{_workspace_url(review)}#med-{medication.pk}")
+    return _workspace(request, review, status=status, assessment_errors={str(medication.pk): form.errors})
 
 
 # --- Findings and problems ---------------------------------------------------------------------

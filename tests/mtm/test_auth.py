@@ -99,6 +99,23 @@ def test_sessions_expire_after_the_idle_timeout(pharmacist_client):
     assert settings.SESSION_SAVE_EVERY_REQUEST  # every request restarts the idle clock
 
 
-def test_an_htmx_request_after_the_session_ended_sends_the_browser_to_sign_in(client, patient):
+def test_an_htmx_request_after_the_session_ended_is_a_401_the_page_handles(client, patient):
     response = client.get(reverse("section_show", args=[patient.pk, "medications"]), HTTP_HX_REQUEST="true")
-    assert response.headers["HX-Redirect"].startswith(reverse("login"))
+    assert response.status_code == 401 and response.headers["X-MTM-Signed-Out"] == "1"
+    assert response.json() == {"signed_out": True, "login_url": reverse("login")}
+
+
+def test_a_form_sent_after_the_session_ended_signs_in_again_back_to_its_page(client, patient):
+    page = f"http://testserver{reverse('patient_detail', args=[patient.pk])}"
+    response = client.post(
+        reverse("section_add", args=[patient.pk, "medications"]), {"name": "x"}, HTTP_REFERER=page
+    )
+    assert response.status_code == 302
+    assert response.url == f"{reverse('login')}?next={reverse('patient_detail', args=[patient.pk])}"
+
+
+def test_a_form_sent_from_another_site_does_not_choose_where_sign_in_leads(client, patient):
+    response = client.post(
+        reverse("section_add", args=[patient.pk, "medications"]), {}, HTTP_REFERER="https://evil.example/x"
+    )
+    assert response.url == f"{reverse('login')}?next={reverse('home')}"

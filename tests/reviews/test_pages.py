@@ -136,22 +136,72 @@ def test_review_details_save_and_without_javascript_come_back_to_the_page(review
     assert review.participant == "representative" and review.notes == "Daughter present"
 
 
-def test_answers_to_the_cmr_questions_save_and_a_stale_answer_is_refused(
+AUTOSAVE = {"HTTP_X_MTM_AUTOSAVE": "1"}
+
+
+def test_answers_to_the_cmr_questions_save_one_field_at_a_time_and_a_stale_answer_is_refused(
     review, patient, by, pharmacist_client
 ):
     entry = patient_services.medication_add(patient=patient, data={"name": "lisinopril 10 mg"}, by=by)
     target = url("assessment_save", review.pk, entry.pk)
     first = pharmacist_client.post(
-        target, {"purpose": "blood pressure", "still_needed": "yes", "version": ""}, **HTMX
-    )
-    assert first.status_code == 200 and "Saved" in first.content.decode()
+        target, {"fields": "purpose,still_needed", "purpose": "blood pressure", "still_needed": "yes", "version": ""},
+        **AUTOSAVE,
+    )  # fmt: skip
+    assert first.status_code == 200
+    assert first.json()["version"] == 1 and first.json()["answered"] == 2
+    # Only the field sent changes: the others keep their answers.
     second = pharmacist_client.post(
-        target, {"purpose": "blood pressure", "working": "yes", "version": "1"}, **HTMX
+        target, {"fields": "working", "working": "yes", "version": "1"}, **AUTOSAVE
     )
-    assert second.status_code == 200
-    stale = pharmacist_client.post(target, {"purpose": "kidneys", "version": "1"}, **HTMX)
-    assert stale.status_code == 409
-    assert review.assessments.get().working == "yes"
+    assert second.status_code == 200 and second.json()["values"]["still_needed"] == "yes"
+    stale = pharmacist_client.post(
+        target, {"fields": "purpose", "purpose": "kidneys", "version": "1"}, **AUTOSAVE
+    )
+    assert stale.status_code == 409 and stale.json()["conflict"] is True
+    assessment = review.assessments.get()
+    assert (assessment.purpose, assessment.still_needed, assessment.working) == (
+        "blood pressure",
+        "yes",
+        "yes",
+    )
+
+
+def test_all_fine_answers_yes_only_where_nothing_was_answered(review, patient, by, pharmacist_client):
+    entry = patient_services.medication_add(patient=patient, data={"name": "lisinopril 10 mg"}, by=by)
+    target = url("assessment_save", review.pk, entry.pk)
+    pharmacist_client.post(target, {"fields": "safe", "safe": "no", "version": ""}, **AUTOSAVE)
+    response = pharmacist_client.post(
+        target, {"fields": "purpose", "purpose": "blood pressure", "usual": "1", "version": "1"}, **AUTOSAVE
+    )
+    assert response.status_code == 200 and response.json()["answered"] == 6
+    assessment = review.assessments.get()
+    assert (assessment.still_needed, assessment.working, assessment.safe) == ("yes", "yes", "no")
+    assert (assessment.taken_as_intended, assessment.understands) == ("yes", "yes")
+
+
+def test_an_answer_that_is_not_a_question_is_refused_by_name(review, patient, by, pharmacist_client):
+    entry = patient_services.medication_add(patient=patient, data={"name": "lisinopril 10 mg"}, by=by)
+    response = pharmacist_client.post(
+        url("assessment_save", review.pk, entry.pk),
+        {"fields": "safe,dose", "safe": "no", "dose": "5", "version": ""},
+        **AUTOSAVE,
+    )
+    assert response.status_code == 422
+    assert "Not a question of the review: dose." in str(response.json()["errors"])
+    assert not review.assessments.exists()
+
+
+def test_answers_without_javascript_save_the_form_and_come_back_to_the_medication(
+    review, patient, by, pharmacist_client
+):
+    entry = patient_services.medication_add(patient=patient, data={"name": "lisinopril 10 mg"}, by=by)
+    response = pharmacist_client.post(
+        url("assessment_save", review.pk, entry.pk),
+        {"purpose": "blood pressure", "usual": "1", "version": ""},
+    )
+    assert response.status_code == 302 and response.url.endswith(f"#med-{entry.pk}")
+    assert review.assessments.get().answered == 6
 
 
 def test_confirming_a_finding_the_screening_no_longer_has_is_a_404(review, pharmacist_client):
