@@ -112,6 +112,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "mtm.context_processors.navigation",
             ],
+            "builtins": ["mtm.templatetags.mtm_tags"],
         },
     },
 ]
@@ -247,6 +248,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
 CELERY_BEAT_SCHEDULE = {
     "clear-expired-sessions": {"task": "mtm.tasks.clear_expired_sessions", "schedule": 60 * 60},
+    "forget-old-form-tokens": {"task": "mtm.tasks.forget_old_form_tokens", "schedule": 24 * 60 * 60},
     # Every minute; the integration test sets a second, to see a reminder go out within seconds.
     "send-due-reminders": {
         "task": "followups.tasks.send_due_reminders",

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from mtm.models import User
 from mtm.services import password_link_email_send
+from mtm.submissions import submissions_forget_old
 
 
 @shared_task(autoretry_for=(smtplib.SMTPException, ConnectionError), retry_backoff=True, max_retries=5)
@@ -21,3 +22,8 @@ def send_password_link_email(user_id: str, base_url: str, purpose: str = "reset"
 def clear_expired_sessions() -> int:
     deleted, _ = Session.objects.filter(expire_date__lt=timezone.now()).delete()
     return deleted
+
+
+@shared_task
+def forget_old_form_tokens() -> int:
+    return submissions_forget_old()

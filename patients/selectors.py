@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404
 
+from interactions.engine.patient import egfr_ckd_epi_2021, gfr_category
 from interactions.selectors import screening_run
 from mtm.models import AuditEvent
 from mtm.scoping import scope_to_organisation
@@ -235,4 +236,63 @@ def patient_screening(record: PatientRecord, *, today: datetime.date) -> Screeni
         response=screening_run(screening_request(record, today=today)),
         weight=latest.get(MeasurementKind.WEIGHT),
         creatinine=latest.get(MeasurementKind.SERUM_CREATININE),
+    )
+
+
+# --- The patient's clinical context, as a pharmacist glances at it during a review ------------------
+
+CKD_STAGES = {  # ICD-10-CM N18.x: chronic kidney disease by stage
+    "N18.1": "1", "N18.2": "2", "N18.3": "3", "N18.30": "3", "N18.31": "3a", "N18.32": "3b",
+    "N18.4": "4", "N18.5": "5", "N18.6": "end-stage (dialysis)",
+}  # fmt: skip
+
+
+@dataclass
+class ClinicalContext:
+    age: int
+    sex: str
+    weight: Measurement | None
+    crcl_ml_min: float | None
+    crcl_method: str  # e.g. "Cockcroft-Gault, actual body weight, 78 kg"
+    crcl_missing: str  # what is missing to compute it: "a weight and a serum creatinine"
+    egfr: int | None  # calculated from the latest serum creatinine (CKD-EPI 2021)
+    gfr_category: str
+    ckd_stage: str  # from a coded chronic kidney disease condition
+    allergies: list[Allergy]
+    conditions: list[Condition]
+    labs: list[Measurement]  # latest of each kind other than weight and height
+
+
+def clinical_context(record: PatientRecord, screening: Screening, *, today: datetime.date) -> ClinicalContext:
+    """Age, sex, weight, kidney function (CrCl; eGFR and CKD stage when known), allergies with their
+    reactions, conditions and the latest results: from what the page has loaded, no query."""
+    patient = record.patient
+    age = patient.age_on(today)
+    context = screening.context
+    latest = record.latest_measurements
+    creatinine = latest.get(MeasurementKind.SERUM_CREATININE)
+    egfr = None
+    if creatinine is not None and patient.sex in (Sex.FEMALE, Sex.MALE):
+        egfr = egfr_ckd_epi_2021(age=age, sex=patient.sex, serum_creatinine_mg_dl=float(creatinine.value))
+    stage = next(
+        (CKD_STAGES[c.icd10_code] for c in record.active_conditions if c.icd10_code in CKD_STAGES), ""
+    )
+    method = ""
+    if context.get("crcl_ml_min") is not None:
+        method = "Cockcroft-Gault" + (f", {context['crcl_weight']}" if context.get("crcl_weight") else "")
+    return ClinicalContext(
+        age=age,
+        sex=patient.get_sex_display(),
+        weight=latest.get(MeasurementKind.WEIGHT),
+        crcl_ml_min=context.get("crcl_ml_min"),
+        crcl_method=method,
+        crcl_missing=screening.crcl_missing_text,
+        egfr=egfr,
+        gfr_category=gfr_category(egfr) if egfr is not None else "",
+        ckd_stage=stage,
+        allergies=record.active_allergies,
+        conditions=record.active_conditions,
+        labs=[
+            m for kind, m in latest.items() if kind not in (MeasurementKind.WEIGHT, MeasurementKind.HEIGHT)
+        ],
     )

@@ -78,10 +78,23 @@ class FindingConfirmForm(forms.ModelForm):
 
 
 class FindingDismissForm(forms.Form):
+    """A reason chosen among the presets (`reason`, the button clicked) or typed (`reason_text`)."""
+
     finding_id = forms.CharField(widget=forms.HiddenInput)
-    reason = forms.CharField(
-        max_length=500, label="Why it is not a problem for this patient", widget=forms.TextInput
+    reason = forms.CharField(max_length=500, required=False)
+    reason_text = forms.CharField(
+        max_length=500,
+        required=False,
+        label="Why it is not a problem for this patient",
+        widget=forms.TextInput,
     )
+
+    def clean(self):
+        data = super().clean()
+        data["reason"] = (data.get("reason") or data.get("reason_text") or "").strip()
+        if not data["reason"]:
+            self.add_error("reason_text", "Say why this finding is not a problem for this patient.")
+        return data
 
 
 class AdherenceConfirmForm(forms.Form):
@@ -105,6 +118,9 @@ class RecommendationForm(WorkspaceForm):
 class CompleteForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
     minutes_spent = forms.IntegerField(label="Minutes spent", min_value=1, max_value=600)
+    acknowledge_undecided = forms.BooleanField(
+        label="Complete leaving the major or contraindicated findings above undecided", required=False
+    )
 
 
 class AddendumForm(forms.Form):

@@ -247,6 +247,15 @@ class Problem(VersionedRecord):
             raise ValidationError(errors)
 
 
+# Reasons pharmacists give most often for a finding that is not a problem for this patient: one
+# click each on the workspace; any other reason is typed.
+DISMISSAL_PRESETS = [
+    "Benefit outweighs risk, prescriber aware",
+    "Already monitored",
+    "Patient no longer takes it",
+]
+
+
 class FindingDismissal(models.Model):
     """A screening finding the pharmacist judged not to be a problem for this patient, and why.
     Kept, and shown next to the same finding in later reviews."""

@@ -2,6 +2,7 @@
 through mtm.scoping; a review of another organisation is a 404."""
 
 import datetime
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -13,7 +14,14 @@ from django.utils import timezone
 from interactions.selectors import knowledge_base
 from mtm.scoping import scope_to_organisation
 from patients.models import MedicationEntry, MedicationStatus, Prescriber
-from patients.selectors import PatientRecord, Screening, patient_record, patient_screening
+from patients.selectors import (
+    ClinicalContext,
+    PatientRecord,
+    Screening,
+    clinical_context,
+    patient_record,
+    patient_screening,
+)
 from reviews.adherence import Coverage, Fill, coverage
 from reviews.models import (
     Addendum,
@@ -26,7 +34,7 @@ from reviews.models import (
     Response,
     Review,
 )
-from reviews.services import cpt_units
+from reviews.services import SERIOUS_SEVERITIES, cpt_units
 
 
 def reviews_visible_to(user) -> QuerySet[Review]:
@@ -184,6 +192,15 @@ class FindingLine:
     dismissal: FindingDismissal | None  # dismissed in this review
     earlier: FindingDismissal | None  # dismissed in an earlier review of this patient
 
+    @property
+    def decided(self) -> bool:
+        return bool(self.problem or self.dismissal)
+
+    @property
+    def dom_id(self) -> str:
+        """A page id for the finding that stays the same while the list does (its id has colons)."""
+        return "f-" + hashlib.sha1(self.finding["id"].encode(), usedforsecurity=False).hexdigest()[:12]
+
 
 @dataclass
 class Workspace:
@@ -198,6 +215,7 @@ class Workspace:
     problems: list[Problem]
     addenda: list[Addendum]
     changes: list[MedicationChange]
+    clinical: ClinicalContext
 
     @property
     def low_adherence(self) -> list[MedicationLine]:
@@ -205,7 +223,21 @@ class Workspace:
 
     @property
     def open_findings(self) -> int:
-        return sum(1 for line in self.findings if not line.problem and not line.dismissal)
+        return sum(1 for line in self.findings if not line.decided)
+
+    @property
+    def undecided_serious(self) -> list[FindingLine]:
+        """Major and contraindicated findings not decided: completing asks to acknowledge them."""
+        return [
+            line for line in self.findings
+            if not line.decided and line.finding["severity"] in SERIOUS_SEVERITIES
+        ]  # fmt: skip
+
+    def next_undecided(self, after: FindingLine) -> FindingLine | None:
+        """The first undecided finding after `after` in the list, wrapping round to the top."""
+        position = self.findings.index(after)
+        rest = self.findings[position + 1 :] + self.findings[:position]
+        return next((line for line in rest if not line.decided), None)
 
     @property
     def prescriber_letters(self) -> list[tuple[Prescriber, list[Recommendation]]]:
@@ -257,6 +289,7 @@ def review_workspace(review: Review, *, today: datetime.date) -> Workspace:
         problems=problems,
         addenda=list(review.addenda.select_related("written_by")),
         changes=list(review.medication_changes.select_related("medication", "made_by")),
+        clinical=clinical_context(record, screening, today=today),
     )
 
 

@@ -18,6 +18,7 @@ from mtm.models import AuditAction
 from mtm.records import audited_fields, record_create, record_update
 from patients import services as patient_services
 from patients.models import MedicationEntry, Patient
+from patients.selectors import patient_record, patient_screening
 from reviews import signals
 from reviews.models import (
     CATEGORY_FOR_FINDING_KIND,
@@ -39,6 +40,7 @@ from reviews.models import (
 )
 
 NEW_PATIENT_YEARS = 3  # CPT: no professional service from us in the past three years
+SERIOUS_SEVERITIES = ("contraindicated", "major")  # completing leaves these undecided only knowingly
 
 
 def _editable(review: Review) -> None:
@@ -97,9 +99,31 @@ def review_problems_without_plan(review: Review) -> list[Problem]:
     ]
 
 
+def undecided_serious_findings(review: Review, *, today: datetime.date) -> list[dict]:
+    """Major and contraindicated findings of the list as it stands that this review has neither
+    confirmed as a problem nor dismissed."""
+    screening = patient_screening(patient_record(patient=review.patient, history=False), today=today)
+    decided = set(review.problems.values_list("finding_id", flat=True)) | set(
+        review.dismissals.values_list("finding_id", flat=True)
+    )
+    return [
+        {"id": f["id"], "title": f["title"], "severity": f["severity"], "drugs": f.get("drugs", [])}
+        for f in screening.findings
+        if f["severity"] in SERIOUS_SEVERITIES and f["id"] not in decided
+    ]
+
+
 @transaction.atomic
-def review_complete(*, review: Review, version: int, minutes_spent: int | None, by: Actor) -> Review:
-    """Check that the review is whole, then lock it."""
+def review_complete(
+    *,
+    review: Review,
+    version: int,
+    minutes_spent: int | None,
+    by: Actor,
+    acknowledge_undecided: bool = False,
+) -> Review:
+    """Check that the review is whole, then lock it. Major or contraindicated findings left
+    undecided need `acknowledge_undecided`; the review keeps the list of them."""
     _editable(review)
     errors: dict[str, list[str]] = {}
     if review.status != ReviewStatus.IN_PROGRESS:
@@ -111,6 +135,14 @@ def review_complete(*, review: Review, version: int, minutes_spent: int | None, 
     if missing:
         errors.setdefault("problems", []).append(
             "Each problem needs a recommendation or a reason for none: " + "; ".join(p.title for p in missing)
+        )
+    undecided = undecided_serious_findings(review, today=timezone.localdate())
+    if undecided and not acknowledge_undecided:
+        count = len(undecided)
+        errors.setdefault("acknowledge_undecided", []).append(
+            f"{count} major or contraindicated finding{'s are' if count > 1 else ' is'} still undecided: "
+            + "; ".join(f["title"] for f in undecided)
+            + ". Decide them, or tick to complete the review leaving them undecided."
         )
     if errors:
         raise ValidationError(errors)
@@ -127,6 +159,7 @@ def review_complete(*, review: Review, version: int, minutes_spent: int | None, 
             "completed_at": now,
             "minutes_spent": minutes,
             "new_patient": not earlier.exists(),
+            "undecided_findings": undecided,
         },
         version=version,
         by=by,

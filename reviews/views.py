@@ -2,6 +2,7 @@
 (or, for the CMR questions, the medication's row), and works as a plain form without JavaScript."""
 
 import csv
+import json
 
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, JsonResponse
@@ -37,7 +38,15 @@ from reviews.forms import (
     SummaryDeliveredForm,
 )
 from reviews.letters import prescriber_letter_pdf
-from reviews.models import Answer, MedicationAssessment, Problem, ProblemCategory, Recommendation, Review
+from reviews.models import (
+    DISMISSAL_PRESETS,
+    Answer,
+    MedicationAssessment,
+    Problem,
+    ProblemCategory,
+    Recommendation,
+    Review,
+)
 
 ANSWERS = [("", "—"), *Answer.choices]  # the CMR questions' choices, for the hand-written selects
 
@@ -76,7 +85,19 @@ def _workspace(
     for line in workspace.low_adherence:
         line.errors = (adherence_errors or {}).get(str(line.medication.pk))
         line.confirmed = f"adherence:{line.medication.pk}" in confirmed
-    context = {
+    context = _workspace_context(request, review, workspace, **forms)
+    template = "reviews/review_workspace.html#workspace" if request.htmx else "reviews/review_workspace.html"
+    return render(request, template, context, status=status)
+
+
+def _workspace_context(request, review: Review, workspace: selectors.Workspace, **forms) -> dict:
+    """What the workspace's templates (the page, or one of its parts) are rendered with."""
+    complete_form = CompleteForm(
+        initial={"version": review.version, "minutes_spent": review.minutes_spent}, prefix="complete"
+    )
+    if not workspace.undecided_serious:
+        del complete_form.fields["acknowledge_undecided"]
+    return {
         "ws": workspace,
         "review": review,
         "patient": review.patient,
@@ -84,9 +105,7 @@ def _workspace(
         "can_add_addendum": request.user.can(Capability.REVIEW_CONDUCT) and review.is_locked,
         "can_record_answers": request.user.can(Capability.RESPONSE_RECORD),
         "details_form": ReviewForm(instance=review, prefix="review"),
-        "complete_form": CompleteForm(
-            initial={"version": review.version, "minutes_spent": review.minutes_spent}, prefix="complete"
-        ),
+        "complete_form": complete_form,
         "addendum_form": AddendumForm(),
         "summary_form": SummaryDeliveredForm(
             initial={"version": review.version, "summary_delivered_on": timezone.localdate()},
@@ -96,10 +115,9 @@ def _workspace(
         "answers": ANSWERS,
         "today": timezone.localdate(),
         "nonadherence_causes": AdherenceConfirmForm.base_fields["nonadherence_cause"].choices,
+        "dismissal_presets": DISMISSAL_PRESETS,
         **forms,
     }
-    template = "reviews/review_workspace.html#workspace" if request.htmx else "reviews/review_workspace.html"
-    return render(request, template, context, status=status)
 
 
 def _after(request, review: Review, status: int, **forms):
@@ -209,8 +227,10 @@ def review_complete(request, review_id):
             review=review,
             version=form.cleaned_data["version"],
             minutes_spent=form.cleaned_data["minutes_spent"],
+            acknowledge_undecided=form.cleaned_data["acknowledge_undecided"],
             by=actor_from_request(request),
         ),
+        request=request,
     )
     return _after(request, review, status, complete_form=form)
 
@@ -287,43 +307,82 @@ def assessment_save(request, review_id, medication_id):
 # --- Findings and problems ---------------------------------------------------------------------
 
 
+def _finding_decided(
+    request, review: Review, finding_id: str, *, status: int, errors=None, message: str = "", created=None
+):
+    """After a finding is confirmed or dismissed. htmx gets the finding in its new state and, out of
+    band, the counts and the new problem; the page stays where it was and focus moves to the next
+    undecided finding, or to the problem just created when none is left (static/js/app.js)."""
+    workspace = selectors.review_workspace(review, today=timezone.localdate())
+    line = next((line for line in workspace.findings if line.finding["id"] == finding_id), None)
+    if line is None:
+        raise Http404("That finding is no longer on the screening (the list may have changed).")
+    if not request.htmx:
+        if status == 200:
+            return redirect(f"{_workspace_url(review)}#{line.dom_id}")
+        return _workspace(request, review, status=status, finding_errors={finding_id: errors})
+    line.errors = errors if status != 200 else None
+    context = _workspace_context(
+        request, review, workspace, line=line, oob=status == 200, new_problem=created and line.problem
+    )
+    response = render(request, "reviews/_finding_decided.html", context, status=status)
+    if status == 200:
+        following = workspace.next_undecided(line)
+        if following is not None:
+            focus = f"#{following.dom_id} summary"
+        else:
+            focus = f"#problem-{line.problem.pk}" if line.problem else "#h-problems"
+            message += " Every finding is decided."
+        response["HX-Trigger-After-Settle"] = json.dumps({"mtm:done": {"message": message, "focus": focus}})
+    return response
+
+
+def _finding_of(request, review: Review, form) -> dict | None:
+    if not form.is_valid():
+        return None
+    return selectors.review_finding(review, form.cleaned_data["finding_id"], today=timezone.localdate())
+
+
 @requires(Capability.REVIEW_CONDUCT)
 def finding_confirm(request, review_id):
     review = _review_for_change(request, review_id)
     form = FindingConfirmForm(request.POST)
-    finding = None
-    if form.is_valid():
-        finding = selectors.review_finding(
-            review, form.cleaned_data["finding_id"], today=timezone.localdate()
+    finding = _finding_of(request, review, form)
+    created = []  # empty when this was a repeat of a form already handled
+
+    def run():
+        data = {k: v for k, v in form.cleaned_data.items() if k != "finding_id"}
+        created.append(
+            services.finding_confirm(
+                review=review, finding=finding, data=data, by=actor_from_request(request)
+            )
         )
-    status = run_service(
-        form,
-        lambda: services.finding_confirm(
-            review=review,
-            finding=finding,
-            data={k: v for k, v in form.cleaned_data.items() if k != "finding_id"},
-            by=actor_from_request(request),
-        ),
-    )
-    return _after(request, review, status, finding_errors={request.POST.get("finding_id"): form.errors})
+
+    status = run_service(form, run, request=request)
+    title = finding["title"] if finding else ""
+    return _finding_decided(
+        request, review, request.POST.get("finding_id", ""), status=status, errors=form.errors,
+        message=f"Confirmed as a problem: {title}.", created=bool(created),
+    )  # fmt: skip
 
 
 @requires(Capability.REVIEW_CONDUCT)
 def finding_dismiss(request, review_id):
     review = _review_for_change(request, review_id)
     form = FindingDismissForm(request.POST)
-    finding = None
-    if form.is_valid():
-        finding = selectors.review_finding(
-            review, form.cleaned_data["finding_id"], today=timezone.localdate()
-        )
+    finding = _finding_of(request, review, form)
     status = run_service(
         form,
         lambda: services.finding_dismiss(
             review=review, finding=finding, reason=form.cleaned_data["reason"], by=actor_from_request(request)
         ),
+        request=request,
     )
-    return _after(request, review, status, finding_errors={request.POST.get("finding_id"): form.errors})
+    title = finding["title"] if finding else ""
+    return _finding_decided(
+        request, review, request.POST.get("finding_id", ""), status=status, errors=form.errors,
+        message=f"Dismissed: {title}.",
+    )  # fmt: skip
 
 
 def _problem_form(request, review: Review, instance: Problem, prefix: str) -> ProblemForm:
@@ -331,20 +390,62 @@ def _problem_form(request, review: Review, instance: Problem, prefix: str) -> Pr
     return ProblemForm(request.POST, instance=instance, medications=medications, prefix=prefix)
 
 
+def _done(response, message: str, focus: str):
+    """Once htmx has settled the swap, move focus to `focus` and announce `message` (app.js)."""
+    response["HX-Trigger-After-Settle"] = json.dumps({"mtm:done": {"message": message, "focus": focus}})
+    return response
+
+
+def _problem_changed(request, review: Review, problem: Problem, status: int, *, message: str, **forms):
+    """htmx: the problem in its new state (or with the form that failed), and out of band the
+    counts, the letters and completing; nothing else on the page moves. Without JavaScript, the page."""
+    if not request.htmx:
+        if status == 200:
+            return redirect(f"{_workspace_url(review)}#problem-{problem.pk}")
+        return _workspace(request, review, status=status, **forms)
+    workspace = selectors.review_workspace(review, today=timezone.localdate())
+    current = next(p for p in workspace.problems if p.pk == problem.pk)
+    if status != 200:  # the form comes back, open, with what was typed and what is wrong with it
+        current.edit_form = forms.get("problem_forms", {}).get(problem.pk)
+        current.recommendation_form = forms.get("recommendation_forms", {}).get(problem.pk)
+    context = _workspace_context(request, review, workspace, problem=current, oob=status == 200)
+    response = render(request, "reviews/_problem_changed.html", context, status=status)
+    return _done(response, message, f"#problem-{problem.pk}") if status == 200 else response
+
+
 @requires(Capability.REVIEW_CONDUCT)
 def problem_add(request, review_id):
     review = _review_for_change(request, review_id)
     form = _problem_form(request, review, Problem(review=review, patient_id=review.patient_id), "new-problem")
-    status = run_service(
-        form,
-        lambda: services.problem_add(
-            review=review,
-            data={k: v for k, v in form.data_for_service().items() if k != "medications"},
-            medications=list(form.cleaned_data["medications"]),
-            by=actor_from_request(request),
-        ),
-    )
-    return _after(request, review, status, problem_form=form)
+    created = []  # empty when this was a repeat of a form already handled
+
+    def run():
+        created.append(
+            services.problem_add(
+                review=review,
+                data={k: v for k, v in form.data_for_service().items() if k != "medications"},
+                medications=list(form.cleaned_data["medications"]),
+                by=actor_from_request(request),
+            )
+        )
+
+    status = run_service(form, run, request=request)
+    if not request.htmx:
+        return _after(request, review, status, problem_form=form)
+    if status != 200:
+        return render(
+            request, "reviews/_problem_new_form.html", {"review": review, "problem_form": form}, status=status
+        )
+    workspace = selectors.review_workspace(review, today=timezone.localdate())
+    medications = review.patient.medications.filter(status=MedicationStatus.ACTIVE).order_by("name")
+    context = _workspace_context(
+        request, review, workspace, oob=True, new_problem=created[0] if created else None,
+        problem_form=ProblemForm(medications=medications, prefix="new-problem"),
+    )  # fmt: skip
+    response = render(request, "reviews/_problem_added.html", context)
+    if not created:
+        return response
+    return _done(response, f"Problem added: {created[0].title}.", f"#problem-{created[0].pk}")
 
 
 @requires(Capability.REVIEW_CONDUCT)
@@ -360,8 +461,10 @@ def problem_edit(request, review_id, problem_id):
         if not review.is_locked:
             saved.medications.set(form.cleaned_data["medications"])
 
-    status = run_service(form, run)
-    return _after(request, review, status, problem_forms={problem.pk: form})
+    status = run_service(form, run, request=request)
+    return _problem_changed(
+        request, review, problem, status, message="Problem saved.", problem_forms={problem.pk: form}
+    )
 
 
 @requires(Capability.REVIEW_CONDUCT)
@@ -379,8 +482,12 @@ def recommendation_add(request, review_id, problem_id):
         lambda: services.recommendation_add(
             problem=problem, data=form.data_for_service(), by=actor_from_request(request)
         ),
+        request=request,
     )
-    return _after(request, review, status, recommendation_forms={problem.pk: form})
+    return _problem_changed(
+        request, review, problem, status, message="Recommendation added.",
+        recommendation_forms={problem.pk: form},
+    )  # fmt: skip
 
 
 # --- Prescriber letters and their answers --------------------------------------------------------
@@ -415,7 +522,11 @@ def prescriber_letter_sent(request, review_id, prescriber_id):
     services.recommendations_sent(
         recommendations=recommendations, on=timezone.localdate(), by=actor_from_request(request)
     )
-    return _after(request, review, 200)
+    if not request.htmx:
+        return redirect(f"{_workspace_url(review)}#h-letters")
+    workspace = selectors.review_workspace(review, today=timezone.localdate())
+    response = render(request, "reviews/_letters.html", _workspace_context(request, review, workspace))
+    return _done(response, f"Letter to {prescriber} marked as faxed today.", "#h-letters")
 
 
 @requires(Capability.RESPONSE_RECORD)

@@ -84,11 +84,15 @@ class ReviewSerializer(VersionedSerializer):
 
 
 class AssessmentSerializer(VersionedSerializer):
+    usual_answers = serializers.BooleanField(
+        write_only=True, default=False, help_text="Answer yes to every question not answered yet"
+    )
+
     class Meta:
         model = MedicationAssessment
         fields = [
             "id", "version", "medication", "purpose", "still_needed", "working", "safe", "taken_as_intended",
-            "understands", "better_alternative", "notes",
+            "understands", "better_alternative", "notes", "usual_answers",
         ]  # fmt: skip
         read_only_fields = ["id"]
 
@@ -120,6 +124,9 @@ class AdherenceConfirmSerializer(serializers.Serializer):
 class CompleteSerializer(serializers.Serializer):
     version = serializers.IntegerField(min_value=1)
     minutes_spent = serializers.IntegerField(min_value=1, max_value=600)
+    acknowledge_undecided = serializers.BooleanField(
+        default=False, help_text="Complete although major or contraindicated findings are undecided"
+    )
 
 
 class AddendumSerializer(serializers.Serializer):

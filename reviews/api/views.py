@@ -156,9 +156,11 @@ class ReviewViewSet(
             data = self.body(s.AssessmentSerializer)
             medication = data.pop("medication")
             version = data.pop("version", None)
+            usual_answers = data.pop("usual_answers", False)
             services.assessment_save(
-                review=review, medication=medication, data=data, version=version, by=self.actor()
-            )
+                review=review, medication=medication, data=data, version=version, usual_answers=usual_answers,
+                by=self.actor(),
+            )  # fmt: skip
         assessments = MedicationAssessment.objects.filter(review=review).select_related("medication")
         return Response(s.AssessmentSerializer(assessments, many=True, context={"review": review}).data)
 

@@ -174,3 +174,57 @@ def test_signed_out_then_reloaded_comes_back_to_the_review_and_saves_what_was_ty
     expect(lasix.get_by_label("Notes")).to_have_value("only on weekdays")
     expect(lasix.get_by_text("Saved", exact=True)).to_be_visible()
     assert assessment("fish oil").notes == "only on weekdays"
+
+
+def test_deciding_findings_keeps_the_page_still_and_moves_focus_to_the_next_one(
+    jensen_review, live_server, page
+):
+    sign_in(page, live_server.url)
+    page.goto(f"{live_server.url}/reviews/{jensen_review.pk}/")
+    page.evaluate("window.pageMarker = 'still here'")
+    findings = page.locator("ol.findings > li")
+    second = findings.nth(1)
+    second.locator("summary").scroll_into_view_if_needed()
+    page.mouse.wheel(0, 200)
+    page.wait_for_timeout(200)
+    on_screen = second.locator("summary").bounding_box()["y"]
+
+    # One click dismisses with a common reason; the finding folds, the page does not move.
+    first = findings.nth(0)
+    first.get_by_role("button", name="Benefit outweighs risk, prescriber aware").click()
+    expect(first.get_by_text("Dismissed: Benefit outweighs risk, prescriber aware")).to_be_visible()
+    expect(page.locator("#announcer")).to_contain_text("Dismissed: ")
+    expect(second.locator("summary")).to_be_focused()
+    assert abs(second.locator("summary").bounding_box()["y"] - on_screen) < 5  # what was in view stays put
+    expect(page.locator("#workspace-nav")).to_contain_text("Findings (15 to decide)")
+
+    # Confirming adds the problem below without moving anything; focus goes on to the next finding.
+    second.get_by_role("button", name="Confirm as a problem").click()
+    expect(second.get_by_text("Confirmed as a problem")).to_be_visible()
+    expect(page.locator("#announcer")).to_contain_text("Confirmed as a problem: ")
+    expect(findings.nth(2).locator("summary")).to_be_focused()
+    expect(page.locator("#problem-list article.problem")).to_have_count(1)
+    expect(page.locator("#workspace-nav")).to_contain_text("Problems (1)")
+
+    # A reason of one's own, by keyboard.
+    third = findings.nth(2)
+    third.get_by_label("Another reason it is not a problem for this patient").fill("INR stable for years")
+    page.keyboard.press("Enter")
+    expect(third.get_by_text("Dismissed: INR stable for years")).to_be_visible()
+    expect(findings.nth(3).locator("summary")).to_be_focused()
+    assert page.evaluate("window.pageMarker") == "still here"
+
+
+def test_completing_with_major_findings_undecided_needs_an_acknowledgement(jensen_review, live_server, page):
+    sign_in(page, live_server.url)
+    page.goto(f"{live_server.url}/reviews/{jensen_review.pk}/")
+    page.get_by_label("Minutes spent").fill("30")
+    page.get_by_role("button", name="Complete and lock the review").click()
+    expect(page.get_by_text("3 major or contraindicated findings are still undecided:")).to_be_visible()
+    jensen_review.refresh_from_db()
+    assert jensen_review.status == "in_progress"
+    page.get_by_label("Complete leaving the major or contraindicated findings above undecided").check()
+    page.get_by_role("button", name="Complete and lock the review").click()
+    expect(page.get_by_text("Left undecided when the review was completed")).to_be_visible()
+    jensen_review.refresh_from_db()
+    assert jensen_review.status == "completed" and len(jensen_review.undecided_findings) == 3

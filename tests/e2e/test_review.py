@@ -46,9 +46,7 @@ def test_pharmacist_runs_a_cmr_from_findings_to_completion(demo, live_server, pa
     expect(ckd.get_by_text("Confirmed as a problem")).to_be_visible()
     vitamin_d = findings.filter(has_text="Cholecalciferol from more than one product")
     vitamin_d.locator("summary").click()
-    vitamin_d.get_by_placeholder("Why it is not a problem for this patient").fill(
-        "Total 2,800 units a day; fine"
-    )
+    vitamin_d.get_by_placeholder("Another reason…").fill("Total 2,800 units a day; fine")
     vitamin_d.get_by_role("button", name="Dismiss").click()
     expect(vitamin_d.get_by_text("Dismissed: Total 2,800 units a day; fine")).to_be_visible()
 

@@ -1,4 +1,5 @@
 import io
+import re
 
 import pytest
 from django.db import connection
@@ -120,7 +121,11 @@ def test_editing_a_problem_saves_it(review, problem, pharmacist_client):
         f"{prefix}-no_recommendation_reason": "", f"{prefix}-version": problem.version,
     }  # fmt: skip
     response = pharmacist_client.post(url("problem_edit", review.pk, problem.pk), data, **HTMX)
-    assert response.status_code == 200 and 'id="workspace"' in response.content.decode()
+    # only the problem comes back, and what it changes elsewhere out of band: nothing else moves
+    html = response.content.decode()
+    assert response.status_code == 200 and 'id="workspace"' not in html
+    assert html.lstrip().startswith(f'<article class="problem priority-high" id="problem-{problem.pk}"')
+    assert '"focus": "#problem-' in response.headers["HX-Trigger-After-Settle"]
     problem.refresh_from_db()
     assert (problem.title, problem.priority, problem.version) == ("NSAID with lisinopril and HCTZ", "high", 2)
     stale = pharmacist_client.post(url("problem_edit", review.pk, problem.pk), data, **HTMX)
@@ -431,3 +436,37 @@ def test_undelivered_cmr_summaries_are_listed_late_first(org, patient, pharmacis
     section = page[page.index("CMR summaries to deliver") : page.index("Recent reviews")]
     assert section.index("Brennan") < section.index("Deadline")
     assert "late by 2 days" in section and "2 days left" in section and "Already" not in section
+
+
+# --- A form sent twice runs once ---------------------------------------------------------------------------
+
+
+def test_a_dismissal_sent_twice_with_its_form_token_is_recorded_once(review, patient, by, pharmacist_client):
+    for name in ("warfarin 5 mg", "ibuprofen 400 mg"):
+        patient_services.medication_add(patient=patient, data={"name": name}, by=by)
+    page = pharmacist_client.get(url("review_workspace", review.pk)).content.decode()
+    token = re.search(r'name="form_token" value="([0-9a-f-]+)"', page)[1]
+    finding_id = re.search(r'name="finding_id" value="([^"]+)"', page)[1]
+    data = {"finding_id": finding_id, "reason": "Already monitored", "form_token": token}
+    first = pharmacist_client.post(url("finding_dismiss", review.pk), data, **HTMX)
+    again = pharmacist_client.post(url("finding_dismiss", review.pk), {**data, "reason": "Other"}, **HTMX)
+    assert first.status_code == again.status_code == 200
+    assert [d.reason for d in review.dismissals.all()] == ["Already monitored"]
+
+
+def test_a_problem_added_twice_with_its_form_token_is_added_once(review, pharmacist_client):
+    data = {"new-problem-title": "Forgets evening doses", "new-problem-category": "unnecessary",
+            "new-problem-priority": "medium", "new-problem-status": "open", "new-problem-outcome": "unknown",
+            "form_token": "6f1c1f7e-5a0e-4f57-9d55-3a1f3f0e7a11"}  # fmt: skip
+    first = pharmacist_client.post(url("problem_add", review.pk), data, **HTMX)
+    again = pharmacist_client.post(url("problem_add", review.pk), data, **HTMX)
+    assert first.status_code == again.status_code == 200
+    assert review.problems.count() == 1
+    assert "mtm:done" in first.headers["HX-Trigger-After-Settle"]
+    assert "HX-Trigger-After-Settle" not in again.headers  # nothing new to announce
+    # a refused form frees its token: corrected, it goes through
+    fresh = {**data, "form_token": "0b8a6a3c-0d65-4a0d-8f1e-3f4d2b6c9e01", "new-problem-title": ""}
+    assert pharmacist_client.post(url("problem_add", review.pk), fresh, **HTMX).status_code == 422
+    fixed = {**fresh, "new-problem-title": "Cannot open the bottle"}
+    assert pharmacist_client.post(url("problem_add", review.pk), fixed, **HTMX).status_code == 200
+    assert review.problems.count() == 2

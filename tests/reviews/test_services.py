@@ -122,6 +122,33 @@ def test_completing_needs_a_recommendation_or_a_reason_for_each_problem(started,
     assert done.status == ReviewStatus.COMPLETED and done.completed_at and done.minutes_spent == 25
 
 
+def test_completing_with_a_major_finding_undecided_needs_an_acknowledgement_and_keeps_it(
+    started, patient, by
+):
+    for name in ("warfarin 5 mg", "ibuprofen 400 mg"):
+        patient_services.medication_add(patient=patient, data={"name": name}, by=by)
+    with pytest.raises(ValidationError) as error:
+        services.review_complete(review=started, version=started.version, minutes_spent=20, by=by)
+    message = str(error.value.message_dict["acknowledge_undecided"])
+    assert "1 major or contraindicated finding is still undecided: Warfarin with an NSAID" in message
+    started.refresh_from_db()
+    assert started.status == ReviewStatus.IN_PROGRESS
+    done = services.review_complete(
+        review=started, version=started.version, minutes_spent=20, acknowledge_undecided=True, by=by
+    )
+    assert [f["title"] for f in done.undecided_findings] == ["Warfarin with an NSAID"]
+    assert sorted(done.undecided_findings[0]["drugs"]) == ["ibuprofen", "warfarin"]
+
+
+def test_a_decided_finding_needs_no_acknowledgement(started, patient, by):
+    for name in ("warfarin 5 mg", "ibuprofen 400 mg"):
+        patient_services.medication_add(patient=patient, data={"name": name}, by=by)
+    finding = selectors.review_findings(started, today=timezone.localdate())[0]
+    services.finding_dismiss(review=started, finding=finding, reason="Already monitored", by=by)
+    done = services.review_complete(review=started, version=started.version, minutes_spent=20, by=by)
+    assert done.undecided_findings == []
+
+
 def test_completing_needs_the_minutes_and_a_started_review(review, by):
     with pytest.raises(ValidationError) as error:
         services.review_complete(review=review, version=review.version, minutes_spent=None, by=by)
