@@ -4,7 +4,9 @@ from django import forms
 
 from patients.forms import VersionedForm
 from patients.models import MedicationSource
+from reviews import prescribers as prescriber_rule
 from reviews.models import (
+    Audience,
     MedicationAssessment,
     NonadherenceCause,
     Problem,
@@ -90,16 +92,79 @@ class AdherenceConfirmForm(forms.Form):
     )
 
 
+class PrescriberSelect(forms.Select):
+    """Marks the options outside the medication's prescribers and the care team, for the page's
+    confirm step (static/js/prescriber-picker.js); the service asks again without JavaScript."""
+
+    def __init__(self, attrs=None, choices=()):
+        super().__init__(attrs, choices)
+        self.needing_confirmation: set[str] = set()
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        if str(value) in self.needing_confirmation:
+            option["attrs"]["data-needs-confirmation"] = "true"
+        return option
+
+
 class RecommendationForm(WorkspaceForm):
+    prescriber_confirmed = forms.BooleanField(label=prescriber_rule.CONFIRMATION_LABEL, required=False)
+
     class Meta:
         model = Recommendation
         fields = ["audience", "action", "text", "to_do", "prescriber"]
-        widgets = {"text": forms.Textarea(attrs={"rows": 2}), "to_do": forms.Textarea(attrs={"rows": 2})}
+        widgets = {
+            "text": forms.Textarea(attrs={"rows": 2}),
+            "to_do": forms.Textarea(attrs={"rows": 2}),
+            "prescriber": PrescriberSelect,
+        }
         labels = {"to_do": "What I need to do (the patient's words, for the action plan)"}
 
-    def __init__(self, *args, prescribers=None, **kwargs):
+    def __init__(self, *args, prescribers=None, problem=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["prescriber"].queryset = prescribers
+        field = self.fields["prescriber"]
+        field.queryset = prescribers
+        if problem is not None:
+            self._offer_prescribers(
+                field, prescriber_rule.prescriber_groups(problem=problem, directory=prescribers)
+            )
+            field.widget.attrs["data-confirm-message"] = (
+                f"This prescriber neither prescribes this problem's medications nor is on "
+                f"{problem.patient.full_name}'s care team. Send the recommendation to them?"
+            )
+
+    def _offer_prescribers(self, field, groups) -> None:
+        """The medication's prescribers first, then the care team, then everyone else; the
+        medication's prescriber chosen when there is exactly one."""
+        sections = [
+            ("Prescribes the problem's medications", groups.of_medications),
+            ("The patient's care team", groups.care_team),
+            ("Everyone else in the directory (asks for confirmation)", groups.others),
+        ]
+        field.choices = [("", "---------")] + [
+            (title, [(str(option.prescriber.pk), option.label) for option in options])
+            for title, options in sections
+            if options
+        ]
+        field.widget.needing_confirmation = groups.needing_confirmation
+        field.widget.attrs["data-prescriber-picker"] = "true"
+        self.fields["prescriber_confirmed"].widget.attrs["data-prescriber-confirmation"] = "true"
+        if groups.preselected is not None and not self.is_bound and not self.instance.prescriber_id:
+            self.initial["prescriber"] = groups.preselected.pk
+
+    def clean(self):
+        data = super().clean()
+        if data.get("audience") == Audience.PATIENT:  # the prescriber chosen in advance goes unused
+            data["prescriber"] = None
+            data[prescriber_rule.CONFIRMATION_FIELD] = False
+        return data
+
+    def data_for_service(self) -> dict:
+        return {
+            name: value
+            for name, value in super().data_for_service().items()
+            if name != prescriber_rule.CONFIRMATION_FIELD
+        }
 
 
 class CompleteForm(forms.Form):

@@ -18,7 +18,7 @@ from mtm.models import AuditAction
 from mtm.records import audited_fields, record_create, record_update
 from patients import services as patient_services
 from patients.models import MedicationEntry, Patient
-from reviews import signals
+from reviews import prescribers, signals
 from reviews.models import (
     CATEGORY_FOR_FINDING_KIND,
     Addendum,
@@ -281,19 +281,47 @@ def problem_remove(*, problem: Problem, version: int, by: Actor) -> None:
 # --- Recommendations and prescribers' answers ------------------------------------------------------
 
 
+def _prescriber_confirmed(problem: Problem, prescriber, confirmed: bool) -> None:
+    """Someone outside the medication's prescribers and the care team only when confirmed."""
+    if prescriber is None or confirmed:
+        return
+    if prescriber.organisation_id != problem.patient.organisation_id:
+        return  # the record's own validation names this one
+    if prescribers.needs_confirmation(problem=problem, prescriber=prescriber):
+        raise ValidationError(
+            {
+                prescribers.CONFIRMATION_FIELD: prescribers.confirmation_message(
+                    problem=problem, prescriber=prescriber
+                )
+            }
+        )
+
+
 @transaction.atomic
-def recommendation_add(*, problem: Problem, data: dict[str, Any], by: Actor) -> Recommendation:
+def recommendation_add(
+    *, problem: Problem, data: dict[str, Any], by: Actor, prescriber_confirmed: bool = False
+) -> Recommendation:
+    """`prescriber_confirmed`: the pharmacist confirmed a prescriber who neither prescribes the
+    problem's medications nor is on the patient's care team (see reviews.prescribers)."""
     _editable(problem.review)
     if data.get("audience") == Audience.PRESCRIBER:
         data = {"response": Response.PENDING, **data}
+        _prescriber_confirmed(problem, data.get("prescriber"), prescriber_confirmed)
     return record_create(Recommendation(problem=problem, patient_id=problem.patient_id, **data), by=by)
 
 
 @transaction.atomic
 def recommendation_update(
-    *, recommendation: Recommendation, data: dict[str, Any], version: int, by: Actor
+    *,
+    recommendation: Recommendation,
+    data: dict[str, Any],
+    version: int,
+    by: Actor,
+    prescriber_confirmed: bool = False,
 ) -> Recommendation:
     _editable(recommendation.problem.review)
+    if "prescriber" in data and data["prescriber"] != recommendation.prescriber:
+        _prescriber_confirmed(recommendation.problem, data["prescriber"], prescriber_confirmed)
     return record_update(recommendation, data=data, version=version, by=by)
 
 

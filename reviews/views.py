@@ -352,12 +352,16 @@ def recommendation_add(request, review_id, problem_id):
         request.POST,
         instance=Recommendation(problem=problem, patient_id=problem.patient_id),
         prescribers=patient_selectors.prescribers_visible_to(request.user),
+        problem=problem,
         prefix=f"recommendation-{problem.pk}",
     )
     status = run_service(
         form,
         lambda: services.recommendation_add(
-            problem=problem, data=form.data_for_service(), by=actor_from_request(request)
+            problem=problem,
+            data=form.data_for_service(),
+            prescriber_confirmed=form.cleaned_data["prescriber_confirmed"],
+            by=actor_from_request(request),
         ),
     )
     return _after(request, review, status, recommendation_forms={problem.pk: form})
@@ -568,9 +572,8 @@ def problem_form(request, review_id, problem_id, which):
     problem = get_object_or_404(review.problems, pk=problem_id)
     if which == "recommendation":
         form = RecommendationForm(
-            prescribers=patient_selectors.prescribers_visible_to(request.user).order_by(
-                "last_name", "first_name"
-            ),
+            prescribers=patient_selectors.prescribers_visible_to(request.user),
+            problem=problem,
             prefix=f"recommendation-{problem.pk}",
         )
     elif which == "problem":

@@ -9,11 +9,19 @@ from reviews.services import cpt_units
 
 
 class RecommendationSerializer(VersionedSerializer):
+    prescriber_confirmed = serializers.BooleanField(
+        write_only=True,
+        required=False,
+        default=False,
+        help_text="Send true to confirm a prescriber who neither prescribes the problem's medications nor is "
+        "on the patient's care team; without it such a prescriber is refused (400 naming this field).",
+    )
+
     class Meta:
         model = Recommendation
         fields = [
             "id", "version", "problem", "audience", "action", "text", "talked_about", "to_do", "prescriber",
-            "sent_on", "response", "response_on", "response_note", "created_at",
+            "prescriber_confirmed", "sent_on", "response", "response_on", "response_note", "created_at",
         ]  # fmt: skip
         read_only_fields = [
             "id",

@@ -251,7 +251,10 @@ class ProblemViewSet(
         problem = self.get_object()
         data = self.body(s.RecommendationSerializer)
         data.pop("version", None)
-        recommendation = services.recommendation_add(problem=problem, data=data, by=self.actor())
+        confirmed = data.pop("prescriber_confirmed", False)
+        recommendation = services.recommendation_add(
+            problem=problem, data=data, prescriber_confirmed=confirmed, by=self.actor()
+        )
         return Response(
             s.RecommendationSerializer(recommendation, context=self.get_serializer_context()).data,
             status=status.HTTP_201_CREATED,

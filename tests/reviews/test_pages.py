@@ -49,6 +49,7 @@ def letter_recommendation(problem, prescriber, by):
             "prescriber": prescriber,
             "text": "Stop ibuprofen; acetaminophen instead",
         },
+        prescriber_confirmed=True,
         by=by,
     )
 
