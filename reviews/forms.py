@@ -57,8 +57,13 @@ class ProblemForm(WorkspaceForm):
             "status", "outcome", "no_recommendation_reason",
         ]  # fmt: skip
         widgets = {
-            "details": forms.Textarea(attrs={"rows": 2}),
+            "details": forms.Textarea(attrs={"rows": 4}),
             "medications": forms.CheckboxSelectMultiple,
+        }
+        labels = {"details": "Your assessment (printed on the prescriber letter)"}
+        help_texts = {
+            "details": "What the problem means for this patient, in your words. A confirmed finding starts "
+            "with a draft from its consequence and the patient's data; change it as you judge."
         }
 
     def __init__(self, *args, medications=None, **kwargs):

@@ -19,6 +19,7 @@ from mtm.records import audited_fields, record_create, record_update
 from patients import services as patient_services
 from patients.models import MedicationEntry, Patient
 from reviews import prescribers, signals
+from reviews.assessment import finding_assessment
 from reviews.models import (
     CATEGORY_FOR_FINDING_KIND,
     Addendum,
@@ -200,24 +201,29 @@ def _finding_problem_fields(finding: dict) -> dict[str, Any]:
         "title": finding["title"],
         "category": CATEGORY_FOR_FINDING_KIND.get(finding["kind"], ""),
         "priority": severity_priority.get(finding["severity"], Priority.LOW),
-        "details": finding.get("why", ""),
     }
 
 
 @transaction.atomic
 def finding_confirm(*, review: Review, finding: dict, data: dict[str, Any], by: Actor) -> Problem:
-    """Make a screening finding a drug-related problem of this review."""
+    """Make a screening finding a drug-related problem of this review. Its assessment starts as a
+    draft from the finding's consequence and the patient's data (reviews.assessment)."""
     _editable(review)
     if review.problems.filter(finding_id=finding["id"]).exists():
         raise ValidationError({"finding": "This finding is already a problem of this review."})
+    medications = _medications_for_drugs(review, finding.get("drugs", []))
     fields = {**_finding_problem_fields(finding), **{k: v for k, v in data.items() if v not in (None, "")}}
+    if "details" not in fields:
+        fields["details"] = finding_assessment(
+            patient=review.patient, finding=finding, medications=medications, today=timezone.localdate()
+        )
     problem = record_create(
         Problem(
             review=review, patient_id=review.patient_id, finding_id=finding["id"], finding=finding, **fields
         ),
         by=by,
     )
-    problem.medications.set(_medications_for_drugs(review, finding.get("drugs", [])))
+    problem.medications.set(medications)
     review.dismissals.filter(finding_id=finding["id"]).delete()  # changed their mind within the review
     return problem
 
