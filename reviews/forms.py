@@ -182,12 +182,45 @@ class AddendumForm(forms.Form):
 
 
 class ResponseForm(forms.Form):
+    """The prescriber's answer to one recommendation and the day the letter went out: recorded,
+    or corrected when recorded wrongly. The rules of the dates are the service's."""
+
     version = forms.IntegerField(widget=forms.HiddenInput)
-    response = forms.ChoiceField(choices=[c for c in Response.choices if c[0] != Response.PENDING])
-    response_on = forms.DateField(label="Answered on", widget=forms.DateInput(attrs={"type": "date"}))
-    response_note = forms.CharField(
-        label="Answer, modification or reason", max_length=500, required=False, widget=forms.TextInput
+    sent_on = forms.DateField(
+        label="Letter sent on",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Empty: not sent yet (with an answer: the answer's day).",
     )
+    response = forms.ChoiceField(
+        label="Answer",
+        choices=[
+            ("", "Choose the answer"),
+            *[c for c in Response.choices if c[0] != Response.PENDING],
+            (Response.PENDING, "Awaiting an answer (withdraws a recorded answer)"),
+        ],
+    )
+    response_on = forms.DateField(
+        label="Answered on", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    response_note = forms.CharField(
+        label="Modification, or reason for declining", max_length=500, required=False, widget=forms.TextInput
+    )
+
+    def __init__(self, *args, recommendation: Recommendation, today, **kwargs):
+        kwargs.setdefault(
+            "initial",
+            {
+                "version": recommendation.version,
+                "sent_on": recommendation.sent_on,
+                "response": "" if recommendation.response == Response.PENDING else recommendation.response,
+                "response_on": recommendation.response_on,
+                "response_note": recommendation.response_note,
+            },
+        )
+        super().__init__(*args, **kwargs)
+        for name in ("sent_on", "response_on"):  # the date picker offers no day after today
+            self.fields[name].widget.attrs["max"] = today.isoformat()
 
 
 class MedicationStartForm(forms.Form):

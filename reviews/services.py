@@ -5,7 +5,9 @@ from prescribers and the outcome of problems are recorded later and stay open af
 """
 
 import datetime
+import enum
 import math
+import zoneinfo
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -331,14 +333,44 @@ def recommendation_update(
     return record_update(recommendation, data=data, version=version, by=by)
 
 
+def _organisation_today(recommendation: Recommendation) -> datetime.date:
+    """Today where the pharmacy is: the dates staff type are the pharmacy's days."""
+    zone = zoneinfo.ZoneInfo(recommendation.patient.organisation.time_zone)
+    return timezone.localdate(timezone=zone)
+
+
+def _letter_dates_check(
+    *, sent_on: datetime.date | None, response_on: datetime.date | None, today: datetime.date
+) -> None:
+    """The one rule for a letter's dates: none in the future, and no answer before the letter."""
+    errors = {}
+    if sent_on and sent_on > today:
+        errors["sent_on"] = (
+            f"“Letter sent on” cannot be in the future: {sent_on:%m/%d/%Y} is after today ({today:%m/%d/%Y})."
+        )
+    if response_on and response_on > today:
+        errors["response_on"] = (
+            f"“Answered on” cannot be in the future: {response_on:%m/%d/%Y} is after today ({today:%m/%d/%Y})."
+        )
+    elif response_on and sent_on and response_on < sent_on:
+        errors["response_on"] = (
+            f"“Answered on” ({response_on:%m/%d/%Y}) cannot precede the day the letter was sent "
+            f"({sent_on:%m/%d/%Y}). If the letter went out earlier, correct “Letter sent on” as well."
+        )
+    if errors:
+        raise ValidationError(errors)
+
+
 @transaction.atomic
 def recommendations_sent(
     *, recommendations: list[Recommendation], on: datetime.date, by: Actor
 ) -> list[Recommendation]:
-    """The prescriber letter went out: start waiting for the answers."""
+    """The prescriber letter went out: start waiting for the answers. Those already recorded as
+    sent keep their date (correct one with `prescriber_response_record`)."""
     sent = []
     for recommendation in recommendations:
         if recommendation.audience == Audience.PRESCRIBER and not recommendation.sent_on:
+            _letter_dates_check(sent_on=on, response_on=None, today=_organisation_today(recommendation))
             sent.append(
                 record_update(recommendation, data={"sent_on": on}, version=recommendation.version, by=by)
             )
@@ -346,26 +378,51 @@ def recommendations_sent(
     return recommendations
 
 
+class _Unchanged(enum.Enum):
+    UNCHANGED = "unchanged"
+
+
+UNCHANGED = _Unchanged.UNCHANGED
+
+
 @transaction.atomic
 def prescriber_response_record(
     *,
     recommendation: Recommendation,
     response: str,
-    on: datetime.date,
+    on: datetime.date | None,
     note: str,
     version: int,
     by: Actor,
+    sent_on: datetime.date | _Unchanged | None = UNCHANGED,
 ) -> Recommendation:
-    """Staff record what the prescriber answered (also after the review is completed)."""
+    """Staff record what the prescriber answered (also after the review is completed), and correct
+    it: record again, or `Response.PENDING` to withdraw an answer recorded by mistake.
+
+    `sent_on` corrects the day the letter was sent in the same change: a date, or None for "not
+    sent" (with an answer: the answer's day, the letter having evidently gone out). Left out, the
+    recorded day stays. Every change is a versioned, audited update of the recommendation."""
     if recommendation.audience != Audience.PRESCRIBER:
         raise ValidationError({"response": "Only a recommendation to a prescriber gets an answer."})
-    if response not in Response.values or response == Response.PENDING:
+    if response not in Response.values:
         raise ValidationError({"response": "Choose the prescriber's answer."})
-    if recommendation.sent_on and on < recommendation.sent_on:
-        raise ValidationError({"response_on": "The answer cannot be dated before the letter was sent."})
-    data = {"response": response, "response_on": on, "response_note": note.strip()}
-    if not recommendation.sent_on:
-        data["sent_on"] = on
+    if response == Response.PENDING:
+        if on is not None:
+            raise ValidationError(
+                {
+                    "response_on": "Leave “Answered on” empty while the answer is awaited, or choose the answer."
+                }
+            )
+        data = {"response": Response.PENDING, "response_on": None, "response_note": ""}
+    else:
+        data = {"response": response, "response_on": on, "response_note": note.strip()}
+    sent = recommendation.sent_on if sent_on is UNCHANGED else sent_on
+    if sent is None and response != Response.PENDING:
+        sent = on
+    data["sent_on"] = sent
+    _letter_dates_check(
+        sent_on=sent, response_on=data["response_on"], today=_organisation_today(recommendation)
+    )
     return record_update(recommendation, data=data, version=version, by=by)
 
 

@@ -404,10 +404,12 @@ def prescriber_letter_sent(request, review_id, prescriber_id):
 
 @requires(Capability.RESPONSE_RECORD)
 def response_record(request, recommendation_id):
+    """Record the prescriber's answer, or correct it and the day the letter was sent."""
     recommendation = get_object_or_404(
         selectors.recommendations_visible_to(request.user), pk=recommendation_id, audience="prescriber"
     )
-    form = ResponseForm(request.POST or None, initial={"version": recommendation.version})
+    form = ResponseForm(request.POST or None, recommendation=recommendation, today=timezone.localdate())
+    status = 200
     if request.method == "POST":
         status = run_service(
             form,
@@ -416,16 +418,16 @@ def response_record(request, recommendation_id):
                 response=form.cleaned_data["response"],
                 on=form.cleaned_data["response_on"],
                 note=form.cleaned_data["response_note"],
+                sent_on=form.cleaned_data["sent_on"],
                 version=form.cleaned_data["version"],
                 by=actor_from_request(request),
             ),
         )
         if status == 200:
             return redirect(_workspace_url(recommendation.problem.review))
-        return render(
-            request, "reviews/response_form.html", {"form": form, "r": recommendation}, status=status
-        )
-    return render(request, "reviews/response_form.html", {"form": form, "r": recommendation})
+        recommendation.refresh_from_db()  # the service leaves it as it was; show what is recorded
+    context = {"form": form, "r": recommendation, "history": selectors.recommendation_history(recommendation)}
+    return render(request, "reviews/response_form.html", context, status=status)
 
 
 @requires(Capability.REVIEW_CONDUCT)

@@ -280,10 +280,12 @@ class RecommendationViewSet(ReviewAPIMixin, mixins.RetrieveModelMixin, viewsets.
     @extend_schema(request=s.ResponseSerializer, responses=s.RecommendationSerializer)
     @action(detail=True, methods=["post"], url_path="response")
     def answer(self, request, pk=None):
+        """Record the prescriber's answer, or correct it (send again) and the day the letter was sent."""
         recommendation = get_object_or_404(self.get_queryset(), pk=pk)
         data = self.body(s.ResponseSerializer)
+        corrections = {"sent_on": data["sent_on"]} if "sent_on" in data else {}
         recommendation = services.prescriber_response_record(
             recommendation=recommendation, response=data["response"], on=data["response_on"],
-            note=data["response_note"], version=data["version"], by=self.actor(),
+            note=data["response_note"], version=data["version"], by=self.actor(), **corrections,
         )  # fmt: skip
         return Response(self.get_serializer(recommendation).data)
