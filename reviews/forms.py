@@ -4,7 +4,9 @@ from django import forms
 
 from patients.forms import VersionedForm
 from patients.models import MedicationSource
+from reviews import prescribers as prescriber_rule
 from reviews.models import (
+    Audience,
     MedicationAssessment,
     NonadherenceCause,
     Problem,
@@ -55,8 +57,13 @@ class ProblemForm(WorkspaceForm):
             "status", "outcome", "no_recommendation_reason",
         ]  # fmt: skip
         widgets = {
-            "details": forms.Textarea(attrs={"rows": 2}),
+            "details": forms.Textarea(attrs={"rows": 4}),
             "medications": forms.CheckboxSelectMultiple,
+        }
+        labels = {"details": "Your assessment (printed on the prescriber letter)"}
+        help_texts = {
+            "details": "What the problem means for this patient, in your words. A confirmed finding starts "
+            "with a draft from its consequence and the patient's data; change it as you judge."
         }
 
     def __init__(self, *args, medications=None, **kwargs):
@@ -103,16 +110,79 @@ class AdherenceConfirmForm(forms.Form):
     )
 
 
+class PrescriberSelect(forms.Select):
+    """Marks the options outside the medication's prescribers and the care team, for the page's
+    confirm step (static/js/prescriber-picker.js); the service asks again without JavaScript."""
+
+    def __init__(self, attrs=None, choices=()):
+        super().__init__(attrs, choices)
+        self.needing_confirmation: set[str] = set()
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        if str(value) in self.needing_confirmation:
+            option["attrs"]["data-needs-confirmation"] = "true"
+        return option
+
+
 class RecommendationForm(WorkspaceForm):
+    prescriber_confirmed = forms.BooleanField(label=prescriber_rule.CONFIRMATION_LABEL, required=False)
+
     class Meta:
         model = Recommendation
         fields = ["audience", "action", "text", "to_do", "prescriber"]
-        widgets = {"text": forms.Textarea(attrs={"rows": 2}), "to_do": forms.Textarea(attrs={"rows": 2})}
+        widgets = {
+            "text": forms.Textarea(attrs={"rows": 2}),
+            "to_do": forms.Textarea(attrs={"rows": 2}),
+            "prescriber": PrescriberSelect,
+        }
         labels = {"to_do": "What I need to do (the patient's words, for the action plan)"}
 
-    def __init__(self, *args, prescribers=None, **kwargs):
+    def __init__(self, *args, prescribers=None, problem=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["prescriber"].queryset = prescribers
+        field = self.fields["prescriber"]
+        field.queryset = prescribers
+        if problem is not None:
+            self._offer_prescribers(
+                field, prescriber_rule.prescriber_groups(problem=problem, directory=prescribers)
+            )
+            field.widget.attrs["data-confirm-message"] = (
+                f"This prescriber neither prescribes this problem's medications nor is on "
+                f"{problem.patient.full_name}'s care team. Send the recommendation to them?"
+            )
+
+    def _offer_prescribers(self, field, groups) -> None:
+        """The medication's prescribers first, then the care team, then everyone else; the
+        medication's prescriber chosen when there is exactly one."""
+        sections = [
+            ("Prescribes the problem's medications", groups.of_medications),
+            ("The patient's care team", groups.care_team),
+            ("Everyone else in the directory (asks for confirmation)", groups.others),
+        ]
+        field.choices = [("", "---------")] + [
+            (title, [(str(option.prescriber.pk), option.label) for option in options])
+            for title, options in sections
+            if options
+        ]
+        field.widget.needing_confirmation = groups.needing_confirmation
+        field.widget.attrs["data-prescriber-picker"] = "true"
+        self.fields["prescriber_confirmed"].widget.attrs["data-prescriber-confirmation"] = "true"
+        if groups.preselected is not None and not self.is_bound and not self.instance.prescriber_id:
+            self.initial["prescriber"] = groups.preselected.pk
+
+    def clean(self):
+        data = super().clean()
+        if data.get("audience") == Audience.PATIENT:  # the prescriber chosen in advance goes unused
+            data["prescriber"] = None
+            data[prescriber_rule.CONFIRMATION_FIELD] = False
+        return data
+
+    def data_for_service(self) -> dict:
+        return {
+            name: value
+            for name, value in super().data_for_service().items()
+            if name != prescriber_rule.CONFIRMATION_FIELD
+        }
 
 
 class CompleteForm(forms.Form):
@@ -128,12 +198,45 @@ class AddendumForm(forms.Form):
 
 
 class ResponseForm(forms.Form):
+    """The prescriber's answer to one recommendation and the day the letter went out: recorded,
+    or corrected when recorded wrongly. The rules of the dates are the service's."""
+
     version = forms.IntegerField(widget=forms.HiddenInput)
-    response = forms.ChoiceField(choices=[c for c in Response.choices if c[0] != Response.PENDING])
-    response_on = forms.DateField(label="Answered on", widget=forms.DateInput(attrs={"type": "date"}))
-    response_note = forms.CharField(
-        label="Answer, modification or reason", max_length=500, required=False, widget=forms.TextInput
+    sent_on = forms.DateField(
+        label="Letter sent on",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Empty: not sent yet (with an answer: the answer's day).",
     )
+    response = forms.ChoiceField(
+        label="Answer",
+        choices=[
+            ("", "Choose the answer"),
+            *[c for c in Response.choices if c[0] != Response.PENDING],
+            (Response.PENDING, "Awaiting an answer (withdraws a recorded answer)"),
+        ],
+    )
+    response_on = forms.DateField(
+        label="Answered on", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    response_note = forms.CharField(
+        label="Modification, or reason for declining", max_length=500, required=False, widget=forms.TextInput
+    )
+
+    def __init__(self, *args, recommendation: Recommendation, today, **kwargs):
+        kwargs.setdefault(
+            "initial",
+            {
+                "version": recommendation.version,
+                "sent_on": recommendation.sent_on,
+                "response": "" if recommendation.response == Response.PENDING else recommendation.response,
+                "response_on": recommendation.response_on,
+                "response_note": recommendation.response_note,
+            },
+        )
+        super().__init__(*args, **kwargs)
+        for name in ("sent_on", "response_on"):  # the date picker offers no day after today
+            self.fields[name].widget.attrs["max"] = today.isoformat()
 
 
 class MedicationStartForm(forms.Form):

@@ -6,12 +6,14 @@ import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 
+from django.db import models
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from interactions.selectors import knowledge_base
+from mtm.models import AuditAction, AuditEvent
 from mtm.scoping import scope_to_organisation
 from patients.models import MedicationEntry, MedicationStatus, Prescriber
 from patients.selectors import (
@@ -155,6 +157,40 @@ def recommendations_visible_to(user) -> QuerySet[Recommendation]:
         user,
         path="patient__organisation",
     )
+
+
+@dataclass
+class HistoryLine:
+    event: AuditEvent
+    changes: list[tuple[str, str, str]]  # (what, before, after), as a person reads them
+
+
+def _readable(field, value) -> str:
+    if value in (None, ""):
+        return ""
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if isinstance(field, models.DateField) and isinstance(value, str):
+        return f"{datetime.date.fromisoformat(value[:10]):%m/%d/%Y}"
+    return str(value)
+
+
+def recommendation_history(recommendation: Recommendation) -> list[HistoryLine]:
+    """Who recorded or corrected what on a recommendation (sent date, answer), newest first."""
+    events = AuditEvent.objects.filter(
+        patient_id=recommendation.patient_id,
+        object_type=Recommendation._meta.label_lower,
+        object_id=str(recommendation.pk),
+    ).exclude(action=AuditAction.VIEW)
+    lines = []
+    for event in events:
+        changes = []
+        if event.action != AuditAction.CREATE:
+            for name, (before, after) in event.changes.items():
+                field = Recommendation._meta.get_field(name)
+                changes.append((str(field.verbose_name), _readable(field, before), _readable(field, after)))
+        lines.append(HistoryLine(event, changes))
+    return lines
 
 
 def awaiting_answer(*, user, today: datetime.date) -> QuerySet[Recommendation]:

@@ -5,7 +5,9 @@ from prescribers and the outcome of problems are recorded later and stay open af
 """
 
 import datetime
+import enum
 import math
+import zoneinfo
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -19,7 +21,8 @@ from mtm.records import audited_fields, record_create, record_update
 from patients import services as patient_services
 from patients.models import MedicationEntry, Patient
 from patients.selectors import patient_record, patient_screening
-from reviews import signals
+from reviews import prescribers, signals
+from reviews.assessment import finding_assessment
 from reviews.models import (
     CATEGORY_FOR_FINDING_KIND,
     Addendum,
@@ -246,24 +249,29 @@ def _finding_problem_fields(finding: dict) -> dict[str, Any]:
         "title": finding["title"],
         "category": CATEGORY_FOR_FINDING_KIND.get(finding["kind"], ""),
         "priority": severity_priority.get(finding["severity"], Priority.LOW),
-        "details": finding.get("why", ""),
     }
 
 
 @transaction.atomic
 def finding_confirm(*, review: Review, finding: dict, data: dict[str, Any], by: Actor) -> Problem:
-    """Make a screening finding a drug-related problem of this review."""
+    """Make a screening finding a drug-related problem of this review. Its assessment starts as a
+    draft from the finding's consequence and the patient's data (reviews.assessment)."""
     _editable(review)
     if review.problems.filter(finding_id=finding["id"]).exists():
         raise ValidationError({"finding": "This finding is already a problem of this review."})
+    medications = _medications_for_drugs(review, finding.get("drugs", []))
     fields = {**_finding_problem_fields(finding), **{k: v for k, v in data.items() if v not in (None, "")}}
+    if "details" not in fields:
+        fields["details"] = finding_assessment(
+            patient=review.patient, finding=finding, medications=medications, today=timezone.localdate()
+        )
     problem = record_create(
         Problem(
             review=review, patient_id=review.patient_id, finding_id=finding["id"], finding=finding, **fields
         ),
         by=by,
     )
-    problem.medications.set(_medications_for_drugs(review, finding.get("drugs", [])))
+    problem.medications.set(medications)
     review.dismissals.filter(finding_id=finding["id"]).delete()  # changed their mind within the review
     return problem
 
@@ -327,30 +335,88 @@ def problem_remove(*, problem: Problem, version: int, by: Actor) -> None:
 # --- Recommendations and prescribers' answers ------------------------------------------------------
 
 
+def _prescriber_confirmed(problem: Problem, prescriber, confirmed: bool) -> None:
+    """Someone outside the medication's prescribers and the care team only when confirmed."""
+    if prescriber is None or confirmed:
+        return
+    if prescriber.organisation_id != problem.patient.organisation_id:
+        return  # the record's own validation names this one
+    if prescribers.needs_confirmation(problem=problem, prescriber=prescriber):
+        raise ValidationError(
+            {
+                prescribers.CONFIRMATION_FIELD: prescribers.confirmation_message(
+                    problem=problem, prescriber=prescriber
+                )
+            }
+        )
+
+
 @transaction.atomic
-def recommendation_add(*, problem: Problem, data: dict[str, Any], by: Actor) -> Recommendation:
+def recommendation_add(
+    *, problem: Problem, data: dict[str, Any], by: Actor, prescriber_confirmed: bool = False
+) -> Recommendation:
+    """`prescriber_confirmed`: the pharmacist confirmed a prescriber who neither prescribes the
+    problem's medications nor is on the patient's care team (see reviews.prescribers)."""
     _editable(problem.review)
     if data.get("audience") == Audience.PRESCRIBER:
         data = {"response": Response.PENDING, **data}
+        _prescriber_confirmed(problem, data.get("prescriber"), prescriber_confirmed)
     return record_create(Recommendation(problem=problem, patient_id=problem.patient_id, **data), by=by)
 
 
 @transaction.atomic
 def recommendation_update(
-    *, recommendation: Recommendation, data: dict[str, Any], version: int, by: Actor
+    *,
+    recommendation: Recommendation,
+    data: dict[str, Any],
+    version: int,
+    by: Actor,
+    prescriber_confirmed: bool = False,
 ) -> Recommendation:
     _editable(recommendation.problem.review)
+    if "prescriber" in data and data["prescriber"] != recommendation.prescriber:
+        _prescriber_confirmed(recommendation.problem, data["prescriber"], prescriber_confirmed)
     return record_update(recommendation, data=data, version=version, by=by)
+
+
+def _organisation_today(recommendation: Recommendation) -> datetime.date:
+    """Today where the pharmacy is: the dates staff type are the pharmacy's days."""
+    zone = zoneinfo.ZoneInfo(recommendation.patient.organisation.time_zone)
+    return timezone.localdate(timezone=zone)
+
+
+def _letter_dates_check(
+    *, sent_on: datetime.date | None, response_on: datetime.date | None, today: datetime.date
+) -> None:
+    """The one rule for a letter's dates: none in the future, and no answer before the letter."""
+    errors = {}
+    if sent_on and sent_on > today:
+        errors["sent_on"] = (
+            f"“Letter sent on” cannot be in the future: {sent_on:%m/%d/%Y} is after today ({today:%m/%d/%Y})."
+        )
+    if response_on and response_on > today:
+        errors["response_on"] = (
+            f"“Answered on” cannot be in the future: {response_on:%m/%d/%Y} is after today ({today:%m/%d/%Y})."
+        )
+    elif response_on and sent_on and response_on < sent_on:
+        errors["response_on"] = (
+            f"“Answered on” ({response_on:%m/%d/%Y}) cannot precede the day the letter was sent "
+            f"({sent_on:%m/%d/%Y}). If the letter went out earlier, correct “Letter sent on” as well."
+        )
+    if errors:
+        raise ValidationError(errors)
 
 
 @transaction.atomic
 def recommendations_sent(
     *, recommendations: list[Recommendation], on: datetime.date, by: Actor
 ) -> list[Recommendation]:
-    """The prescriber letter went out: start waiting for the answers."""
+    """The prescriber letter went out: start waiting for the answers. Those already recorded as
+    sent keep their date (correct one with `prescriber_response_record`)."""
     sent = []
     for recommendation in recommendations:
         if recommendation.audience == Audience.PRESCRIBER and not recommendation.sent_on:
+            _letter_dates_check(sent_on=on, response_on=None, today=_organisation_today(recommendation))
             sent.append(
                 record_update(recommendation, data={"sent_on": on}, version=recommendation.version, by=by)
             )
@@ -358,26 +424,51 @@ def recommendations_sent(
     return recommendations
 
 
+class _Unchanged(enum.Enum):
+    UNCHANGED = "unchanged"
+
+
+UNCHANGED = _Unchanged.UNCHANGED
+
+
 @transaction.atomic
 def prescriber_response_record(
     *,
     recommendation: Recommendation,
     response: str,
-    on: datetime.date,
+    on: datetime.date | None,
     note: str,
     version: int,
     by: Actor,
+    sent_on: datetime.date | _Unchanged | None = UNCHANGED,
 ) -> Recommendation:
-    """Staff record what the prescriber answered (also after the review is completed)."""
+    """Staff record what the prescriber answered (also after the review is completed), and correct
+    it: record again, or `Response.PENDING` to withdraw an answer recorded by mistake.
+
+    `sent_on` corrects the day the letter was sent in the same change: a date, or None for "not
+    sent" (with an answer: the answer's day, the letter having evidently gone out). Left out, the
+    recorded day stays. Every change is a versioned, audited update of the recommendation."""
     if recommendation.audience != Audience.PRESCRIBER:
         raise ValidationError({"response": "Only a recommendation to a prescriber gets an answer."})
-    if response not in Response.values or response == Response.PENDING:
+    if response not in Response.values:
         raise ValidationError({"response": "Choose the prescriber's answer."})
-    if recommendation.sent_on and on < recommendation.sent_on:
-        raise ValidationError({"response_on": "The answer cannot be dated before the letter was sent."})
-    data = {"response": response, "response_on": on, "response_note": note.strip()}
-    if not recommendation.sent_on:
-        data["sent_on"] = on
+    if response == Response.PENDING:
+        if on is not None:
+            raise ValidationError(
+                {
+                    "response_on": "Leave “Answered on” empty while the answer is awaited, or choose the answer."
+                }
+            )
+        data = {"response": Response.PENDING, "response_on": None, "response_note": ""}
+    else:
+        data = {"response": response, "response_on": on, "response_note": note.strip()}
+    sent = recommendation.sent_on if sent_on is UNCHANGED else sent_on
+    if sent is None and response != Response.PENDING:
+        sent = on
+    data["sent_on"] = sent
+    _letter_dates_check(
+        sent_on=sent, response_on=data["response_on"], today=_organisation_today(recommendation)
+    )
     return record_update(recommendation, data=data, version=version, by=by)
 
 

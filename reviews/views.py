@@ -475,12 +475,16 @@ def recommendation_add(request, review_id, problem_id):
         request.POST,
         instance=Recommendation(problem=problem, patient_id=problem.patient_id),
         prescribers=patient_selectors.prescribers_visible_to(request.user),
+        problem=problem,
         prefix=f"recommendation-{problem.pk}",
     )
     status = run_service(
         form,
         lambda: services.recommendation_add(
-            problem=problem, data=form.data_for_service(), by=actor_from_request(request)
+            problem=problem,
+            data=form.data_for_service(),
+            prescriber_confirmed=form.cleaned_data["prescriber_confirmed"],
+            by=actor_from_request(request),
         ),
         request=request,
     )
@@ -531,10 +535,12 @@ def prescriber_letter_sent(request, review_id, prescriber_id):
 
 @requires(Capability.RESPONSE_RECORD)
 def response_record(request, recommendation_id):
+    """Record the prescriber's answer, or correct it and the day the letter was sent."""
     recommendation = get_object_or_404(
         selectors.recommendations_visible_to(request.user), pk=recommendation_id, audience="prescriber"
     )
-    form = ResponseForm(request.POST or None, initial={"version": recommendation.version})
+    form = ResponseForm(request.POST or None, recommendation=recommendation, today=timezone.localdate())
+    status = 200
     if request.method == "POST":
         status = run_service(
             form,
@@ -543,16 +549,16 @@ def response_record(request, recommendation_id):
                 response=form.cleaned_data["response"],
                 on=form.cleaned_data["response_on"],
                 note=form.cleaned_data["response_note"],
+                sent_on=form.cleaned_data["sent_on"],
                 version=form.cleaned_data["version"],
                 by=actor_from_request(request),
             ),
         )
         if status == 200:
             return redirect(_workspace_url(recommendation.problem.review))
-        return render(
-            request, "reviews/response_form.html", {"form": form, "r": recommendation}, status=status
-        )
-    return render(request, "reviews/response_form.html", {"form": form, "r": recommendation})
+        recommendation.refresh_from_db()  # the service leaves it as it was; show what is recorded
+    context = {"form": form, "r": recommendation, "history": selectors.recommendation_history(recommendation)}
+    return render(request, "reviews/response_form.html", context, status=status)
 
 
 @requires(Capability.REVIEW_CONDUCT)
@@ -699,9 +705,8 @@ def problem_form(request, review_id, problem_id, which):
     problem = get_object_or_404(review.problems, pk=problem_id)
     if which == "recommendation":
         form = RecommendationForm(
-            prescribers=patient_selectors.prescribers_visible_to(request.user).order_by(
-                "last_name", "first_name"
-            ),
+            prescribers=patient_selectors.prescribers_visible_to(request.user),
+            problem=problem,
             prefix=f"recommendation-{problem.pk}",
         )
     elif which == "problem":

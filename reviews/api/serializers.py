@@ -9,11 +9,19 @@ from reviews.services import cpt_units
 
 
 class RecommendationSerializer(VersionedSerializer):
+    prescriber_confirmed = serializers.BooleanField(
+        write_only=True,
+        required=False,
+        default=False,
+        help_text="Send true to confirm a prescriber who neither prescribes the problem's medications nor is "
+        "on the patient's care team; without it such a prescriber is refused (400 naming this field).",
+    )
+
     class Meta:
         model = Recommendation
         fields = [
             "id", "version", "problem", "audience", "action", "text", "talked_about", "to_do", "prescriber",
-            "sent_on", "response", "response_on", "response_note", "created_at",
+            "prescriber_confirmed", "sent_on", "response", "response_on", "response_note", "created_at",
         ]  # fmt: skip
         read_only_fields = [
             "id",
@@ -135,9 +143,23 @@ class AddendumSerializer(serializers.Serializer):
 
 class ResponseSerializer(serializers.Serializer):
     version = serializers.IntegerField(min_value=1)
-    response = serializers.ChoiceField(choices=[c for c in Response.choices if c[0] != Response.PENDING])
-    response_on = serializers.DateField()
+    response = serializers.ChoiceField(
+        choices=Response.choices,
+        help_text="The prescriber's answer; `pending` withdraws an answer recorded by mistake.",
+    )
+    response_on = serializers.DateField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Required with an answer; never in the future",
+    )
     response_note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    sent_on = serializers.DateField(
+        required=False,
+        allow_null=True,
+        help_text="Corrects the day the letter was sent (null: not sent). Left out, the recorded day stays "
+        "(the answer's day when none was recorded).",
+    )
 
 
 class SummaryDeliveredSerializer(serializers.Serializer):

@@ -253,7 +253,10 @@ class ProblemViewSet(
         problem = self.get_object()
         data = self.body(s.RecommendationSerializer)
         data.pop("version", None)
-        recommendation = services.recommendation_add(problem=problem, data=data, by=self.actor())
+        confirmed = data.pop("prescriber_confirmed", False)
+        recommendation = services.recommendation_add(
+            problem=problem, data=data, prescriber_confirmed=confirmed, by=self.actor()
+        )
         return Response(
             s.RecommendationSerializer(recommendation, context=self.get_serializer_context()).data,
             status=status.HTTP_201_CREATED,
@@ -279,10 +282,12 @@ class RecommendationViewSet(ReviewAPIMixin, mixins.RetrieveModelMixin, viewsets.
     @extend_schema(request=s.ResponseSerializer, responses=s.RecommendationSerializer)
     @action(detail=True, methods=["post"], url_path="response")
     def answer(self, request, pk=None):
+        """Record the prescriber's answer, or correct it (send again) and the day the letter was sent."""
         recommendation = get_object_or_404(self.get_queryset(), pk=pk)
         data = self.body(s.ResponseSerializer)
+        corrections = {"sent_on": data["sent_on"]} if "sent_on" in data else {}
         recommendation = services.prescriber_response_record(
             recommendation=recommendation, response=data["response"], on=data["response_on"],
-            note=data["response_note"], version=data["version"], by=self.actor(),
+            note=data["response_note"], version=data["version"], by=self.actor(), **corrections,
         )  # fmt: skip
         return Response(self.get_serializer(recommendation).data)

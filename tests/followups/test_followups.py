@@ -68,7 +68,7 @@ def completed_cmr(patient, by, org):
         data={"audience": Audience.PATIENT, "action": PatientAction.MONITORING, "text": "INR check in 2 weeks"},
     )  # fmt: skip
     letter = review_services.recommendation_add(
-        problem=problem, by=by,
+        problem=problem, by=by, prescriber_confirmed=True,  # not on the care team: confirmed
         data={"audience": Audience.PRESCRIBER, "action": "", "text": "Please order an INR", "prescriber": prescriber},
     )  # fmt: skip
     review = review_services.review_complete(review=review, version=review.version, minutes_spent=30, by=by)

@@ -65,7 +65,8 @@ def test_a_whole_review_through_the_api(api, patient, medications, org):
     prescriber = factories.make_prescriber(org)
     to_prescriber = api.post(
         f"{base}/problems/{problem.json()['id']}/recommendations/",
-        {"audience": "prescriber", "prescriber": str(prescriber.pk), "text": "Check INR in 3 days"}, format="json",
+        {"audience": "prescriber", "prescriber": str(prescriber.pk), "text": "Check INR in 3 days",
+         "prescriber_confirmed": True}, format="json",
     )  # fmt: skip
     assert to_prescriber.status_code == 201 and to_prescriber.json()["response"] == "pending"
     refused = api.post(

@@ -50,6 +50,7 @@ def letter_recommendation(problem, prescriber, by):
             "prescriber": prescriber,
             "text": "Stop ibuprofen; acetaminophen instead",
         },
+        prescriber_confirmed=True,
         by=by,
     )
 
@@ -238,7 +239,7 @@ def test_the_prescriber_letter_is_a_pdf_with_the_recommendations(
     response = pharmacist_client.get(url("prescriber_letter", review.pk, prescriber.pk))
     assert response["Content-Type"] == "application/pdf" and response.content.startswith(b"%PDF")
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(response.content)).pages)
-    for expected in ["Walter Brennan", "Rachel Kim", "SITUATION", "BACKGROUND", "ASSESSMENT AND RECOMMENDATIONS",
+    for expected in ["Walter Brennan", "Rachel Kim", "Your decision, please, on 1 recommendation", "BACKGROUND",
                      "Stop ibuprofen; acetaminophen instead", "Accept with modification", "Decline", "signature"]:  # fmt: skip
         assert expected in text, expected
 

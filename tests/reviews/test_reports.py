@@ -31,6 +31,7 @@ def completed_review(patient, pharmacist, *, minutes=25, problems=(), prescriber
             recommendation = services.recommendation_add(
                 problem=problem,
                 data={"audience": Audience.PRESCRIBER, "prescriber": prescriber, "text": "x"},
+                prescriber_confirmed=True,
                 by=by,
             )
             if answer:

@@ -74,6 +74,7 @@ def prescriber_recommendation(problem, prescriber, by):
             "text": "Consider stopping glipizide",
             "prescriber": prescriber,
         },
+        prescriber_confirmed=True,  # these tests' prescribers are on no care team
         by=by,
     )
 
