@@ -64,6 +64,15 @@ class Queue:
     today_total: int
     failed_reminders: list[Reminder]
 
+    @property
+    def due(self) -> list[FollowUp]:
+        """Overdue first, then the rest of today."""
+        return self.overdue + self.today
+
+    @property
+    def due_total(self) -> int:
+        return self.overdue_total + self.today_total
+
 
 def queue(*, user, assigned_to: User | None = None, now: datetime.datetime | None = None) -> Queue:
     """Scheduled follow-ups past their time (oldest first), and those still due today (organisation's

@@ -3,6 +3,7 @@ from django.urls import path
 from followups import views
 
 urlpatterns = [
+    path("today/", views.today_page, name="today"),
     path("follow-ups/", views.follow_up_queue, name="follow_up_queue"),
     path("follow-ups/agenda/", views.agenda, name="agenda"),
     path("follow-ups/calendar-feed/", views.calendar_feed_reset, name="calendar_feed_reset"),

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from followups import selectors, services
+from followups import selectors, services, today
 from followups.calendar import calendar_ics, initials
 from followups.forms import CloseForm, FollowUpForm, RescheduleForm
 from followups.models import CalendarFeed, FollowUp, FollowUpStatus, Reminder
@@ -22,7 +22,7 @@ from mtm.audit import actor_from_request, audit_record
 from mtm.decorators import requires
 from mtm.forms import run_service
 from mtm.models import AuditAction
-from mtm.permissions import Capability
+from mtm.permissions import Capability, Role
 from mtm.scoping import scope_to_organisation
 from patients import selectors as patient_selectors
 
@@ -370,3 +370,28 @@ def portal_appointment_ics(request, follow_up_id):
     )
     response["Content-Disposition"] = f'attachment; filename="appointment-{follow_up.due_at:%Y%m%d}.ics"'
     return response
+
+
+# --- Today: where each role starts the day -----------------------------------------------------------
+
+
+@requires(Capability.PATIENT_VIEW)
+def today_page(request):
+    """The work waiting for the user: a pharmacist's open reviews, summaries to deliver, answers
+    overdue and follow-ups; the staff's queue, letters to fax and answers to record; the
+    organisation's figures for an admin."""
+    user = request.user
+    day = selectors.local_today(user)
+    context = {
+        "today": day,
+        "next": request.get_full_path(),
+        "can_manage": _can_manage(request),
+        "show_patient": True,
+    }
+    if user.role == Role.PHARMACIST:
+        context["mine"] = today.pharmacist_day(user=user, today=day)
+    elif user.role == Role.STAFF:
+        context["desk"] = today.staff_day(user=user, today=day)
+    else:
+        context["figures"] = today.organisation_figures(user=user, today=day)
+    return render(request, "followups/today.html", context)

@@ -20,7 +20,7 @@ def home(request):
     if request.user.can(Capability.PORTAL):
         return redirect("portal")
     if request.user.can(Capability.PATIENT_VIEW):
-        return redirect("patient_list")
+        return redirect("today")
     return redirect("password_change")
 
 

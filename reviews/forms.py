@@ -69,6 +69,7 @@ class ProblemForm(WorkspaceForm):
     def __init__(self, *args, medications=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["medications"].queryset = medications
+        self.fields["medications"].label_from_instance = lambda entry: entry.display_name
 
 
 class FindingConfirmForm(forms.ModelForm):

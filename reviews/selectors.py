@@ -139,13 +139,16 @@ class SummaryDue:
         return self.days_left < 0
 
 
-def summaries_due(*, user, today: datetime.date) -> list[SummaryDue]:
-    """Completed CMRs whose written summary has not been delivered, latest deadline last; the late
-    and the nearly due are what the pharmacist's list shows first."""
+def summaries_due(*, user, today: datetime.date, pharmacist=None) -> list[SummaryDue]:
+    """Completed CMRs whose written summary has not been delivered (of one pharmacist's reviews
+    when given), latest deadline last; the late and the nearly due are what lists show first."""
     due = []
-    for review in reviews_visible_to(user).filter(
+    reviews = reviews_visible_to(user).filter(
         kind="cmr", status="completed", summary_delivered_on__isnull=True
-    ):
+    )
+    if pharmacist is not None:
+        reviews = reviews.filter(pharmacist=pharmacist)
+    for review in reviews:
         deadline = timezone.localdate(review.completed_at) + datetime.timedelta(days=SUMMARY_DAYS)
         due.append(SummaryDue(review, deadline, (deadline - today).days))
     return sorted(due, key=lambda item: item.due)

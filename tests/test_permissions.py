@@ -15,6 +15,11 @@ LOGIN = 302
 PAGES = [
     (
         "get",
+        "/today/",
+        dict(anonymous=LOGIN, patient=403, staff=200, pharmacist=200, org_admin=200, other_org=200),
+    ),
+    (
+        "get",
         "/patients/",
         dict(anonymous=LOGIN, patient=403, staff=200, pharmacist=200, org_admin=200, other_org=200),
     ),

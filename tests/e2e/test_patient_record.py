@@ -11,7 +11,7 @@ pytestmark = pytest.mark.browser
 
 def test_pharmacist_finds_a_patient_and_edits_the_medication_list_in_place(demo, live_server, page):
     sign_in(page, live_server.url)
-    expect(page.get_by_role("heading", name="Patients")).to_be_visible()
+    expect(page.get_by_role("heading", name="Today")).to_be_visible()  # where a pharmacist lands
 
     page.get_by_label("Search patients").fill("okaf")
     results = page.locator("#results")

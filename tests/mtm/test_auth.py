@@ -10,7 +10,7 @@ from tests import factories
 
 
 def test_sign_in_sends_each_role_to_its_start_page(pharmacist, patient_user, org_admin):
-    for user, start in [(pharmacist, "/patients/"), (patient_user, "/portal/"), (org_admin, "/patients/")]:
+    for user, start in [(pharmacist, "/today/"), (patient_user, "/portal/"), (org_admin, "/today/")]:
         client = Client()
         response = client.post(
             reverse("login"), {"username": user.username, "password": factories.PASSWORD}, follow=True
