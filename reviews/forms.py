@@ -139,8 +139,21 @@ class RecommendationForm(WorkspaceForm):
         }
         labels = {"to_do": "What I need to do (the patient's words, for the action plan)"}
 
-    def __init__(self, *args, prescribers=None, problem=None, **kwargs):
+    def __init__(self, *args, prescribers=None, problem=None, audience=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.audience_preset = audience  # (not `audience`: templates would find the field of that name)
+        if audience in Audience.values:  # opened as "To the patient" or "To a prescriber": no choice to make
+            self.initial["audience"] = audience
+            self.fields["audience"].widget = forms.HiddenInput()
+            unused = (
+                ("prescriber", "prescriber_confirmed")
+                if audience == Audience.PATIENT
+                else ("action", "to_do")
+            )
+            for name in unused:
+                del self.fields[name]
+            if audience == Audience.PATIENT:
+                return
         field = self.fields["prescriber"]
         field.queryset = prescribers
         if problem is not None:
@@ -173,6 +186,7 @@ class RecommendationForm(WorkspaceForm):
 
     def clean(self):
         data = super().clean()
+        data.setdefault(prescriber_rule.CONFIRMATION_FIELD, False)
         if data.get("audience") == Audience.PATIENT:  # the prescriber chosen in advance goes unused
             data["prescriber"] = None
             data[prescriber_rule.CONFIRMATION_FIELD] = False

@@ -146,13 +146,17 @@ def review_new(request, patient_id):
         created = {}
 
         def run():
-            created["review"] = services.review_create(
-                patient=patient, data=form.data_for_service(), by=actor_from_request(request)
-            )
+            by = actor_from_request(request)
+            review = services.review_create(patient=patient, data=form.data_for_service(), by=by)
+            if request.POST.get("start"):  # "Start the review now": opened and started at once
+                review = services.review_start(review=review, version=review.version, by=by)
+            created["review"] = review
 
-        status = run_service(form, run)
+        status = run_service(form, run, request=request)
         if status == 200:
-            return redirect(_workspace_url(created["review"]))
+            # A form sent twice opened one review: the second finds it.
+            review = created.get("review") or patient.reviews.exclude(status="completed").latest("created_at")
+            return redirect(_workspace_url(review))
         return render(request, "reviews/review_new.html", {"form": form, "patient": patient}, status=status)
     return render(request, "reviews/review_new.html", {"form": form, "patient": patient})
 
@@ -471,19 +475,21 @@ def problem_edit(request, review_id, problem_id):
 def recommendation_add(request, review_id, problem_id):
     review = _review_for_change(request, review_id)
     problem = get_object_or_404(review.problems, pk=problem_id)
+    prefix = f"recommendation-{problem.pk}"
     form = RecommendationForm(
         request.POST,
         instance=Recommendation(problem=problem, patient_id=problem.patient_id),
         prescribers=patient_selectors.prescribers_visible_to(request.user),
         problem=problem,
-        prefix=f"recommendation-{problem.pk}",
+        audience=request.POST.get(f"{prefix}-audience"),  # the same form as the one opened
+        prefix=prefix,
     )
     status = run_service(
         form,
         lambda: services.recommendation_add(
             problem=problem,
             data=form.data_for_service(),
-            prescriber_confirmed=form.cleaned_data["prescriber_confirmed"],
+            prescriber_confirmed=form.cleaned_data.get("prescriber_confirmed", False),
             by=actor_from_request(request),
         ),
         request=request,
@@ -698,15 +704,21 @@ def billing_export(request):
     return response
 
 
+# A problem's recommendation forms, by the address they load from: to the patient, to a prescriber,
+# or either (the audience chosen in the form).
+RECOMMENDATION_FORMS = {"to-patient": "patient", "to-prescriber": "prescriber", "recommendation": None}
+
+
 @requires(Capability.REVIEW_VIEW)
 def problem_form(request, review_id, problem_id, which):
     """A problem's edit or recommendation form, loaded when the pharmacist opens it."""
     review = selectors.review_get(user=request.user, review_id=review_id)
     problem = get_object_or_404(review.problems, pk=problem_id)
-    if which == "recommendation":
+    if which in RECOMMENDATION_FORMS:
         form = RecommendationForm(
             prescribers=patient_selectors.prescribers_visible_to(request.user),
             problem=problem,
+            audience=RECOMMENDATION_FORMS[which],
             prefix=f"recommendation-{problem.pk}",
         )
     elif which == "problem":

@@ -47,12 +47,11 @@ def test_someone_outside_the_care_team_is_confirmed_in_the_browser(problem, live
     page.goto(f"{live_server.url}/reviews/{problem.review_id}/")
     htmx_settled(page)
     article = page.locator("article.problem", has_text="Cough on lisinopril")
-    article.get_by_text("Add a recommendation").click()
+    article.get_by_text("Recommend to a prescriber").click()
     picker = article.get_by_label("Prescriber:", exact=True)
     expect(picker).to_have_value(str(problem.medications.get().prescriber_id))  # the one prescriber
     confirmation = article.get_by_label("Send to someone outside the care team")
     expect(confirmation).to_be_hidden()
-    article.get_by_label("Audience").select_option("prescriber")
     article.get_by_label("Recommendation:", exact=True).fill("Switch lisinopril to losartan 50 mg daily")
     picker.select_option(label="Uma Zeller, MD")
     expect(confirmation).to_be_visible()

@@ -17,7 +17,7 @@ def test_pharmacist_runs_a_cmr_from_findings_to_completion(demo, live_server, pa
     page.locator("#results").get_by_role("link", name="Okafor, Margaret").click()
     page.get_by_role("link", name="Start a review").click()
     page.get_by_label("The patient agreed to the review").check()
-    page.get_by_role("button", name="Open the review").click()
+    page.get_by_role("button", name="Open it for later").click()
     expect(page.get_by_role("heading", name="CMR for Margaret Okafor")).to_be_visible()
     page.evaluate("window.pageMarker = 'still here'")  # survives only if the page is never reloaded
     page.get_by_role("button", name="Start the review").click()
@@ -63,8 +63,7 @@ def test_pharmacist_runs_a_cmr_from_findings_to_completion(demo, live_server, pa
     page.get_by_role("button", name="Complete and lock the review").click()
     expect(page.get_by_role("alert").filter(has_text="needs a recommendation")).to_be_visible()
 
-    manual.get_by_text("Add a recommendation").click()
-    manual.get_by_label("Audience").select_option("patient")
+    manual.get_by_text("Recommend to the patient").click()
     manual.get_by_label("Kind of action").select_option("replace_drug")
     manual.get_by_label("Recommendation:", exact=True).fill(
         "Stop Benadryl; try sleep hygiene, melatonin if needed"
@@ -74,8 +73,7 @@ def test_pharmacist_runs_a_cmr_from_findings_to_completion(demo, live_server, pa
     expect(manual.get_by_text("Stop Benadryl; try sleep hygiene")).to_be_visible()
 
     triple = page.locator("article.problem", has_text="triple whammy")
-    triple.get_by_text("Add a recommendation").click()
-    triple.get_by_label("Audience").select_option("prescriber")
+    triple.get_by_text("Recommend to a prescriber").click()
     triple.get_by_label("Prescriber").select_option(index=1)
     triple.get_by_label("Recommendation:", exact=True).fill("Stop ibuprofen; acetaminophen for knee pain")
     triple.get_by_role("button", name="Add the recommendation").click()

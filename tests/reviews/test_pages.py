@@ -111,6 +111,22 @@ def test_opening_a_review_from_the_patient_page(patient, pharmacist_client):
     assert refused.status_code == 422 and "Add the link for a video review." in refused.content.decode()
 
 
+def test_starting_the_review_at_once_needs_the_patients_agreement_and_saves_nothing_without_it(
+    patient, pharmacist_client
+):
+    data = {"kind": "cmr", "method": "in_person", "participant": "patient", "start": "1"}
+    refused = pharmacist_client.post(url("review_new", patient.pk), data)
+    assert refused.status_code == 422
+    assert "Note the patient&#x27;s agreement before starting the CMR." in refused.content.decode()
+    assert not Review.objects.filter(patient=patient).exists()  # not opened half-way
+    token = {"form_token": "3b0f3c1e-8a53-4a0c-9e64-5d3c2b1a0f99"}
+    first = pharmacist_client.post(url("review_new", patient.pk), {**data, "consent_noted": "on", **token})
+    again = pharmacist_client.post(url("review_new", patient.pk), {**data, "consent_noted": "on", **token})
+    review = Review.objects.get(patient=patient)
+    assert review.status == "in_progress" and review.started_at
+    assert first.url == again.url == url("review_workspace", review.pk)  # a double click opens one
+
+
 # --- Editing in the workspace ---------------------------------------------------------------------------
 
 
