@@ -35,6 +35,25 @@ def run_service(form, run) -> int:
     return 200
 
 
+def name_fields_in_date_errors(form: forms.BaseForm) -> None:
+    """A date that is not one ("2026-02-31", "02/31/2026", "tomorrow") is refused with a message
+    naming the field, never read as empty or as another date."""
+    for name, field in form.fields.items():
+        label = str(field.label or name.replace("_", " ")).strip().rstrip(":").lower()
+        if isinstance(field, forms.DateTimeField):
+            field.error_messages["invalid"] = f"Enter a real date and time for “{label}”."
+        elif isinstance(field, forms.DateField):
+            field.error_messages["invalid"] = f"Enter a real date for “{label}”."
+
+
+class RealDatesMixin:
+    """For forms: their date and date-time fields say which one holds a date that is not one."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        name_fields_in_date_errors(self)
+
+
 class QueuedPasswordResetForm(PasswordResetForm):
     """Sends the reset email from a Celery worker, once the request's transaction has committed."""
 
@@ -71,6 +90,9 @@ class TeamMemberForm(forms.ModelForm):
 
 
 class OrganisationForm(forms.ModelForm):
+    """The pharmacy's details; phone and fax numbers are checked and stored in one format by the
+    model (mtm.fields.PhoneNumberField)."""
+
     version = forms.IntegerField(widget=forms.HiddenInput)
 
     class Meta:

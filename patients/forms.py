@@ -5,6 +5,8 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from mtm.fields import TelInput
+from mtm.forms import RealDatesMixin
 from patients.models import (
     Allergy,
     CareTeamMember,
@@ -17,7 +19,7 @@ from patients.models import (
     PharmacyFill,
     Prescriber,
 )
-from patients.services import UNIT_FACTORS
+from patients.services import UNIT_FACTORS, measurement_unit_check
 
 
 class DateInput(forms.DateInput):
@@ -27,7 +29,7 @@ class DateInput(forms.DateInput):
         super().__init__(attrs, format="%Y-%m-%d")
 
 
-class VersionedForm(forms.ModelForm):
+class VersionedForm(RealDatesMixin, forms.ModelForm):
     """An edit form carries the version it was opened at, so a stale save is refused."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
@@ -82,8 +84,9 @@ class CareTeamForm(VersionedForm):
     new_credentials = forms.CharField(label="Credentials", required=False, max_length=40)
     new_specialty = forms.CharField(label="Specialty", required=False, max_length=100)
     new_npi = forms.CharField(label="NPI", required=False, max_length=10)
-    new_phone = forms.CharField(label="Phone", required=False, max_length=40)
-    new_fax = forms.CharField(label="Fax", required=False, max_length=40)
+    # Checked by the model when the service adds the prescriber (mtm.fields.PhoneNumberField).
+    new_phone = forms.CharField(label="Phone", required=False, max_length=40, widget=TelInput)
+    new_fax = forms.CharField(label="Fax", required=False, max_length=40, widget=TelInput)
 
     NEW_FIELDS = ("first_name", "last_name", "credentials", "specialty", "npi", "phone", "fax")
 
@@ -233,32 +236,56 @@ class ConditionResolveForm(VersionedForm):
         self.initial["resolved_date"] = self.initial.get("resolved_date") or timezone.localdate()
 
 
-UNIT_CHOICES = [(unit, unit) for unit in dict.fromkeys(u for units in UNIT_FACTORS.values() for u in units)]
+class UnitSelect(forms.Select):
+    """The units grouped by the kind they measure, each option marked with its kind
+    (data-kind) so that the page offers only the units of the chosen kind (static/js/forms.js)."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        kind = UNIT_KINDS.get(value)
+        if kind:
+            option["attrs"]["data-kind"] = kind
+        return option
+
+
+UNIT_KINDS = {unit: str(kind) for kind, units in UNIT_FACTORS.items() for unit in units}
+UNIT_CHOICES = [
+    ("", "Usual unit (kg, cm, mg/dL, mmHg, %)"),
+    *[
+        (MeasurementKind(kind).label, [(unit, unit) for unit in units])
+        for kind, units in UNIT_FACTORS.items()
+    ],
+]
 
 
 class MeasurementForm(VersionedForm):
-    unit = forms.ChoiceField(choices=UNIT_CHOICES, required=False, help_text="Converted to kg, cm or mg/dL")
+    unit = forms.ChoiceField(
+        choices=UNIT_CHOICES,
+        required=False,
+        widget=UnitSelect(attrs={"data-options-follow": "kind"}),
+        help_text="Converted to kg, cm or mg/dL",
+    )
 
     class Meta:
         model = Measurement
         fields = ["kind", "value", "unit", "diastolic", "measured_on", "note"]
         widgets = {"measured_on": DateInput()}
-        labels = {
-            "value": "value (systolic for blood pressure)",
-            "diastolic": "diastolic (blood pressure only)",
-        }
+        labels = {"value": "Value", "diastolic": "Diastolic (blood pressure only)"}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.initial["measured_on"] = self.initial.get("measured_on") or timezone.localdate()
 
     def _post_clean(self):
-        # The value is checked against its range after conversion to the canonical unit, in the service.
-        unit = self.cleaned_data.get("unit")
-        kind = self.cleaned_data.get("kind")
-        if kind and unit and unit not in UNIT_FACTORS[MeasurementKind(kind)]:
-            self.add_error("unit", f"{unit} is not a unit for {MeasurementKind(kind).label.lower()}.")
-        if unit and kind and unit != next(iter(UNIT_FACTORS[MeasurementKind(kind)])):
+        kind, unit = self.cleaned_data.get("kind"), self.cleaned_data.get("unit")
+        if kind:
+            try:
+                unit = measurement_unit_check(kind, unit)
+            except ValidationError as error:
+                self.add_error(None, error)
+                return
+        if kind and unit != next(iter(UNIT_FACTORS[MeasurementKind(kind)])):
+            # The range is checked after conversion to the canonical unit, in the service.
             return
         super()._post_clean()
 
