@@ -6,7 +6,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from mtm.fields import TelInput
-from mtm.forms import RealDatesMixin
+from mtm.forms import QueryForm, RealDatesMixin
+from mtm.models import AuditAction
 from patients.models import (
     Allergy,
     CareTeamMember,
@@ -313,3 +314,34 @@ class RemoveForm(VersionedForm):
     class Meta:
         model = CareTeamMember
         fields = []
+
+
+class AuditQuery(QueryForm):
+    """The audit trail's filters: ?patient=<id>&user=<user name>&action=<action>&since=&until=."""
+
+    patient = forms.UUIDField(required=False)
+    user = forms.CharField(required=False)
+    action = forms.ChoiceField(choices=[("", "Any"), *AuditAction.choices], required=False)
+    since = forms.DateField(label="From", required=False, input_formats=["%Y-%m-%d", "%m/%d/%Y"])
+    until = forms.DateField(label="To", required=False, input_formats=["%Y-%m-%d", "%m/%d/%Y"])
+
+    def __init__(self, data, *, usernames):
+        super().__init__(data)
+        self.usernames = set(usernames)
+        self.fields["patient"].error_messages["invalid"] = "“patient” must be a patient's id."
+
+    def clean_user(self):
+        username = self.cleaned_data["user"].strip()
+        if username and username not in self.usernames:
+            raise ValidationError(
+                "“user” must be the user name of someone in your pharmacy; “%(value)s” is not.",
+                code="unknown_user",
+                params={"value": username},
+            )
+        return username
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("since") and cleaned.get("until") and cleaned["until"] < cleaned["since"]:
+            self.add_error("until", "“To” (“until”) is before “From” (“since”).")
+        return cleaned
