@@ -21,6 +21,7 @@ from patients.models import (
     Prescriber,
 )
 from patients.services import UNIT_FACTORS, measurement_unit_check
+from patients.validators import icd10cm_description, icd10cm_search, normalise_icd10cm
 
 
 class DateInput(forms.DateInput):
@@ -223,6 +224,21 @@ class ConditionForm(VersionedForm):
                 "hx-swap": "innerHTML",
             }
         )
+
+    def clean_icd10_code(self):
+        # Without JavaScript there are no suggestions as one types: words of a diagnosis get the
+        # matching codes back, to type one of them.
+        text = self.cleaned_data["icd10_code"].strip()
+        if icd10cm_description(normalise_icd10cm(text)) is not None:
+            return text
+        matches = icd10cm_search(text, limit=5)
+        if matches:
+            raise ValidationError(
+                "“%(text)s” is not an ICD-10-CM code. Matching codes: %(matches)s. Enter the code.",
+                code="icd10cm_words",
+                params={"text": text, "matches": "; ".join(f"{code} {name}" for code, name in matches)},
+            )
+        return text
 
 
 class ConditionResolveForm(VersionedForm):

@@ -67,6 +67,7 @@ def patient_detail(request, patient_id):
         actor=actor_from_request(request), action=AuditAction.VIEW, patient_id=patient.pk, obj=patient
     )
     record = selectors.patient_record(patient=patient)
+    saved_section = request.session.pop(SAVED_SECTION_KEY, None)
     reviews = list(patient.reviews.select_related("pharmacist").order_by("-created_at"))
     follow_ups = patient.follow_ups.select_related("assigned_to", "patient")
     return render(
@@ -77,6 +78,8 @@ def patient_detail(request, patient_id):
             "record": record,
             "screening": selectors.patient_screening(record, today=timezone.localdate()),
             "sections": {slug.replace("-", "_"): section for slug, section in SECTIONS.items()},
+            # {"medications": True} after a save without JavaScript: that section says "Saved."
+            "saved_sections": {saved_section.replace("-", "_"): True} if saved_section else {},
             "can_edit": request.user.can(Capability.PATIENT_EDIT),
             # Reviews live in the reviews app, which builds on this one: read through the relation.
             "reviews": reviews,
@@ -169,9 +172,14 @@ def _form_kwargs(section: Section, request, patient) -> dict:
     return {}
 
 
+# Without JavaScript a save comes back to the patient page, which says "Saved." in that section.
+SAVED_SECTION_KEY = "patients:saved-section"
+
+
 def _render_fragment(request, template: str, context: dict, *, status: int = 200):
-    """htmx gets the fragment. Without htmx (no JavaScript yet, or a link opened in a new tab) a
-    save goes back to the patient page, and a form is shown on a page of its own."""
+    """htmx gets the fragment. Without htmx (no JavaScript, or a link opened in a new tab) a
+    save goes back to the patient page, at the section saved, and a form is shown on a page of
+    its own."""
     patient = context["patient"]
     if request.htmx:
         response = render(request, template, context, status=status)
@@ -179,7 +187,9 @@ def _render_fragment(request, template: str, context: dict, *, status: int = 200
             response["HX-Trigger"] = "record-changed"  # the screening panel listens
         return response
     if context.get("saved"):
-        return redirect(reverse("patient_detail", args=[patient.pk]))
+        slug = context["section"].slug if "section" in context else "details"
+        request.session[SAVED_SECTION_KEY] = slug
+        return redirect(reverse("patient_detail", args=[patient.pk]) + f"#section-{slug}")
     return render(request, "patients/fragment_page.html", {**context, "fragment": template}, status=status)
 
 

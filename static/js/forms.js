@@ -3,6 +3,17 @@
 "use strict";
 
 (function () {
+  // --- Forms the server checks -------------------------------------------------------------------
+  // Forms marked data-server-checks have no `novalidate` in the page, so that without JavaScript the
+  // browser itself refuses a date that does not exist. With JavaScript the server's messages, next to
+  // each field, are the ones to show: the browser's own bubbles are turned off.
+
+  function serverChecks(root) {
+    if (!root.querySelectorAll) return;
+    if (root.matches("form[data-server-checks]")) root.noValidate = true;
+    root.querySelectorAll("form[data-server-checks]").forEach((form) => { form.noValidate = true; });
+  }
+
   // --- What was typed but cannot be sent -----------------------------------------------------------
   // Chromium sends an empty value for a date input whose typed text is not a date (02/31/2026), and
   // for a number input holding "1e": the server would see an empty field, or keep none. Such an input
@@ -141,6 +152,7 @@
   // --- Now, and for every piece of page htmx (or anything else) adds later -------------------------
 
   function prepare(root) {
+    serverChecks(root);
     followAll(root);
   }
 

@@ -190,3 +190,152 @@ def test_the_unit_select_offers_the_units_of_the_chosen_kind(record, live_server
     form.get_by_role("button", name="Add").click()
     expect(measurements.get_by_text("Saved.")).to_be_visible()
     assert record.measurements.get(kind="height").value == Decimal("165.10")
+
+
+# --- Without JavaScript ---------------------------------------------------------------------------
+
+
+def test_without_javascript_every_section_adds_changes_and_ends_with_plain_forms(
+    record, live_server, browser
+):
+    context = browser.new_context(viewport={"width": 1024, "height": 768}, java_script_enabled=False)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    sign_in_with_password(page, live_server.url)
+    patient_page = f"{live_server.url}/patients/{record.pk}/"
+    page.goto(patient_page)
+
+    def back_saved(slug):
+        expect(page).to_have_url(f"{patient_page}#section-{slug}")
+        expect(page.locator(f"#section-{slug}").get_by_text("Saved.")).to_be_visible()
+
+    def form_page():
+        form = page.locator("form.inline-form")
+        expect(form).to_have_count(1)
+        return form
+
+    # Medications: add, change, stop, each on a page of its own that comes back to the patient.
+    page.locator("#section-medications").get_by_role("button", name="+ Add medication").click()
+    expect(page).to_have_url(re.compile(r"/medications/add/"))
+    form = form_page()
+    form.get_by_label("Medication").fill("Eliquis")
+    form.get_by_label("Strength / dose").fill("-5 mg")
+    form.get_by_role("button", name="Add").click()
+    expect(
+        page.get_by_text("The strength / dose cannot be negative (“-5 mg”)")
+    ).to_be_visible()  # on its page
+    form = form_page()
+    form.get_by_label("Strength / dose").fill("5 mg")
+    form.get_by_role("button", name="Add").click()
+    back_saved("medications")
+    page.locator("#section-medications").get_by_role("button", name="Edit Eliquis 5 mg").click()
+    form = form_page()
+    form.get_by_label("How I use it").fill("1 tablet twice a day")
+    form.get_by_role("button", name="Save changes").click()
+    back_saved("medications")
+    page.locator("#section-medications").get_by_role("button", name="Stop: lisinopril 10 mg").click()
+    form = form_page()
+    form.get_by_label("Why stopped").fill("cough")
+    form.get_by_role("button", name="Stop", exact=True).click()
+    back_saved("medications")
+    assert MedicationEntry.objects.get(name="Eliquis").directions == "1 tablet twice a day"
+    assert MedicationEntry.objects.get(name="lisinopril").status == "stopped"
+
+    # Without JavaScript the browser itself refuses a date that does not exist: nothing is sent.
+    page.locator("#section-medications").get_by_role("button", name="+ Add medication").click()
+    form = form_page()
+    form.get_by_label("Medication").fill("Xarelto")
+    form.get_by_label("Date started").press_sequentially("02312026")
+    sent = posts_of(page)
+    form.get_by_role("button", name="Add").click()
+    page.wait_for_timeout(300)
+    assert sent == [] and not MedicationEntry.objects.filter(name="Xarelto").exists()
+    form.get_by_role("link", name="Cancel").click()
+    expect(page).to_have_url(re.compile(rf"/patients/{record.pk}/#section-medications$"))
+
+    # Allergies: add, then "no longer applies".
+    page.locator("#section-allergies").get_by_role("button", name="+ Add allergy").click()
+    form = form_page()
+    form.get_by_label("Substance").fill("sulfamethoxazole")
+    form.get_by_label("Reaction").fill("rash")
+    form.get_by_role("button", name="Add").click()
+    back_saved("allergies")
+    page.locator("#section-allergies").get_by_role("button", name="No longer applies: penicillin").click()
+    form = form_page()
+    form.get_by_label("Why it no longer applies").fill("tolerated amoxicillin in 2025")
+    form.get_by_role("button", name="No longer applies").click()
+    back_saved("allergies")
+    assert record.allergies.get(substance="penicillin").status == "inactive"
+
+    # Conditions: words get the matching codes back (there are no suggestions as one types), then a code.
+    page.locator("#section-conditions").get_by_role("button", name="+ Add condition").click()
+    form = form_page()
+    form.get_by_label("ICD-10-CM code").fill("chronic systolic heart failure")
+    form.get_by_role("button", name="Add").click()
+    expect(page.get_by_text(re.compile(r"Matching codes: .*I50\.22 Chronic systolic"))).to_be_visible()
+    form = form_page()
+    form.get_by_label("ICD-10-CM code").fill("I50.22")
+    form.get_by_role("button", name="Add").click()
+    back_saved("conditions")
+    page.locator("#section-conditions").get_by_role(
+        "button", name="Resolved: I10 Essential (primary) hypertension"
+    ).click()
+    form = form_page()
+    form.get_by_role("button", name="Resolved").click()
+    back_saved("conditions")
+    assert sorted(record.conditions.values_list("icd10_code", "status")) == [
+        ("I10", "resolved"),
+        ("I50.22", "active"),
+    ]
+
+    # Care team: a prescriber from the directory, and removing one.
+    page.locator("#section-care-team").get_by_role("button", name="+ Add prescriber").click()
+    form = form_page()
+    form.get_by_label("Prescriber from your directory").select_option(label="Alan Hartman, MD")
+    form.get_by_role("button", name="Add").click()
+    back_saved("care-team")
+    page.locator("#section-care-team").get_by_role("button", name="Remove: Rita Moreno, MD").click()
+    form_page().get_by_role("button", name="Remove").click()
+    back_saved("care-team")
+    assert [str(m.prescriber) for m in record.care_team.all()] == ["Alan Hartman, MD"]
+
+    # Measurements: a weight in pounds (every unit is offered; the server converts), then a change.
+    page.locator("#section-measurements").get_by_role("button", name="+ Record measurement").click()
+    form = form_page()
+    form.get_by_label("Kind").select_option("weight")
+    form.get_by_label("Value").fill("154")
+    form.get_by_label("Unit").select_option("lb")
+    form.get_by_role("button", name="Add").click()
+    back_saved("measurements")
+    assert record.measurements.filter(kind="weight", value=Decimal("69.85")).exists()
+    page.locator("#section-measurements summary").click()
+    page.locator("#section-measurements").get_by_role("button", name="Edit Weight 69.85 kg").click()
+    form = form_page()
+    form.get_by_label("Note").fill("on the pharmacy scale")
+    form.get_by_role("button", name="Save changes").click()
+    back_saved("measurements")
+
+    # Fills: record one, then correct it.
+    page.locator("#section-fills").get_by_role("button", name="+ Record fill").click()
+    form = form_page()
+    form.get_by_label("Drug").fill("Eliquis 5 mg")
+    form.get_by_label("Fill date").fill(factories.today().isoformat())
+    form.get_by_label("Days' supply").fill("30")
+    form.get_by_label("Quantity").fill("60")
+    form.get_by_role("button", name="Add").click()
+    back_saved("fills")
+    fill = record.fills.get(drug_name="Eliquis 5 mg")
+    page.locator("#section-fills").get_by_role("button", name=f"Edit Eliquis 5 mg {fill.fill_date}").click()
+    form = form_page()
+    form.get_by_label("Rx number").fill("RX-1001")
+    form.get_by_role("button", name="Save changes").click()
+    back_saved("fills")
+    assert record.fills.get(drug_name="Eliquis 5 mg").rx_number == "RX-1001"
+
+    # The patient's details.
+    page.get_by_role("button", name="Edit details").click()
+    page.get_by_label("Phone:", exact=True).fill("608.555.0177")
+    page.get_by_role("button", name="Save details").click()
+    back_saved("details")
+    expect(page.locator("#section-details")).to_contain_text("(608) 555-0177")
+    context.close()

@@ -295,7 +295,8 @@ def test_without_javascript_the_forms_still_work(pharmacist_client, patient):
     invalid = pharmacist_client.post(url, {"substance": ""})
     assert invalid.status_code == 422 and "<html" in invalid.content.decode()
     saved = pharmacist_client.post(url, {"substance": "latex", "severity": "mild", "kind": "allergy"})
-    assert saved.status_code == 302 and saved.url == reverse("patient_detail", args=[patient.pk])
+    assert saved.status_code == 302
+    assert saved.url == reverse("patient_detail", args=[patient.pk]) + "#section-allergies"
 
 
 def test_patient_page_screens_the_active_list_and_shows_kidney_function(pharmacist_client, patient):

@@ -333,6 +333,20 @@ def test_the_prescriber_directory_refuses_a_fax_that_is_not_a_number(staff_clien
     assert response.status_code == 422 and "fax" in response.context["form"].errors
 
 
+# --- Conditions without JavaScript ----------------------------------------------------------------
+
+
+def test_words_instead_of_a_code_get_the_matching_codes_back(pharmacist_client, patient):
+    response = pharmacist_client.post(
+        page_url("section_add", patient, "conditions"), {"icd10_code": "chronic systolic heart failure"}
+    )
+    assert response.status_code == 422
+    [message] = response.context["add_form"].errors["icd10_code"]
+    assert message.startswith("“chronic systolic heart failure” is not an ICD-10-CM code. Matching codes: ")
+    assert "I50.22 Chronic systolic (congestive) heart failure" in message
+    assert not patient.conditions.exists()
+
+
 def test_a_date_in_the_future_is_still_refused_as_before(pharmacist_client, patient):
     tomorrow = (TODAY + datetime.timedelta(days=1)).isoformat()
     response = pharmacist_client.post(
