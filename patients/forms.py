@@ -49,7 +49,23 @@ class VersionedForm(RealDatesMixin, forms.ModelForm):
         return {name: value for name, value in self.cleaned_data.items() if name != "version"}
 
 
-class PatientForm(VersionedForm):
+class RecordForm(VersionedForm):
+    """A form of the patient record. One sent back with errors puts focus on the first field to
+    correct (the form's, the model's and the service's errors all arrive in add_error), not on its
+    first field."""
+
+    def add_error(self, field, error):
+        super().add_error(field, error)
+        first_wrong = next((name for name in self.fields if name in self._errors), None)
+        if first_wrong is not None and not self.fields[first_wrong].widget.is_hidden:
+            for name, form_field in self.fields.items():
+                if name == first_wrong:
+                    form_field.widget.attrs["autofocus"] = True
+                else:
+                    form_field.widget.attrs.pop("autofocus", None)
+
+
+class PatientForm(RecordForm):
     class Meta:
         model = Patient
         fields = [
@@ -63,7 +79,7 @@ class PatientForm(VersionedForm):
         widgets = {"date_of_birth": DateInput()}
 
 
-class PrescriberForm(VersionedForm):
+class PrescriberForm(RecordForm):
     class Meta:
         model = Prescriber
         fields = [
@@ -78,7 +94,7 @@ class PrescriberForm(VersionedForm):
         ]
 
 
-class CareTeamForm(VersionedForm):
+class CareTeamForm(RecordForm):
     """Add a prescriber from the directory, or a new one typed in here."""
 
     new_first_name = forms.CharField(label="First name", required=False, max_length=100)
@@ -133,7 +149,7 @@ class CareTeamForm(VersionedForm):
         return {"role": self.cleaned_data["role"], "is_primary_care": self.cleaned_data["is_primary_care"]}
 
 
-class MedicationForm(VersionedForm):
+class MedicationForm(RecordForm):
     class Meta:
         model = MedicationEntry
         fields = [
@@ -167,7 +183,7 @@ class MedicationForm(VersionedForm):
             del self.fields["stop_reason"]
 
 
-class MedicationStopForm(VersionedForm):
+class MedicationStopForm(RecordForm):
     class Meta:
         model = MedicationEntry
         fields = ["stop_date", "stop_reason"]
@@ -180,14 +196,14 @@ class MedicationStopForm(VersionedForm):
         self.fields["stop_reason"].required = True
 
 
-class AllergyForm(VersionedForm):
+class AllergyForm(RecordForm):
     class Meta:
         model = Allergy
         fields = ["substance", "reaction", "severity", "kind", "noted_on"]
         widgets = {"noted_on": DateInput()}
 
 
-class AllergyInactivateForm(VersionedForm):
+class AllergyInactivateForm(RecordForm):
     class Meta:
         model = Allergy
         fields = ["inactive_reason"]
@@ -197,7 +213,7 @@ class AllergyInactivateForm(VersionedForm):
         self.fields["inactive_reason"].required = True
 
 
-class ConditionForm(VersionedForm):
+class ConditionForm(RecordForm):
     class Meta:
         model = Condition
         fields = ["icd10_code", "onset_date", "notes"]
@@ -241,7 +257,7 @@ class ConditionForm(VersionedForm):
         return text
 
 
-class ConditionResolveForm(VersionedForm):
+class ConditionResolveForm(RecordForm):
     class Meta:
         model = Condition
         fields = ["resolved_date"]
@@ -275,7 +291,7 @@ UNIT_CHOICES = [
 ]
 
 
-class MeasurementForm(VersionedForm):
+class MeasurementForm(RecordForm):
     unit = forms.ChoiceField(
         choices=UNIT_CHOICES,
         required=False,
@@ -312,7 +328,7 @@ class MeasurementForm(VersionedForm):
         return data
 
 
-class FillForm(VersionedForm):
+class FillForm(RecordForm):
     class Meta:
         model = PharmacyFill
         fields = ["drug_name", "medication", "fill_date", "days_supply", "quantity", "rx_number"]
@@ -324,7 +340,7 @@ class FillForm(VersionedForm):
         self.fields["medication"].label = "Medication on the list"
 
 
-class RemoveForm(VersionedForm):
+class RemoveForm(RecordForm):
     """Confirms removing an item; carries only the version."""
 
     class Meta:

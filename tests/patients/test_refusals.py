@@ -2,6 +2,7 @@
 each rule lives once, in the model or the service, and its message names the field."""
 
 import datetime
+import re
 from decimal import Decimal
 
 import pytest
@@ -355,3 +356,16 @@ def test_a_date_in_the_future_is_still_refused_as_before(pharmacist_client, pati
         **HTMX,
     )
     assert response.context["add_form"].errors == {"start_date": ["This date is in the future."]}
+
+
+def test_a_form_sent_back_puts_focus_on_the_first_field_to_correct(staff_client, patient):
+    response = staff_client.post(
+        reverse("patient_details", args=[patient.pk]),
+        details(patient, phone="12", postal_code="x" * 30),
+        **HTMX,
+    )
+    form = response.context["form"]
+    assert set(form.errors) == {"phone", "postal_code"}
+    assert [name for name, field in form.fields.items() if field.widget.attrs.get("autofocus")] == ["phone"]
+    page = response.content.decode()
+    assert page.count("autofocus") == 1 and re.search(r'<input[^>]*name="phone"[^>]*autofocus', page)
