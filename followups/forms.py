@@ -1,9 +1,12 @@
 """Follow-up forms. Times are entered in the organisation's time zone (the middleware activates it)."""
 
 from django import forms
+from django.core.exceptions import ValidationError
 
 from followups import selectors
 from followups.models import FollowUp, FollowUpStatus
+from mtm.forms import QueryForm, RealDatesMixin
+from mtm.models import User
 from patients.forms import VersionedForm
 from reviews.forms import DateTimeInput
 
@@ -35,7 +38,7 @@ class FollowUpForm(StaffChoiceMixin, VersionedForm):
             self.fields.pop("kind")  # a different kind of follow-up is a new one
 
 
-class RescheduleForm(StaffChoiceMixin, forms.ModelForm):
+class RescheduleForm(RealDatesMixin, StaffChoiceMixin, forms.ModelForm):
     """The queue's one-step move: a new time and, if wanted, someone else."""
 
     version = forms.IntegerField(widget=forms.HiddenInput)
@@ -60,3 +63,40 @@ class CloseForm(forms.Form):
     )
     version = forms.IntegerField(widget=forms.HiddenInput)
     note = forms.CharField(required=False, max_length=500)
+
+
+# --- The queue's and the agenda's query parameters -------------------------------------------------
+
+
+class StaffQuery(QueryForm):
+    """?staff=me, ?staff=<a staff member's id> or nothing (everyone). `staff_member` is the
+    chosen user, or None for everyone, once the form is valid."""
+
+    staff = forms.CharField(required=False)
+
+    def __init__(self, data, *, user):
+        super().__init__(data)
+        self.user = user
+        self.staff_member = None
+
+    def clean_staff(self):
+        value = self.cleaned_data["staff"]
+        if value == "me":
+            self.staff_member = self.user
+        elif value:
+            try:
+                self.staff_member = selectors.staff_of(self.user.organisation_id).get(pk=value)
+            except (ValidationError, ValueError, User.DoesNotExist):
+                raise ValidationError(
+                    "“staff” must be “me” or one of your pharmacy's staff; “%(value)s” is neither.",
+                    code="unknown_staff",
+                    params={"value": value},
+                ) from None
+        return value
+
+
+class AgendaQuery(StaffQuery):
+    """?view=day|week (a week by default) and ?day=YYYY-MM-DD (today by default)."""
+
+    view = forms.ChoiceField(choices=[("day", "day"), ("week", "week")], required=False)
+    day = forms.DateField(required=False, input_formats=["%Y-%m-%d"])

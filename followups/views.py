@@ -16,11 +16,11 @@ from django.views.decorators.http import require_POST
 
 from followups import selectors, services, today
 from followups.calendar import calendar_ics, initials
-from followups.forms import CloseForm, FollowUpForm, RescheduleForm
+from followups.forms import AgendaQuery, CloseForm, FollowUpForm, RescheduleForm, StaffQuery
 from followups.models import CalendarFeed, FollowUp, FollowUpStatus, Reminder
 from mtm.audit import actor_from_request, audit_record
 from mtm.decorators import requires
-from mtm.forms import run_service
+from mtm.forms import bad_query_response, run_service
 from mtm.models import AuditAction
 from mtm.permissions import Capability, Role
 from mtm.scoping import scope_to_organisation
@@ -31,17 +31,13 @@ FEED_PAST_DAYS = 30
 FEED_AHEAD_DAYS = 365
 
 
-def _staff_filter(request):
-    """?staff=me, ?staff=<id> or everyone: (the chosen user or None, the value to keep in links)."""
-    value = request.GET.get("staff", "")
-    if value == "me":
-        return request.user, "me"
-    if value:
-        try:
-            return get_object_or_404(selectors.staff_of(request.user.organisation_id), pk=value), value
-        except ValidationError:
-            raise Http404 from None
-    return None, ""
+def _bad_query(request, query, title: str):
+    return bad_query_response(
+        request,
+        title=title,
+        errors=query.query_errors(),
+        start_again=(f"Open {title.lower()} as usual", request.path),
+    )
 
 
 def _back(request, default: str) -> str:
@@ -77,7 +73,10 @@ def _row(request, follow_up: FollowUp, *, status: int = 200, **extra):
 
 @requires(Capability.PATIENT_VIEW)
 def follow_up_queue(request):
-    staff, staff_value = _staff_filter(request)
+    query = StaffQuery(request.GET, user=request.user)
+    if not query.is_valid():
+        return _bad_query(request, query, "Follow-ups due")
+    staff = query.staff_member
     queue = selectors.queue(user=request.user, assigned_to=staff)
     return render(
         request,
@@ -86,7 +85,7 @@ def follow_up_queue(request):
             "queue": queue,
             "staff_members": selectors.staff_of(request.user.organisation_id),
             "staff": staff,
-            "staff_value": staff_value,
+            "staff_value": query.cleaned_data["staff"],
             "can_manage": _can_manage(request),
             "show_patient": True,
         },
@@ -95,13 +94,13 @@ def follow_up_queue(request):
 
 @requires(Capability.PATIENT_VIEW)
 def agenda(request):
-    staff, staff_value = _staff_filter(request)
-    view = "day" if request.GET.get("view") == "day" else "week"
+    query = AgendaQuery(request.GET, user=request.user)
+    if not query.is_valid():
+        return _bad_query(request, query, "Agenda")
+    staff = query.staff_member
+    view = query.cleaned_data["view"] or "week"
     today = selectors.local_today(request.user)
-    try:
-        day = datetime.date.fromisoformat(request.GET["day"]) if request.GET.get("day") else today
-    except ValueError:
-        day = today
+    day = query.cleaned_data["day"] or today
     if view == "week":
         first_day, length = day - datetime.timedelta(days=day.weekday()), 7  # Monday to Sunday
     else:
@@ -120,7 +119,7 @@ def agenda(request):
             "today": today,
             "staff_members": selectors.staff_of(request.user.organisation_id),
             "staff": staff,
-            "staff_value": staff_value,
+            "staff_value": query.cleaned_data["staff"],
             "can_manage": _can_manage(request),
             "show_patient": True,
             "feed": CalendarFeed.objects.filter(user=request.user).first(),

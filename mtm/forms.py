@@ -3,6 +3,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import PasswordResetForm
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
+from django.shortcuts import render
 
 from mtm.errors import EditConflict
 from mtm.models import Organisation, User
@@ -41,6 +42,62 @@ def run_service(form, run, *, request=None) -> int:
     return 200
 
 
+def name_fields_in_date_errors(form: forms.BaseForm) -> None:
+    """A date that is not one ("2026-02-31", "02/31/2026", "tomorrow") is refused with a message
+    naming the field, never read as empty or as another date."""
+    for name, field in form.fields.items():
+        label = str(field.label or name.replace("_", " ")).strip().rstrip(":").lower()
+        if isinstance(field, forms.DateTimeField):
+            field.error_messages["invalid"] = f"Enter a real date and time for “{label}”."
+        elif isinstance(field, forms.DateField):
+            field.error_messages["invalid"] = f"Enter a real date for “{label}”."
+
+
+class RealDatesMixin:
+    """For forms: their date and date-time fields say which one holds a date that is not one."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        name_fields_in_date_errors(self)
+
+
+class QueryForm(forms.Form):
+    """A page's query parameters (?day=...&view=...). A value the page cannot use is an error that
+    names the parameter, answered with status 400: never quietly replaced by a default, which would
+    show something else than what the address asks for. An absent or empty parameter means the
+    page's usual view (fields are optional unless a form says otherwise)."""
+
+    def __init__(self, data, *args, **kwargs):
+        super().__init__(data, *args, **kwargs)
+        for name, field in self.fields.items():
+            label = str(field.label or name)
+            # The parameter as it is in the address, and the field's label when the page shows one.
+            shown = f"“{name}”" if label.lower() == name else f"“{label}” (“{name}”)"
+            messages = field.error_messages
+            messages["required"] = f"Enter {shown}."
+            if isinstance(field, forms.DateField):
+                messages["invalid"] = f"Enter a real date for {shown}, as YYYY-MM-DD."
+            elif isinstance(field, forms.ChoiceField):
+                allowed = " or ".join(str(value) for value, _ in field.choices if value)
+                messages["invalid_choice"] = f"{shown} cannot be “%(value)s”: use {allowed}."
+
+    def query_errors(self) -> list[str]:
+        """What is wrong with the address, one line per problem."""
+        return [message for messages in self.errors.values() for message in messages]
+
+
+def bad_query_response(request, *, title: str, errors: list[str], start_again: tuple[str, str]):
+    """The page for an address whose parameters the page cannot use: what is wrong, and a link
+    (label, address) to the page without them."""
+    label, url = start_again
+    return render(
+        request,
+        "mtm/bad_query.html",
+        {"title": title, "errors": errors, "start_again_label": label, "start_again_url": url},
+        status=400,
+    )
+
+
 class QueuedPasswordResetForm(PasswordResetForm):
     """Sends the reset email from a Celery worker, once the request's transaction has committed."""
 
@@ -77,6 +134,9 @@ class TeamMemberForm(forms.ModelForm):
 
 
 class OrganisationForm(forms.ModelForm):
+    """The pharmacy's details; phone and fax numbers are checked and stored in one format by the
+    model (mtm.fields.PhoneNumberField)."""
+
     version = forms.IntegerField(widget=forms.HiddenInput)
 
     class Meta:

@@ -9,6 +9,7 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from mtm.fields import PhoneNumberField
 from mtm.permissions import ROLE_CAPABILITIES, Capability, Role
 
 
@@ -62,8 +63,8 @@ class Organisation(VersionedRecord):
     name = models.CharField(max_length=200)
     slug = models.SlugField(unique=True)
     time_zone = models.CharField(max_length=64, default="America/New_York", validators=[validate_time_zone])
-    phone = models.CharField(max_length=40, blank=True)
-    fax = models.CharField(max_length=40, blank=True)
+    phone = PhoneNumberField(blank=True)
+    fax = PhoneNumberField(blank=True)
     tty = models.CharField("TTY", max_length=40, blank=True)
     email = models.EmailField(blank=True)
     hours = models.CharField("opening hours", max_length=200, blank=True)

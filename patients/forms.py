@@ -5,6 +5,9 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from mtm.fields import TelInput
+from mtm.forms import QueryForm, RealDatesMixin
+from mtm.models import AuditAction
 from patients.models import (
     Allergy,
     CareTeamMember,
@@ -17,7 +20,8 @@ from patients.models import (
     PharmacyFill,
     Prescriber,
 )
-from patients.services import UNIT_FACTORS
+from patients.services import UNIT_FACTORS, measurement_unit_check
+from patients.validators import icd10cm_description, icd10cm_search, normalise_icd10cm
 
 
 class DateInput(forms.DateInput):
@@ -27,7 +31,7 @@ class DateInput(forms.DateInput):
         super().__init__(attrs, format="%Y-%m-%d")
 
 
-class VersionedForm(forms.ModelForm):
+class VersionedForm(RealDatesMixin, forms.ModelForm):
     """An edit form carries the version it was opened at, so a stale save is refused."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
@@ -45,7 +49,23 @@ class VersionedForm(forms.ModelForm):
         return {name: value for name, value in self.cleaned_data.items() if name != "version"}
 
 
-class PatientForm(VersionedForm):
+class RecordForm(VersionedForm):
+    """A form of the patient record. One sent back with errors puts focus on the first field to
+    correct (the form's, the model's and the service's errors all arrive in add_error), not on its
+    first field."""
+
+    def add_error(self, field, error):
+        super().add_error(field, error)
+        first_wrong = next((name for name in self.fields if name in self._errors), None)
+        if first_wrong is not None and not self.fields[first_wrong].widget.is_hidden:
+            for name, form_field in self.fields.items():
+                if name == first_wrong:
+                    form_field.widget.attrs["autofocus"] = True
+                else:
+                    form_field.widget.attrs.pop("autofocus", None)
+
+
+class PatientForm(RecordForm):
     class Meta:
         model = Patient
         fields = [
@@ -59,7 +79,7 @@ class PatientForm(VersionedForm):
         widgets = {"date_of_birth": DateInput()}
 
 
-class PrescriberForm(VersionedForm):
+class PrescriberForm(RecordForm):
     class Meta:
         model = Prescriber
         fields = [
@@ -74,7 +94,7 @@ class PrescriberForm(VersionedForm):
         ]
 
 
-class CareTeamForm(VersionedForm):
+class CareTeamForm(RecordForm):
     """Add a prescriber from the directory, or a new one typed in here."""
 
     new_first_name = forms.CharField(label="First name", required=False, max_length=100)
@@ -82,8 +102,9 @@ class CareTeamForm(VersionedForm):
     new_credentials = forms.CharField(label="Credentials", required=False, max_length=40)
     new_specialty = forms.CharField(label="Specialty", required=False, max_length=100)
     new_npi = forms.CharField(label="NPI", required=False, max_length=10)
-    new_phone = forms.CharField(label="Phone", required=False, max_length=40)
-    new_fax = forms.CharField(label="Fax", required=False, max_length=40)
+    # Checked by the model when the service adds the prescriber (mtm.fields.PhoneNumberField).
+    new_phone = forms.CharField(label="Phone", required=False, max_length=40, widget=TelInput)
+    new_fax = forms.CharField(label="Fax", required=False, max_length=40, widget=TelInput)
 
     NEW_FIELDS = ("first_name", "last_name", "credentials", "specialty", "npi", "phone", "fax")
 
@@ -128,7 +149,7 @@ class CareTeamForm(VersionedForm):
         return {"role": self.cleaned_data["role"], "is_primary_care": self.cleaned_data["is_primary_care"]}
 
 
-class MedicationForm(VersionedForm):
+class MedicationForm(RecordForm):
     class Meta:
         model = MedicationEntry
         fields = [
@@ -162,7 +183,7 @@ class MedicationForm(VersionedForm):
             del self.fields["stop_reason"]
 
 
-class MedicationStopForm(VersionedForm):
+class MedicationStopForm(RecordForm):
     class Meta:
         model = MedicationEntry
         fields = ["stop_date", "stop_reason"]
@@ -175,14 +196,14 @@ class MedicationStopForm(VersionedForm):
         self.fields["stop_reason"].required = True
 
 
-class AllergyForm(VersionedForm):
+class AllergyForm(RecordForm):
     class Meta:
         model = Allergy
         fields = ["substance", "reaction", "severity", "kind", "noted_on"]
         widgets = {"noted_on": DateInput()}
 
 
-class AllergyInactivateForm(VersionedForm):
+class AllergyInactivateForm(RecordForm):
     class Meta:
         model = Allergy
         fields = ["inactive_reason"]
@@ -192,7 +213,7 @@ class AllergyInactivateForm(VersionedForm):
         self.fields["inactive_reason"].required = True
 
 
-class ConditionForm(VersionedForm):
+class ConditionForm(RecordForm):
     class Meta:
         model = Condition
         fields = ["icd10_code", "onset_date", "notes"]
@@ -220,8 +241,23 @@ class ConditionForm(VersionedForm):
             }
         )
 
+    def clean_icd10_code(self):
+        # Without JavaScript there are no suggestions as one types: words of a diagnosis get the
+        # matching codes back, to type one of them.
+        text = self.cleaned_data["icd10_code"].strip()
+        if icd10cm_description(normalise_icd10cm(text)) is not None:
+            return text
+        matches = icd10cm_search(text, limit=5)
+        if matches:
+            raise ValidationError(
+                "“%(text)s” is not an ICD-10-CM code. Matching codes: %(matches)s. Enter the code.",
+                code="icd10cm_words",
+                params={"text": text, "matches": "; ".join(f"{code} {name}" for code, name in matches)},
+            )
+        return text
 
-class ConditionResolveForm(VersionedForm):
+
+class ConditionResolveForm(RecordForm):
     class Meta:
         model = Condition
         fields = ["resolved_date"]
@@ -233,32 +269,56 @@ class ConditionResolveForm(VersionedForm):
         self.initial["resolved_date"] = self.initial.get("resolved_date") or timezone.localdate()
 
 
-UNIT_CHOICES = [(unit, unit) for unit in dict.fromkeys(u for units in UNIT_FACTORS.values() for u in units)]
+class UnitSelect(forms.Select):
+    """The units grouped by the kind they measure, each option marked with its kind
+    (data-kind) so that the page offers only the units of the chosen kind (static/js/forms.js)."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        kind = UNIT_KINDS.get(value)
+        if kind:
+            option["attrs"]["data-kind"] = kind
+        return option
 
 
-class MeasurementForm(VersionedForm):
-    unit = forms.ChoiceField(choices=UNIT_CHOICES, required=False, help_text="Converted to kg, cm or mg/dL")
+UNIT_KINDS = {unit: str(kind) for kind, units in UNIT_FACTORS.items() for unit in units}
+UNIT_CHOICES = [
+    ("", "Usual unit (kg, cm, mg/dL, mmHg, %)"),
+    *[
+        (MeasurementKind(kind).label, [(unit, unit) for unit in units])
+        for kind, units in UNIT_FACTORS.items()
+    ],
+]
+
+
+class MeasurementForm(RecordForm):
+    unit = forms.ChoiceField(
+        choices=UNIT_CHOICES,
+        required=False,
+        widget=UnitSelect(attrs={"data-options-follow": "kind"}),
+        help_text="Converted to kg, cm or mg/dL",
+    )
 
     class Meta:
         model = Measurement
         fields = ["kind", "value", "unit", "diastolic", "measured_on", "note"]
         widgets = {"measured_on": DateInput()}
-        labels = {
-            "value": "value (systolic for blood pressure)",
-            "diastolic": "diastolic (blood pressure only)",
-        }
+        labels = {"value": "Value", "diastolic": "Diastolic (blood pressure only)"}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.initial["measured_on"] = self.initial.get("measured_on") or timezone.localdate()
 
     def _post_clean(self):
-        # The value is checked against its range after conversion to the canonical unit, in the service.
-        unit = self.cleaned_data.get("unit")
-        kind = self.cleaned_data.get("kind")
-        if kind and unit and unit not in UNIT_FACTORS[MeasurementKind(kind)]:
-            self.add_error("unit", f"{unit} is not a unit for {MeasurementKind(kind).label.lower()}.")
-        if unit and kind and unit != next(iter(UNIT_FACTORS[MeasurementKind(kind)])):
+        kind, unit = self.cleaned_data.get("kind"), self.cleaned_data.get("unit")
+        if kind:
+            try:
+                unit = measurement_unit_check(kind, unit)
+            except ValidationError as error:
+                self.add_error(None, error)
+                return
+        if kind and unit != next(iter(UNIT_FACTORS[MeasurementKind(kind)])):
+            # The range is checked after conversion to the canonical unit, in the service.
             return
         super()._post_clean()
 
@@ -268,7 +328,7 @@ class MeasurementForm(VersionedForm):
         return data
 
 
-class FillForm(VersionedForm):
+class FillForm(RecordForm):
     class Meta:
         model = PharmacyFill
         fields = ["drug_name", "medication", "fill_date", "days_supply", "quantity", "rx_number"]
@@ -280,9 +340,40 @@ class FillForm(VersionedForm):
         self.fields["medication"].label = "Medication on the list"
 
 
-class RemoveForm(VersionedForm):
+class RemoveForm(RecordForm):
     """Confirms removing an item; carries only the version."""
 
     class Meta:
         model = CareTeamMember
         fields = []
+
+
+class AuditQuery(QueryForm):
+    """The audit trail's filters: ?patient=<id>&user=<user name>&action=<action>&since=&until=."""
+
+    patient = forms.UUIDField(required=False)
+    user = forms.CharField(required=False)
+    action = forms.ChoiceField(choices=[("", "Any"), *AuditAction.choices], required=False)
+    since = forms.DateField(label="From", required=False, input_formats=["%Y-%m-%d", "%m/%d/%Y"])
+    until = forms.DateField(label="To", required=False, input_formats=["%Y-%m-%d", "%m/%d/%Y"])
+
+    def __init__(self, data, *, usernames):
+        super().__init__(data)
+        self.usernames = set(usernames)
+        self.fields["patient"].error_messages["invalid"] = "“patient” must be a patient's id."
+
+    def clean_user(self):
+        username = self.cleaned_data["user"].strip()
+        if username and username not in self.usernames:
+            raise ValidationError(
+                "“user” must be the user name of someone in your pharmacy; “%(value)s” is not.",
+                code="unknown_user",
+                params={"value": username},
+            )
+        return username
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("since") and cleaned.get("until") and cleaned["until"] < cleaned["since"]:
+            self.add_error("until", "“To” (“until”) is before “From” (“since”).")
+        return cleaned

@@ -5,12 +5,15 @@ import uuid
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 
+from mtm.fields import PhoneNumberField
 from mtm.models import Organisation, User, VersionedRecord
 from patients.validators import (
+    validate_days_supply,
+    validate_dose_text,
+    validate_fill_quantity,
     validate_icd10cm,
     validate_not_future,
     validate_npi,
@@ -56,8 +59,8 @@ class Patient(VersionedRecord):
     date_of_birth = models.DateField(validators=[validate_plausible_birth_date])
     sex = models.CharField(max_length=10, choices=Sex.choices)
 
-    phone = models.CharField(max_length=40, blank=True)
-    mobile_phone = models.CharField("mobile phone (for text reminders)", max_length=40, blank=True)
+    phone = PhoneNumberField(blank=True)
+    mobile_phone = PhoneNumberField("mobile phone (for text reminders)", blank=True)
     email = models.EmailField(blank=True)
     address_line1 = models.CharField("address", max_length=200, blank=True)
     address_line2 = models.CharField("address line 2", max_length=200, blank=True)
@@ -68,7 +71,7 @@ class Patient(VersionedRecord):
 
     representative_name = models.CharField("caregiver / representative", max_length=200, blank=True)
     representative_relationship = models.CharField("relationship", max_length=100, blank=True)
-    representative_phone = models.CharField("representative's phone", max_length=40, blank=True)
+    representative_phone = PhoneNumberField("representative's phone", blank=True)
     representative_email = models.EmailField("representative's email", blank=True)
 
     consent_email_reminders = models.BooleanField("agrees to reminders by email", default=False)
@@ -130,8 +133,8 @@ class Prescriber(VersionedRecord):
     specialty = models.CharField(max_length=100, blank=True)
     npi = models.CharField("NPI", max_length=10, validators=[validate_npi])
     practice_name = models.CharField(max_length=200, blank=True)
-    phone = models.CharField(max_length=40, blank=True)
-    fax = models.CharField(max_length=40, blank=True)
+    phone = PhoneNumberField(blank=True)
+    fax = PhoneNumberField(blank=True)
 
     class Meta:
         ordering = ["last_name", "first_name"]
@@ -191,7 +194,9 @@ class MedicationEntry(VersionedRecord):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="medications")
     name = models.CharField("medication", max_length=200, help_text="As the patient or the label says it")
-    strength_dose = models.CharField("strength / dose", max_length=100, blank=True)
+    strength_dose = models.CharField(
+        "strength / dose", max_length=100, blank=True, validators=[validate_dose_text]
+    )
     directions = models.CharField("how I use it", max_length=300, blank=True)
     indication = models.CharField("why I use it", max_length=200, blank=True)
     prescriber = models.ForeignKey(
@@ -446,16 +451,22 @@ class PharmacyFill(VersionedRecord):
     )
     drug_name = models.CharField("drug", max_length=200)
     fill_date = models.DateField(validators=[validate_not_future])
-    days_supply = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(365)])
-    quantity = models.DecimalField(
-        max_digits=8, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
-    )
+    # Plain numbers with one rule each (not Positive...Field or MinValueValidator, whose generic
+    # "greater than or equal to 0" the forms and the API would otherwise say first).
+    days_supply = models.SmallIntegerField("days' supply", validators=[validate_days_supply])
+    quantity = models.DecimalField(max_digits=8, decimal_places=2, validators=[validate_fill_quantity])
     rx_number = models.CharField("Rx number", max_length=40, blank=True)
 
     class Meta:
         ordering = ["-fill_date", "drug_name"]
         verbose_name = "pharmacy fill"
         indexes = [models.Index(fields=["patient", "-fill_date"], name="fill_patient_date")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(days_supply__gte=1, days_supply__lte=365), name="fill_days_supply_1_to_365"
+            ),
+            models.CheckConstraint(condition=models.Q(quantity__gt=0), name="fill_quantity_positive"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.drug_name} {self.fill_date}"

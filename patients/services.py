@@ -284,16 +284,26 @@ UNIT_FACTORS: dict[str, dict[str, Decimal]] = {
 }
 
 
-def to_canonical_unit(kind: str, value: Decimal, unit: str | None) -> Decimal:
+def measurement_unit_check(kind: str, unit: str | None) -> str:
+    """The unit a value of this kind was entered in (its canonical unit when none is given);
+    a unit of another kind ("lb" for a height) is refused."""
     factors = UNIT_FACTORS.get(kind)
     if factors is None:
         raise ValidationError({"kind": f"Unknown measurement {kind!r}."})
     unit = unit or MEASUREMENT_UNITS[MeasurementKind(kind)]
     if unit not in factors:
         raise ValidationError(
-            {"unit": f"{unit!r} is not a unit for {kind}; use one of: {', '.join(factors)}."}
+            {
+                "unit": f"“{unit}” is not a unit of {MeasurementKind(kind).label.lower()}: "
+                f"use {' or '.join(factors)}."
+            }
         )
-    return (Decimal(value) * factors[unit]).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return unit
+
+
+def to_canonical_unit(kind: str, value: Decimal, unit: str | None) -> Decimal:
+    unit = measurement_unit_check(kind, unit)
+    return (Decimal(value) * UNIT_FACTORS[kind][unit]).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 @transaction.atomic

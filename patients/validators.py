@@ -97,3 +97,45 @@ def icd10cm_search(query: str, limit: int = 20) -> list[tuple[str, str]]:
         matches = [(c, d) for c, d, lower in _icd10cm_index() if all(word in lower for word in words)]
     matches.sort(key=lambda item: (len(item[0]), item[0]))
     return matches[:limit]
+
+
+# An amount in a dose text: "5", "0.5", ".5", "1,000", "0,5". A minus sign counts only directly
+# before the digits at the start or after a space or bracket ("-5 mg", "(-5 mg)"), so that ranges
+# ("1-2 tablets", "5 mg - 10 mg") stay ranges.
+_DOSE_AMOUNT = re.compile(
+    r"(?:(?:^|(?<=[\s(/]))(?P<minus>[-\u2212\u2013]))?(?<![\w.,])(?P<number>\d+(?:[.,]\d+)*|[.,]\d+)"
+)
+
+
+def validate_dose_text(text: str) -> None:
+    """A strength or dose as people write it ("10 mg", "1-2 tablets", "0.5 mL", "as directed") is
+    refused when it gives a negative amount, or only amounts of zero: that is no dose at all."""
+    text = (text or "").strip()
+    amounts = list(_DOSE_AMOUNT.finditer(text))
+    negative = any(match["minus"] for match in amounts) or re.match(r"^[-\u2212\u2013]\s*[.,\d]", text)
+    if negative:
+        raise ValidationError(
+            "The strength / dose cannot be negative (“%(text)s”): enter the amount, more than zero.",
+            code="dose_negative",
+            params={"text": text},
+        )
+    if amounts and all(set(match["number"]) <= {"0", ".", ","} for match in amounts):
+        raise ValidationError(
+            "The strength / dose must be more than zero (“%(text)s”).",
+            code="dose_zero",
+            params={"text": text},
+        )
+
+
+def validate_fill_quantity(value) -> None:
+    if value is not None and value <= 0:
+        raise ValidationError("The quantity dispensed must be more than zero.", code="quantity_not_positive")
+
+
+def validate_days_supply(value) -> None:
+    if value is not None and not 1 <= value <= 365:
+        raise ValidationError(
+            "The days' supply must be from 1 to 365 days (%(value)s).",
+            code="days_supply_range",
+            params={"value": value},
+        )

@@ -1,8 +1,6 @@
 """Patient pages. Each section of the patient page is a fragment that htmx swaps in place:
 the same view answers with the whole page or, for htmx, only the fragment."""
 
-import uuid
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -16,11 +14,11 @@ from interactions.selectors import medication_name_suggestions
 from mtm.audit import actor_from_request, audit_record
 from mtm.decorators import requires
 from mtm.errors import EditConflict
-from mtm.forms import add_service_errors, run_service
+from mtm.forms import add_service_errors, bad_query_response, run_service
 from mtm.models import AuditAction, AuditEvent, User
 from mtm.permissions import Capability
 from patients import selectors, services
-from patients.forms import PatientForm, PrescriberForm
+from patients.forms import AuditQuery, PatientForm, PrescriberForm
 from patients.sections import SECTIONS, Section
 from patients.validators import icd10cm_search
 
@@ -69,6 +67,7 @@ def patient_detail(request, patient_id):
         actor=actor_from_request(request), action=AuditAction.VIEW, patient_id=patient.pk, obj=patient
     )
     record = selectors.patient_record(patient=patient)
+    saved_section = request.session.pop(SAVED_SECTION_KEY, None)
     reviews = list(patient.reviews.select_related("pharmacist").order_by("-created_at"))
     follow_ups = patient.follow_ups.select_related("assigned_to", "patient")
     return render(
@@ -79,6 +78,8 @@ def patient_detail(request, patient_id):
             "record": record,
             "screening": selectors.patient_screening(record, today=timezone.localdate()),
             "sections": {slug.replace("-", "_"): section for slug, section in SECTIONS.items()},
+            # {"medications": True} after a save without JavaScript: that section says "Saved."
+            "saved_sections": {saved_section.replace("-", "_"): True} if saved_section else {},
             "can_edit": request.user.can(Capability.PATIENT_EDIT),
             # Reviews live in the reviews app, which builds on this one: read through the relation.
             "reviews": reviews,
@@ -171,9 +172,14 @@ def _form_kwargs(section: Section, request, patient) -> dict:
     return {}
 
 
+# Without JavaScript a save comes back to the patient page, which says "Saved." in that section.
+SAVED_SECTION_KEY = "patients:saved-section"
+
+
 def _render_fragment(request, template: str, context: dict, *, status: int = 200):
-    """htmx gets the fragment. Without htmx (no JavaScript yet, or a link opened in a new tab) a
-    save goes back to the patient page, and a form is shown on a page of its own."""
+    """htmx gets the fragment. Without htmx (no JavaScript, or a link opened in a new tab) a
+    save goes back to the patient page, at the section saved, and a form is shown on a page of
+    its own."""
     patient = context["patient"]
     if request.htmx:
         response = render(request, template, context, status=status)
@@ -181,7 +187,9 @@ def _render_fragment(request, template: str, context: dict, *, status: int = 200
             response["HX-Trigger"] = "record-changed"  # the screening panel listens
         return response
     if context.get("saved"):
-        return redirect(reverse("patient_detail", args=[patient.pk]))
+        slug = context["section"].slug if "section" in context else "details"
+        request.session[SAVED_SECTION_KEY] = slug
+        return redirect(reverse("patient_detail", args=[patient.pk]) + f"#section-{slug}")
     return render(request, "patients/fragment_page.html", {**context, "fragment": template}, status=status)
 
 
@@ -280,43 +288,43 @@ def medication_names(request):
 # --- Audit trail (organisation admins) --------------------------------------------------------
 
 
-def _audit_filter(request, events: QuerySet[AuditEvent]) -> tuple[QuerySet[AuditEvent], dict]:
-    filters = {
-        key: request.GET.get(key, "").strip() for key in ("patient", "user", "action", "since", "until")
-    }
+def _audit_filter(query: AuditQuery, events: QuerySet[AuditEvent]) -> QuerySet[AuditEvent]:
+    filters = query.cleaned_data
     if filters["patient"]:
-        events = (
-            events.filter(patient_id=filters["patient"]) if _is_uuid(filters["patient"]) else events.none()
-        )
+        events = events.filter(patient_id=filters["patient"])
     if filters["user"]:
         events = events.filter(actor_username=filters["user"])
-    if filters["action"] in AuditAction.values:
+    if filters["action"]:
         events = events.filter(action=filters["action"])
-    for key, lookup in (("since", "at__date__gte"), ("until", "at__date__lte")):
-        day = selectors.parse_search_date(filters[key]) if filters[key] else None
-        if day:
-            events = events.filter(**{lookup: day})
-    return events, filters
-
-
-def _is_uuid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
+    if filters["since"]:
+        events = events.filter(at__date__gte=filters["since"])
+    if filters["until"]:
+        events = events.filter(at__date__lte=filters["until"])
+    return events
 
 
 @requires(Capability.AUDIT_VIEW)
 def audit_log(request):
+    users = User.objects.filter(organisation_id=request.user.organisation_id).order_by("username")
+    query = AuditQuery(request.GET, usernames=[user.username for user in users])
+    if not query.is_valid():
+        return bad_query_response(
+            request,
+            title="Audit trail",
+            errors=query.query_errors(),
+            start_again=("Open the whole audit trail", request.path),
+        )
     events = AuditEvent.objects.filter(organisation_id=request.user.organisation_id).select_related("actor")
-    events, filters = _audit_filter(request, events)
+    events = _audit_filter(query, events)
     page = Paginator(events, AUDIT_EVENTS_PER_PAGE).get_page(request.GET.get("page"))
     patient_ids = {event.patient_id for event in page if event.patient_id}
     patients = {p.pk: p for p in selectors.patients_visible_to(request.user).filter(pk__in=patient_ids)}
     for event in page:
         event.patient = patients.get(event.patient_id)
-    users = User.objects.filter(organisation_id=request.user.organisation_id).order_by("username")
+    # As typed, to fill the filter form and the pages' links again.
+    filters = {
+        key: request.GET.get(key, "").strip() for key in ("patient", "user", "action", "since", "until")
+    }
     return render(
         request,
         "patients/audit_log.html",

@@ -2,6 +2,7 @@
 
 from django import forms
 
+from mtm.forms import QueryForm
 from patients.forms import VersionedForm
 from patients.models import MedicationSource
 from reviews import prescribers as prescriber_rule
@@ -276,7 +277,10 @@ class MedicationStopForm(forms.Form):
     reason = forms.CharField(label="Why it is stopped", max_length=300)
 
 
-class PeriodForm(forms.Form):
+class PeriodForm(QueryForm):
+    """The reports' period, from the address (?start=YYYY-MM-DD&end=YYYY-MM-DD); errors name the
+    parameter (mtm.forms.QueryForm)."""
+
     start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
 
@@ -284,7 +288,7 @@ class PeriodForm(forms.Form):
         data = super().clean()
         if data.get("start") and data.get("end"):
             if data["end"] < data["start"]:
-                self.add_error("end", "The end of the period is before its start.")
+                self.add_error("end", "The end of the period (“end”) is before its start (“start”).")
             elif (data["end"] - data["start"]).days > 366 * 3:
                 self.add_error("end", "Choose a period of at most three years.")
         return data

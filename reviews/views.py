@@ -647,6 +647,8 @@ def medication_change(request, review_id, medication_id):
 
 
 def _period(request) -> PeriodForm:
+    """The period the address asks for; this month so far when it names none. A period it names
+    wrongly is an error (status 400), never replaced by the default."""
     today = timezone.localdate()
     defaults = {"start": today.replace(day=1).isoformat(), "end": today.isoformat()}
     return PeriodForm(request.GET if "start" in request.GET or "end" in request.GET else defaults)
@@ -656,7 +658,7 @@ def _period(request) -> PeriodForm:
 def outcomes_report(request):
     form = _period(request)
     if not form.is_valid():
-        return render(request, "reviews/outcomes.html", {"form": form}, status=422)
+        return render(request, "reviews/outcomes.html", {"form": form}, status=400)
     start, end = form.cleaned_data["start"], form.cleaned_data["end"]
     total, per_pharmacist = selectors.outcomes(user=request.user, start=start, end=end)
     categories = [(label, total.by_category.get(value, 0)) for value, label in ProblemCategory.choices]
@@ -677,8 +679,8 @@ def _csv_cell(value) -> str:
 def billing_export(request):
     form = _period(request)
     if not form.is_valid():
-        messages = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in form.errors.items())
-        return HttpResponse(f"Cannot export: {messages}", status=400, content_type="text/plain")
+        # The outcomes page, with what is wrong on the fields of the period, rather than a file.
+        return render(request, "reviews/outcomes.html", {"form": form}, status=400)
     start, end = form.cleaned_data["start"], form.cleaned_data["end"]
     response = HttpResponse(content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="mtm-billing-{start:%Y%m%d}-{end:%Y%m%d}.csv"'

@@ -1,7 +1,9 @@
 """API shapes. Field rules come from the models; whole-record rules run in the services."""
 
+from django.db import models
 from rest_framework import serializers
 
+from mtm.api.fields import RealDateField
 from patients.models import (
     Allergy,
     CareTeamMember,
@@ -19,6 +21,11 @@ from patients.services import UNIT_FACTORS
 class VersionedSerializer(serializers.ModelSerializer):
     """`version` is read back on every record and must be sent back when changing one: a change
     based on an older version is refused with 409 instead of overwriting someone else's edit."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateField: RealDateField,
+    }
 
     version = serializers.IntegerField(
         required=False, min_value=1, help_text="Required when updating: the version you last read."
@@ -107,7 +114,7 @@ class MedicationSerializer(VersionedSerializer):
 
 
 class MedicationStopSerializer(serializers.Serializer):
-    stop_date = serializers.DateField()
+    stop_date = RealDateField(label="date stopped")
     stop_reason = serializers.CharField(max_length=300)
     version = serializers.IntegerField(min_value=1)
 
@@ -143,7 +150,7 @@ class ConditionSerializer(VersionedSerializer):
 
 
 class ConditionResolveSerializer(serializers.Serializer):
-    resolved_date = serializers.DateField()
+    resolved_date = RealDateField(label="date resolved")
     version = serializers.IntegerField(min_value=1)
 
 

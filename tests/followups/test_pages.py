@@ -88,8 +88,10 @@ def test_the_queue_lists_overdue_and_failed_reminders_of_the_organisation_only(
     assert f'id="follow-up-{overdue.pk}"' in mine
     someone_else = staff_client.get(reverse("follow_up_queue"), {"staff": str(by.user.pk)}).content.decode()
     assert f'id="follow-up-{overdue.pk}"' not in someone_else
+    elsewhere_staff = staff_client.get(reverse("follow_up_queue"), {"staff": str(other_pharmacist.pk)})
     assert (
-        staff_client.get(reverse("follow_up_queue"), {"staff": str(other_pharmacist.pk)}).status_code == 404
+        elsewhere_staff.status_code == 400
+        and f"“{other_pharmacist.pk}” is neither" in elsewhere_staff.content.decode()
     )
 
 
@@ -246,7 +248,10 @@ def test_without_javascript_the_buttons_post_and_come_back(staff_client, patient
     form = staff_client.get(url, {"next": "/follow-ups/"})
     assert form.status_code == 200 and 'name="due_at"' in form.content.decode()
     refused = staff_client.post(url, {"due_at": "soon", "version": later.version, "next": "/follow-ups/"})
-    assert refused.status_code == 422 and "Enter a valid date/time." in refused.content.decode()
+    assert (
+        refused.status_code == 422
+        and "Enter a real date and time for “new time”." in refused.content.decode()
+    )
     moved = staff_client.post(
         url, {"due_at": f"{factories.today() + datetime.timedelta(days=9):%Y-%m-%d}T10:00", "version": later.version,
               "next": "/follow-ups/"},
@@ -309,7 +314,11 @@ def test_the_week_runs_monday_to_sunday_in_the_organisations_time_zone(staff_cli
     assert [f.pk for d in one_day.context["days"] for f in d.follow_ups] == [late_sunday.pk]
     nobody_mine = staff_client.get(reverse("agenda"), {"view": "day", "day": "2030-03-04", "staff": "me"})
     assert [f.pk for d in nobody_mine.context["days"] for f in d.follow_ups] == []
-    assert staff_client.get(reverse("agenda"), {"day": "not-a-date"}).status_code == 200  # this week instead
+    bad_day = staff_client.get(reverse("agenda"), {"day": "not-a-date"})  # never this week instead
+    assert (
+        bad_day.status_code == 400
+        and "Enter a real date for “day”, as YYYY-MM-DD." in bad_day.content.decode()
+    )
 
 
 # --- Booking by hand, and the patient's page ----------------------------------------------------------
@@ -648,3 +657,41 @@ def test_a_long_backlog_shows_the_oldest_with_the_full_count(staff_client, patie
     assert 'Overdue <span class="count">(5)</span>' in page and "The oldest 3 shown" in page
     shown = [f for f in backlog if f'id="follow-up-{f.pk}"' in page]
     assert shown == backlog[2:]  # the three oldest
+
+
+# --- Addresses the queue and the agenda cannot show -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("page", "params", "message"),
+    [
+        ("agenda", {"day": "2030-02-31"}, "Enter a real date for “day”, as YYYY-MM-DD."),
+        ("agenda", {"day": "03/04/2030"}, "Enter a real date for “day”, as YYYY-MM-DD."),
+        ("agenda", {"view": "month"}, "“view” cannot be “month”: use day or week."),
+        (
+            "agenda",
+            {"staff": "nobody"},
+            "“staff” must be “me” or one of your pharmacy&#x27;s staff; “nobody” is neither.",
+        ),
+        ("follow_up_queue", {"staff": "nobody"}, "“nobody” is neither."),
+        ("follow_up_queue", {"staff": str(uuid.UUID(int=1))}, f"“{uuid.UUID(int=1)}” is neither."),
+    ],
+)
+def test_an_address_the_page_cannot_show_is_a_400_naming_the_parameter(staff_client, page, params, message):
+    response = staff_client.get(reverse(page), params)
+    body = response.content.decode()
+    assert response.status_code == 400 and message in body
+    assert 'role="alert"' in body and f'href="{reverse(page)}"' in body  # the page as usual, one click away
+    assert "days" not in (response.context or {})  # nothing shown for another day or week instead
+
+
+def test_the_usual_addresses_still_work(staff_client, staff):
+    for page, params in [
+        ("agenda", {}),
+        ("agenda", {"view": "", "day": "", "staff": ""}),
+        ("agenda", {"view": "day", "day": "2030-03-04", "staff": "me"}),
+        ("agenda", {"view": "week", "staff": str(staff.pk)}),
+        ("follow_up_queue", {"staff": "me"}),
+        ("follow_up_queue", {"staff": ""}),
+    ]:
+        assert staff_client.get(reverse(page), params).status_code == 200, (page, params)

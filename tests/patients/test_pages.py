@@ -282,7 +282,7 @@ def test_prescriber_directory_and_editing_a_fax_number(staff_client, org, other_
     }
     assert staff_client.post(reverse("prescriber_edit", args=[prescriber.pk]), data).status_code == 302
     prescriber.refresh_from_db()
-    assert prescriber.fax == "608-555-0199"
+    assert prescriber.fax == "(608) 555-0199"  # stored in one format
     data["npi"] = "1234567890"
     response = staff_client.post(reverse("prescriber_edit", args=[prescriber.pk]), {**data, "version": 2})
     assert response.status_code == 422 and "check digit is wrong" in response.content.decode()
@@ -295,7 +295,8 @@ def test_without_javascript_the_forms_still_work(pharmacist_client, patient):
     invalid = pharmacist_client.post(url, {"substance": ""})
     assert invalid.status_code == 422 and "<html" in invalid.content.decode()
     saved = pharmacist_client.post(url, {"substance": "latex", "severity": "mild", "kind": "allergy"})
-    assert saved.status_code == 302 and saved.url == reverse("patient_detail", args=[patient.pk])
+    assert saved.status_code == 302
+    assert saved.url == reverse("patient_detail", args=[patient.pk]) + "#section-allergies"
 
 
 def test_patient_page_screens_the_active_list_and_shows_kidney_function(pharmacist_client, patient):
@@ -327,3 +328,33 @@ def test_saving_a_section_tells_the_screening_panel_to_refresh(pharmacist_client
 def test_medication_name_suggestions(pharmacist_client):
     response = pharmacist_client.get(reverse("medication_names"), {"name": "coumad"})
     assert '<option value="coumadin">' in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"since": "2026-02-31"}, "Enter a real date for “From” (“since”), as YYYY-MM-DD."),
+        ({"until": "soon"}, "Enter a real date for “To” (“until”), as YYYY-MM-DD."),
+        ({"since": "2026-03-02", "until": "2026-03-01"}, "“To” (“until”) is before “From” (“since”)."),
+        ({"action": "delete"}, "“action” cannot be “delete”: use"),
+        ({"user": "mallory"}, "“user” must be the user name of someone in your pharmacy; “mallory” is not."),
+        ({"patient": "12"}, "“patient” must be a patient&#x27;s id."),
+    ],
+)
+def test_audit_filters_the_page_cannot_use_are_a_400_naming_the_parameter(admin_client_org, params, message):
+    response = admin_client_org.get(reverse("audit_log"), params)
+    assert response.status_code == 400 and message in response.content.decode()
+    assert "page" not in response.context  # never the whole trail instead
+
+
+def test_audit_filters_by_user_action_and_dates(admin_client_org, pharmacist_client, patient):
+    pharmacist_client.get(reverse("patient_detail", args=[patient.pk]))
+    today = factories.today().isoformat()
+    response = admin_client_org.get(
+        reverse("audit_log"),
+        {"user": "pharmacist", "action": "view", "since": today, "until": today, "patient": str(patient.pk)},
+    )
+    assert response.status_code == 200
+    assert [(e.actor_username, e.action) for e in response.context["page"].object_list] == [
+        ("pharmacist", "view")
+    ]

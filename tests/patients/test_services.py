@@ -66,19 +66,21 @@ def test_update_records_only_what_changed(patient, by):
 def test_a_save_based_on_an_old_version_is_refused(patient, by):
     first_copy = Patient.objects.get(pk=patient.pk)
     second_copy = Patient.objects.get(pk=patient.pk)
-    services.patient_update(patient=first_copy, data={"phone": "555-0001"}, version=1, by=by)
+    services.patient_update(patient=first_copy, data={"phone": "(608) 555-0101"}, version=1, by=by)
     with pytest.raises(EditConflict):
-        services.patient_update(patient=second_copy, data={"phone": "555-0002"}, version=1, by=by)
+        services.patient_update(patient=second_copy, data={"phone": "(608) 555-0102"}, version=1, by=by)
     patient.refresh_from_db()
-    assert patient.phone == "555-0001"
+    assert patient.phone == "(608) 555-0101"
 
 
 def test_a_conflicting_save_is_refused_even_if_the_row_changed_underneath(patient, by):
     loaded = Patient.objects.get(pk=patient.pk)
-    Patient.objects.filter(pk=patient.pk).update(version=2, phone="555-9999")  # a colleague saved meanwhile
+    Patient.objects.filter(pk=patient.pk).update(
+        version=2, phone="(608) 555-0199"
+    )  # a colleague saved meanwhile
     with pytest.raises(EditConflict):
-        services.patient_update(patient=loaded, data={"phone": "555-0002"}, version=1, by=by)
-    assert Patient.objects.get(pk=patient.pk).phone == "555-9999"
+        services.patient_update(patient=loaded, data={"phone": "(608) 555-0102"}, version=1, by=by)
+    assert Patient.objects.get(pk=patient.pk).phone == "(608) 555-0199"
 
 
 def test_medication_needs_a_name(patient, by):

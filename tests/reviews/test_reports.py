@@ -72,9 +72,13 @@ def test_outcomes_per_pharmacist_and_for_the_organisation(
 
 def test_outcomes_refuse_a_backwards_period_naming_the_field(pharmacist_client):
     page = pharmacist_client.get(reverse("outcomes_report"), {"start": "2026-11-20", "end": "2026-11-01"})
-    assert page.status_code == 422 and "The end of the period is before its start." in page.content.decode()
+    assert page.status_code == 400
+    assert "The end of the period (“end”) is before its start (“start”)." in page.content.decode()
     bad = pharmacist_client.get(reverse("billing_export"), {"start": "nope", "end": "2026-11-01"})
-    assert bad.status_code == 400 and "start: Enter a valid date." in bad.content.decode()
+    assert (
+        bad.status_code == 400
+        and "Enter a real date for “From” (“start”), as YYYY-MM-DD." in bad.content.decode()
+    )
 
 
 def test_outcomes_queries_do_not_grow_with_the_reviews(org, patient, pharmacist, pharmacist_client):
