@@ -108,7 +108,7 @@ def sign_in_with_password(page, base_url):
     page.get_by_label("User name").fill("pharmacist")
     page.get_by_label("Password").fill(factories.PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Patients")).to_be_visible()
+    expect(page.get_by_role("heading", name="Today")).to_be_visible()
 
 
 def posts_of(page) -> list[str]:
