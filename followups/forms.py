@@ -22,6 +22,9 @@ class StaffChoiceMixin:
 
 
 class FollowUpForm(StaffChoiceMixin, VersionedForm):
+    # Shown only when the patient already has one of the same kind that day (followups.services).
+    book_anyway = forms.BooleanField(label="Book it anyway", required=False, widget=forms.HiddenInput)
+
     class Meta:
         model = FollowUp
         fields = ["kind", "due_at", "duration_minutes", "assigned_to", "remind_patient", "notes"]
@@ -36,6 +39,15 @@ class FollowUpForm(StaffChoiceMixin, VersionedForm):
         self.fields["duration_minutes"].widget.attrs.update(min=5, max=240, step=5)
         if not self.instance._state.adding:
             self.fields.pop("kind")  # a different kind of follow-up is a new one
+            self.fields.pop("book_anyway")
+
+    def add_error(self, field, error):
+        super().add_error(field, error)
+        if "book_anyway" in self.errors:  # the warning came: now the box to book anyway is offered
+            self.fields["book_anyway"].widget = forms.CheckboxInput()
+
+    def data_for_service(self) -> dict:
+        return {k: v for k, v in super().data_for_service().items() if k != "book_anyway"}
 
 
 class RescheduleForm(RealDatesMixin, StaffChoiceMixin, forms.ModelForm):

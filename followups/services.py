@@ -63,8 +63,12 @@ def _check(organisation: Organisation, data: dict[str, Any], now: datetime.datet
 
 
 @transaction.atomic
-def follow_up_create(*, patient: Patient, data: dict[str, Any], by: Actor, trigger: str = "") -> FollowUp:
-    """Book a follow-up; `trigger` marks one the system books, once per trigger."""
+def follow_up_create(
+    *, patient: Patient, data: dict[str, Any], by: Actor, trigger: str = "", book_anyway: bool = False
+) -> FollowUp:
+    """Book a follow-up; `trigger` marks one the system books, once per trigger. A booking by hand
+    of what the patient already has booked that day (same kind) is refused unless `book_anyway`:
+    two tabs, or two colleagues, booking the same call."""
     if trigger:
         existing = FollowUp.objects.filter(trigger=trigger).first()
         if existing:
@@ -72,11 +76,40 @@ def follow_up_create(*, patient: Patient, data: dict[str, Any], by: Actor, trigg
     else:
         data = {name: value for name, value in data.items() if name in MANUAL_FIELDS}
         _check(patient.organisation, data, timezone.now())
+        same = _booked_that_day(patient, data)
+        if same is not None and not book_anyway:
+            when = timezone.localtime(same.due_at, zoneinfo.ZoneInfo(patient.organisation.time_zone))
+            who = (
+                f" with {same.assigned_to.get_full_name() or same.assigned_to.username}"
+                if same.assigned_to
+                else ""
+            )
+            raise ValidationError({
+                "book_anyway": f"{patient.full_name} already has a {same.get_kind_display().lower()} booked on "
+                f"{when:%m/%d/%Y at %I:%M %p}{who}. Tick “Book it anyway” to book a second one."
+            })  # fmt: skip
     follow_up = record_create(
         FollowUp(organisation_id=patient.organisation_id, patient=patient, trigger=trigger, **data), by=by
     )
     reminders_schedule(follow_up)
     return follow_up
+
+
+def _booked_that_day(patient: Patient, data: dict[str, Any]) -> FollowUp | None:
+    """A scheduled follow-up of the same kind for the patient on the same day (organisation's time)."""
+    if not data.get("due_at") or not data.get("kind"):
+        return None
+    zone = zoneinfo.ZoneInfo(patient.organisation.time_zone)
+    day = timezone.localtime(data["due_at"], zone).date()
+    start = datetime.datetime.combine(day, datetime.time(0), zone)
+    return (
+        patient.follow_ups.filter(
+            kind=data["kind"], status=FollowUpStatus.SCHEDULED,
+            due_at__gte=start, due_at__lt=start + datetime.timedelta(days=1),
+        )
+        .select_related("assigned_to")
+        .first()
+    )  # fmt: skip
 
 
 @transaction.atomic

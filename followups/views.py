@@ -192,8 +192,9 @@ def follow_up_new(request, patient_id):
 
         def run():
             created["follow_up"] = services.follow_up_create(
-                patient=patient, data=form.data_for_service(), by=actor_from_request(request)
-            )
+                patient=patient, data=form.data_for_service(), by=actor_from_request(request),
+                book_anyway=form.cleaned_data["book_anyway"],
+            )  # fmt: skip
 
         status = run_service(form, run)
         if status == 200:

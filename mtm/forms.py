@@ -8,7 +8,7 @@ from django.shortcuts import render
 from mtm.errors import EditConflict
 from mtm.models import Organisation, User
 from mtm.services import STAFF_ROLES
-from mtm.submissions import submission_claim
+from mtm.submissions import submission_claim, submission_seen
 from mtm.tasks import send_password_link_email
 
 
@@ -21,16 +21,18 @@ def add_service_errors(form, error: ValidationError) -> None:
         form.add_error(field if field in form.fields and field != NON_FIELD_ERRORS else None, field_messages)
 
 
-def run_service(form, run, *, request=None) -> int:
+def run_service(form, run) -> int:
     """Run a service for a valid form and put its errors on the form. Returns the status to answer
-    with: 200 saved, 422 invalid, 409 someone saved a newer version first. With `request`, a form
-    sent twice (its one-time token, mtm.submissions) runs once: the repeat answers 200 and runs
-    nothing, and the view shows the state the first one left."""
+    with: 200 saved, 422 invalid, 409 someone saved a newer version first. A form sent twice (its
+    one-time token, mtm.submissions) runs once: the repeat answers 200 and runs nothing, and the
+    view shows the state the first one left."""
+    if submission_seen(form.data):  # before validating: a repeat may no longer be valid (a name now taken)
+        return 200
     if not form.is_valid():
         return 422
     try:
         with transaction.atomic():
-            if request is not None and not submission_claim(request):
+            if not submission_claim(form.data):
                 return 200
             run()
     except ValidationError as error:

@@ -146,8 +146,7 @@ class FormSubmission(models.Model):
     """A form already handled, recorded by the one-time token it was rendered with, so that a double
     click or the same form sent again from a second tab runs its service once (mtm.forms.run_service)."""
 
-    token = models.UUIDField(primary_key=True)
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    token = models.UUIDField(primary_key=True)  # random, made by the server for each form it renders
     at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     def __str__(self) -> str:

@@ -21,17 +21,29 @@ def form_token_input() -> str:
     return format_html('<input type="hidden" name="{}" value="{}">', FIELD, uuid.uuid4())
 
 
-def submission_claim(request) -> bool:
-    """Claim the token the request's form carries, inside the caller's transaction. False when it
-    was claimed before: this form was already sent and handled. A request without a token (the
-    API, a script) is always new."""
+def _token(data) -> uuid.UUID | None:
     try:
-        token = uuid.UUID(request.POST.get(FIELD, ""))
-    except ValueError:
+        return uuid.UUID(data.get(FIELD, ""))
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def submission_seen(data) -> bool:
+    """Was the form these data came from already sent and handled?"""
+    token = _token(data)
+    return token is not None and FormSubmission.objects.filter(token=token).exists()
+
+
+def submission_claim(data) -> bool:
+    """Claim the token a form's data carries, inside the caller's transaction. False when it was
+    claimed before: this form was already sent and handled. Data without a token (the API, a
+    script) is always new."""
+    token = _token(data)
+    if token is None:
         return True
     try:
         with transaction.atomic():  # a savepoint: a duplicate leaves the caller's transaction usable
-            FormSubmission.objects.create(token=token, user=request.user)
+            FormSubmission.objects.create(token=token)
     except IntegrityError:
         return False
     return True

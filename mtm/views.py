@@ -10,7 +10,7 @@ from mtm import services
 from mtm.audit import actor_from_request
 from mtm.decorators import requires
 from mtm.errors import EditConflict
-from mtm.forms import OrganisationForm, TeamMemberForm
+from mtm.forms import OrganisationForm, TeamMemberForm, run_service
 from mtm.models import Organisation, User
 from mtm.permissions import Capability, Role
 
@@ -46,21 +46,25 @@ def team_list(request):
 @requires(Capability.TEAM_MANAGE)
 def team_add(request):
     form = TeamMemberForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            member = services.user_create(
-                organisation=request.user.organisation,
-                data=form.cleaned_data,
-                by=actor_from_request(request),
-                base_url=request.build_absolute_uri("/"),
+    if request.method == "POST":
+        created = []
+
+        def run():
+            created.append(
+                services.user_create(
+                    organisation=request.user.organisation,
+                    data=form.cleaned_data,
+                    by=actor_from_request(request),
+                    base_url=request.build_absolute_uri("/"),
+                )
             )
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            messages.success(
-                request,
-                f"{member.get_full_name() or member.username} was added; a sign-in link is on its way to {member.email}.",
-            )
+
+        if run_service(form, run) == 200:
+            for member in created:  # none when the form was sent twice: the first added them
+                messages.success(
+                    request,
+                    f"{member.get_full_name() or member.username} was added; a sign-in link is on its way to {member.email}.",
+                )
             return redirect("team_list")
     return render(
         request, "mtm/team_form.html", {"form": form, "adding": True}, status=422 if form.errors else 200

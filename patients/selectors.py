@@ -51,6 +51,17 @@ def prescriber_get(*, user, prescriber_id) -> Prescriber:
     return get_object_or_404(prescribers_visible_to(user), pk=prescriber_id)
 
 
+def patient_registered(*, user, data: dict) -> Patient:
+    """The patient of this name and birth date registered last in the user's organisation."""
+    return (
+        patients_visible_to(user)
+        .filter(
+            first_name=data["first_name"], last_name=data["last_name"], date_of_birth=data["date_of_birth"]
+        )
+        .latest("created_at")
+    )
+
+
 def record_get(*, patient: Patient, model, record_id):
     """An item of a (already scoped) patient's record, or 404."""
     return get_object_or_404(model.objects.filter(patient=patient), pk=record_id)

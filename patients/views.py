@@ -43,18 +43,29 @@ def patient_list(request):
 @requires(Capability.PATIENT_EDIT)
 def patient_create(request):
     form = PatientForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            patient = services.patient_create(
-                organisation=request.user.organisation,
-                data=form.data_for_service(),
-                by=actor_from_request(request),
+    if request.method == "POST":
+        created = []
+
+        def run():
+            created.append(
+                services.patient_create(
+                    organisation=request.user.organisation,
+                    data=form.data_for_service(),
+                    by=actor_from_request(request),
+                )
             )
-        except ValidationError as error:
-            add_service_errors(form, error)
-        else:
+
+        status = run_service(form, run)
+        if status == 200:
+            # The form sent twice (a double click) registered one patient: the repeat finds them.
+            if created:
+                patient = created[0]
+            else:
+                form.is_valid()
+                patient = selectors.patient_registered(user=request.user, data=form.cleaned_data)
             return redirect("patient_detail", patient_id=patient.pk)
-    return render(request, "patients/patient_create.html", {"form": form}, status=422 if form.errors else 200)
+        return render(request, "patients/patient_create.html", {"form": form}, status=status)
+    return render(request, "patients/patient_create.html", {"form": form})
 
 
 # --- The patient page -----------------------------------------------------------------------

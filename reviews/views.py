@@ -152,7 +152,7 @@ def review_new(request, patient_id):
                 review = services.review_start(review=review, version=review.version, by=by)
             created["review"] = review
 
-        status = run_service(form, run, request=request)
+        status = run_service(form, run)
         if status == 200:
             # A form sent twice opened one review: the second finds it.
             review = created.get("review") or patient.reviews.exclude(status="completed").latest("created_at")
@@ -234,7 +234,6 @@ def review_complete(request, review_id):
             acknowledge_undecided=form.cleaned_data["acknowledge_undecided"],
             by=actor_from_request(request),
         ),
-        request=request,
     )
     return _after(request, review, status, complete_form=form)
 
@@ -362,7 +361,7 @@ def finding_confirm(request, review_id):
             )
         )
 
-    status = run_service(form, run, request=request)
+    status = run_service(form, run)
     title = finding["title"] if finding else ""
     return _finding_decided(
         request, review, request.POST.get("finding_id", ""), status=status, errors=form.errors,
@@ -380,7 +379,6 @@ def finding_dismiss(request, review_id):
         lambda: services.finding_dismiss(
             review=review, finding=finding, reason=form.cleaned_data["reason"], by=actor_from_request(request)
         ),
-        request=request,
     )
     title = finding["title"] if finding else ""
     return _finding_decided(
@@ -433,7 +431,7 @@ def problem_add(request, review_id):
             )
         )
 
-    status = run_service(form, run, request=request)
+    status = run_service(form, run)
     if not request.htmx:
         return _after(request, review, status, problem_form=form)
     if status != 200:
@@ -465,7 +463,7 @@ def problem_edit(request, review_id, problem_id):
         if not review.is_locked:
             saved.medications.set(form.cleaned_data["medications"])
 
-    status = run_service(form, run, request=request)
+    status = run_service(form, run)
     return _problem_changed(
         request, review, problem, status, message="Problem saved.", problem_forms={problem.pk: form}
     )
@@ -492,7 +490,6 @@ def recommendation_add(request, review_id, problem_id):
             prescriber_confirmed=form.cleaned_data.get("prescriber_confirmed", False),
             by=actor_from_request(request),
         ),
-        request=request,
     )
     return _problem_changed(
         request, review, problem, status, message="Recommendation added.",

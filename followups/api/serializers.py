@@ -24,11 +24,15 @@ class FollowUpSerializer(VersionedSerializer):
         fields = [
             "id", "version", "patient", "kind", "due_at", "duration_minutes", "assigned_to", "status",
             "remind_patient", "notes", "review", "problem", "recommendation", "closed_at", "automatic",
-            "reminders", "created_at",
+            "reminders", "created_at", "book_anyway",
         ]  # fmt: skip
         read_only_fields = ["id", "status", "review", "problem", "recommendation", "closed_at", "created_at"]
 
     automatic = serializers.SerializerMethodField(help_text="Booked by the system from a review")
+    book_anyway = serializers.BooleanField(
+        write_only=True, default=False,
+        help_text="Book although the patient has one of the same kind that day (refused otherwise)",
+    )  # fmt: skip
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -105,7 +105,10 @@ class FollowUpViewSet(
         data = self._body(s.FollowUpSerializer)
         patient = data.pop("patient")
         data.pop("version", None)
-        follow_up = services.follow_up_create(patient=patient, data=data, by=self.actor())
+        book_anyway = data.pop("book_anyway", False)
+        follow_up = services.follow_up_create(
+            patient=patient, data=data, by=self.actor(), book_anyway=book_anyway
+        )
         return self._answer(follow_up, status.HTTP_201_CREATED)
 
     def partial_update(self, request, *args, **kwargs):

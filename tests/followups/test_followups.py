@@ -47,9 +47,11 @@ def at(day: datetime.date, hour: int = 10, minute: int = 0) -> datetime.datetime
 
 
 def phone_check_in(patient, by, due_at, **data):
+    """Booked by hand; several the same day are on purpose here (book_anyway)."""
     return follow_up_create(
-        patient=patient, by=by, data={"kind": FollowUpKind.PHONE_CHECK_IN, "due_at": due_at, **data}
-    )
+        patient=patient, by=by, data={"kind": FollowUpKind.PHONE_CHECK_IN, "due_at": due_at, **data},
+        book_anyway=True,
+    )  # fmt: skip
 
 
 # --- Automatic follow-ups --------------------------------------------------------------------------------

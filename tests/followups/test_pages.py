@@ -47,8 +47,9 @@ def book(patient, by, due_at, kind=FollowUpKind.PHONE_CHECK_IN, **data) -> Follo
     """A follow-up at any time: past times go in as the system would book them (with a trigger)."""
     trigger = f"test:{uuid.uuid4()}" if due_at < timezone.now() else ""
     return follow_up_create(
-        patient=patient, by=by, data={"kind": kind, "due_at": due_at, **data}, trigger=trigger
-    )
+        patient=patient, by=by, data={"kind": kind, "due_at": due_at, **data}, trigger=trigger,
+        book_anyway=True,  # several the same day are on purpose in these tests
+    )  # fmt: skip
 
 
 def in_days(days: int, hour: int = 10) -> datetime.datetime:
