@@ -52,10 +52,13 @@ def review_findings(review: Review, *, today: datetime.date) -> list[dict]:
     return patient_screening(patient_record(patient=review.patient, history=False), today=today).findings
 
 
-def review_finding(review: Review, finding_id: str, *, today: datetime.date) -> dict:
+def review_finding(
+    review: Review, finding_id: str, *, today: datetime.date, screening: Screening | None = None
+) -> dict:
     """One finding of the current screening, by id: the workspace never trusts a finding sent back
     by the browser."""
-    for finding in review_findings(review, today=today):
+    findings = screening.findings if screening else review_findings(review, today=today)
+    for finding in findings:
         if finding["id"] == finding_id:
             return finding
     raise Http404("That finding is no longer on the screening (the list may have changed).")
@@ -297,9 +300,17 @@ class Workspace:
         return cpt_units(minutes=review.minutes_spent, new_patient=new_patient)
 
 
-def review_workspace(review: Review, *, today: datetime.date) -> Workspace:
-    record = patient_record(patient=review.patient, history=False)
-    screening = patient_screening(record, today=today)
+def review_workspace(
+    review: Review,
+    *,
+    today: datetime.date,
+    record: PatientRecord | None = None,
+    screening: Screening | None = None,
+) -> Workspace:
+    """`record` and `screening`: the patient's, when the caller has just read them (and nothing
+    in the request has changed the record since)."""
+    record = record or patient_record(patient=review.patient, history=False)
+    screening = screening or patient_screening(record, today=today)
     assessments = {a.medication_id: a for a in review.assessments.all()}
     per_medication, per_class = adherence(review.patient, today=today, active=record.active_medications)
     adherence_of = {line.medication.pk: line.coverage for line in per_medication}

@@ -311,12 +311,15 @@ def assessment_save(request, review_id, medication_id):
 
 
 def _finding_decided(
-    request, review: Review, finding_id: str, *, status: int, errors=None, message: str = "", created=None
-):
+    request, review: Review, finding_id: str, *, status: int, errors=None, message: str = "", created=None,
+    record=None, screening=None,
+):  # fmt: skip
     """After a finding is confirmed or dismissed. htmx gets the finding in its new state and, out of
     band, the counts and the new problem; the page stays where it was and focus moves to the next
     undecided finding, or to the problem just created when none is left (static/js/app.js)."""
-    workspace = selectors.review_workspace(review, today=timezone.localdate())
+    workspace = selectors.review_workspace(
+        review, today=timezone.localdate(), record=record, screening=screening
+    )
     line = next((line for line in workspace.findings if line.finding["id"] == finding_id), None)
     if line is None:
         raise Http404("That finding is no longer on the screening (the list may have changed).")
@@ -340,17 +343,30 @@ def _finding_decided(
     return response
 
 
-def _finding_of(request, review: Review, form) -> dict | None:
+def _screened(review: Review):
+    """The patient's record and its screening, read once for the request (deciding a finding
+    changes neither)."""
+    record = patient_selectors.patient_record(patient=review.patient, history=False)
+    return {
+        "record": record,
+        "screening": patient_selectors.patient_screening(record, today=timezone.localdate()),
+    }
+
+
+def _finding_of(review: Review, form, screened: dict) -> dict | None:
     if not form.is_valid():
         return None
-    return selectors.review_finding(review, form.cleaned_data["finding_id"], today=timezone.localdate())
+    return selectors.review_finding(
+        review, form.cleaned_data["finding_id"], today=timezone.localdate(), screening=screened["screening"]
+    )
 
 
 @requires(Capability.REVIEW_CONDUCT)
 def finding_confirm(request, review_id):
     review = _review_for_change(request, review_id)
     form = FindingConfirmForm(request.POST)
-    finding = _finding_of(request, review, form)
+    screened = _screened(review)
+    finding = _finding_of(review, form, screened)
     created = []  # empty when this was a repeat of a form already handled
 
     def run():
@@ -365,7 +381,7 @@ def finding_confirm(request, review_id):
     title = finding["title"] if finding else ""
     return _finding_decided(
         request, review, request.POST.get("finding_id", ""), status=status, errors=form.errors,
-        message=f"Confirmed as a problem: {title}.", created=bool(created),
+        message=f"Confirmed as a problem: {title}.", created=bool(created), **screened,
     )  # fmt: skip
 
 
@@ -373,7 +389,8 @@ def finding_confirm(request, review_id):
 def finding_dismiss(request, review_id):
     review = _review_for_change(request, review_id)
     form = FindingDismissForm(request.POST)
-    finding = _finding_of(request, review, form)
+    screened = _screened(review)
+    finding = _finding_of(review, form, screened)
     status = run_service(
         form,
         lambda: services.finding_dismiss(
@@ -383,7 +400,7 @@ def finding_dismiss(request, review_id):
     title = finding["title"] if finding else ""
     return _finding_decided(
         request, review, request.POST.get("finding_id", ""), status=status, errors=form.errors,
-        message=f"Dismissed: {title}.",
+        message=f"Dismissed: {title}.", **screened,
     )  # fmt: skip
 
 
