@@ -11,75 +11,14 @@ from pypdf import PdfReader
 from actionplans import services
 from actionplans.documents import summary_snapshot
 from actionplans.models import IssuedDocument
-from mtm.audit import Actor
 from mtm.errors import EditConflict
 from mtm.models import AuditEvent
 from mtm.permissions import Role
 from patients import services as patient_services
 from reviews import services as review_services
-from reviews.models import Audience, PatientAction, ProblemCategory
 from tests import factories
+from tests.actionplans.conftest import text_of
 from tests.conftest import client_for
-
-
-@pytest.fixture
-def today():
-    """Today where the services run in these tests (no organisation time zone is active)."""
-    return timezone.localdate()
-
-
-@pytest.fixture
-def by(pharmacist):
-    return Actor(user=pharmacist)
-
-
-@pytest.fixture
-def completed(patient, by, org):
-    patient.address_line1, patient.city, patient.state, patient.postal_code = (
-        "12 Elm St",
-        "Madison",
-        "WI",
-        "53703",
-    )
-    patient.save()
-    factories.make_allergy(patient, substance="penicillin", reaction="hives")
-    prescriber = factories.make_prescriber(org, first_name="Alan", last_name="Hartman")
-    advil = patient_services.medication_add(patient=patient, data={"name": "Advil 200 mg", "directions": "2 tablets when knee hurts"}, by=by)  # fmt: skip
-    patient_services.medication_add(
-        patient=patient,
-        data={"name": "lisinopril", "strength_dose": "40 mg", "directions": "1 tablet every morning", "prescriber": prescriber},
-        by=by,
-    )  # fmt: skip
-    review = review_services.review_create(patient=patient, data={"consent_noted": True}, by=by)
-    review = review_services.review_start(review=review, version=review.version, by=by)
-    review_services.assessment_save(
-        review=review, medication=advil, data={"purpose": "knee pain"}, version=None, by=by
-    )
-    problem = review_services.problem_add(
-        review=review, data={"title": "Ibuprofen with CKD", "category": ProblemCategory.ADVERSE_REACTION}, medications=[advil], by=by
-    )  # fmt: skip
-    review_services.recommendation_add(
-        problem=problem,
-        data={"audience": Audience.PATIENT, "action": PatientAction.REPLACE_DRUG, "text": "Stop Advil",
-              "talked_about": "Advil can hurt your kidneys.", "to_do": "Stop taking Advil. Use Tylenol for pain."},
-        by=by,
-    )  # fmt: skip
-    review_services.review_medication_stop(review=review, entry=advil, on=factories.today(), reason="Kidneys", version=advil.version, by=by)  # fmt: skip
-    review_services.review_medication_start(
-        review=review, data={"name": "Tylenol 500 mg", "directions": "1 or 2 tablets every 6 hours if needed for pain"},
-        reason="Pain relief that spares the kidneys", by=by,
-    )  # fmt: skip
-    return review_services.review_complete(review=review, version=review.version, minutes_spent=30, by=by)
-
-
-@pytest.fixture
-def plan(completed, by):
-    return services.plan_prepare(review=completed, by=by)
-
-
-def text_of(pdf: bytes) -> str:
-    """The PDF's text with line breaks read as spaces (labels may wrap)."""
-    return " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages).split())
 
 
 def test_the_plan_starts_from_the_recommendations_to_the_patient(plan):
@@ -158,7 +97,9 @@ def test_edited_education_is_printed_and_frozen(plan, by, today):
     document = services.document_issue(plan=plan, by=by, today=today)
     text = text_of(bytes(document.pdf))
     assert "About my medicines" in text and "Take it every morning, even when you feel well." in text
-    assert "What it is for:" in text and "Get medical help if:" in text and "Sources:" in text
+    assert "What it is for:" in text and "Get medical help if:" in text
+    assert "Sources:" not in text and "Drug Facts" not in text  # citations stay in the staff view
+    assert document.snapshot["education_sources"]  # and with the frozen version, for the record
     assert [e["name"] for e in document.snapshot["education"]] == [
         "lisinopril 40 mg",
         "Tylenol 500 mg",
@@ -339,6 +280,9 @@ def test_a_link_needs_an_email_address_and_the_current_version(plan, by, patient
     assert "email" in error.value.message_dict
     patient.representative_email = "daughter@example.org"
     patient.save()
+    plan = services.plan_update(
+        plan=plan, data={"questions": "Is the knee better?"}, version=plan.version, by=by
+    )
     services.document_issue(plan=plan, by=by, today=today, reason="correction")
     document.refresh_from_db()
     with pytest.raises(ValidationError, match="replaced"):
