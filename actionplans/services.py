@@ -54,6 +54,7 @@ def plan_prepare(*, review: Review, by: Actor) -> ActionPlan:
     never the problem's clinical title: without patient words the box stays empty for the
     pharmacist to write. Each topic records the medications it tells the patient to stop."""
     _completed_cmr(review)
+    Review.objects.select_for_update().filter(pk=review.pk).first()  # two "Prepare" clicks: one plan
     existing = ActionPlan.objects.filter(review=review).first()
     if existing:
         return existing
@@ -376,8 +377,10 @@ def document_issue(
     is kept, marked superseded; issuing again needs a reason (a correction, an updated list).
 
     Refused while a topic's patient text is missing or still the clinical title, or the plan and
-    the medication list contradict each other."""
-    plan = ActionPlan.objects.select_related("review", "patient").get(pk=plan.pk)
+    the medication list contradict each other. The plan's row is locked first, so two issues at
+    once (a double click, two tabs) run one after the other: the second finds the first's version,
+    and when nothing changed since, returns it instead of making another."""
+    plan = _locked(plan)
     review = plan.review
     _completed_cmr(review)
     if not plan.topics.exists():
@@ -387,6 +390,8 @@ def document_issue(
         raise ValidationError(check.messages)
     latest = IssuedDocument.objects.filter(review=review).order_by("-number").first()
     snapshot_now = json.loads(json.dumps(summary_snapshot(review=review, plan=plan, today=today)))
+    if latest and latest.is_current and latest.large_print == large_print and latest.snapshot == snapshot_now:
+        return latest
     if latest and not reason.strip():
         raise ValidationError({"reason": "Say why the summary is issued again (e.g. a correction)."})
     pdf = render_summary_pdf(snapshot_now, large_print=large_print)

@@ -137,11 +137,11 @@ def test_the_pharmacist_edits_education_on_the_page(plan, pharmacist_client):
 
 def test_a_reissue_makes_a_new_version_and_keeps_the_old(plan, by, today):
     first = services.document_issue(plan=plan, by=by, today=today)
+    topic = plan.topics.get()
+    services.topic_update(topic=topic, data={"to_do": "Stop Advil today."}, version=topic.version, by=by)
     with pytest.raises(ValidationError) as error:
         services.document_issue(plan=plan, by=by, today=today)
     assert "reason" in error.value.message_dict
-    topic = plan.topics.get()
-    services.topic_update(topic=topic, data={"to_do": "Stop Advil today."}, version=topic.version, by=by)
     second = services.document_issue(plan=plan, by=by, today=today, reason="Corrected the Advil step")
     first.refresh_from_db()
     assert (first.number, second.number) == (1, 2)
@@ -178,6 +178,13 @@ def test_the_pharmacist_prepares_edits_and_issues_from_the_page(completed, pharm
     assert pharmacist_client.post(target, {"action": "issue"}).status_code == 302
     document = IssuedDocument.objects.get()
     assert "Call in 3 months" in text_of(bytes(document.pdf))
+    assert (
+        pharmacist_client.post(target, {"action": "issue"}).status_code == 302
+    )  # a double click: no new version
+    assert IssuedDocument.objects.count() == 1
+    plan.refresh_from_db()
+    pharmacist_client.post(target, {"action": "plan", "version": plan.version, "follow_up": "Call in 2 months",
+                                    "questions": "", "other_information": ""})  # fmt: skip
     again = pharmacist_client.post(target, {"action": "issue", "reason": ""})
     assert again.status_code == 422 and "Say why the summary is issued again" in again.content.decode()
 
