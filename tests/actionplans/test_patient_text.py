@@ -8,7 +8,7 @@ from django.urls import reverse
 from actionplans import services
 from actionplans.models import IssuedDocument
 from reviews.models import PatientAction
-from tests.actionplans.conftest import completed_cmr
+from tests.actionplans.conftest import completed_cmr, editor_form, editor_post
 
 
 def topics_of(plan):
@@ -83,6 +83,57 @@ def test_issuing_refuses_the_clinical_title_copied_over_even_with_other_case_and
         topic=second, data={"to_do": "Get a blood test in a week."}, version=second.version, by=by
     )
     assert services.document_issue(plan=plan, by=by, today=today).number == 1
+
+
+def test_the_editor_shows_each_topics_reading_grade_and_what_blocks_issuing(patient, by, pharmacist_client):
+    review, _ = completed_cmr(patient, by, medications=["Advil"], problems=[
+        {"title": "Ibuprofen with CKD", "medications": ["Advil"], "action": PatientAction.EDUCATION,
+         "talked_about": "Advil can hurt your kidneys.", "to_do": "Use Tylenol for pain instead."},
+        {"title": "NSAID use", "medications": ["Advil"], "action": PatientAction.EDUCATION,
+         "talked_about": "Concomitant nonsteroidal anti-inflammatory administration precipitates nephrotoxicity "
+                         "in individuals with diminished glomerular filtration.", "to_do": "Discuss alternatives."},
+        {"title": "Kidney function", "medications": ["Advil"], "action": PatientAction.MONITORING},
+    ])  # fmt: skip
+    services.plan_prepare(review=review, by=by)
+    page = pharmacist_client.get(reverse("plan_edit", args=[review.pk])).content.decode()
+    assert page.count("Reading level: <strong>grade") == 3
+    assert (
+        page.count("harder than grade 8: shorter sentences and everyday words help") == 1
+    )  # topic 2: a hint
+    assert (
+        page.count("Topic 3: write “What we talked about” for the patient.") == 2
+    )  # above, and next to the field
+    assert 'href="#id_t-' in page  # the list above links to the box to write in
+    assert "from the problem “Ibuprofen with CKD” (staff only, never printed)" in page
+
+
+def test_issuing_from_the_page_is_refused_with_each_topic_named_and_the_edits_kept(
+    patient, by, pharmacist_client
+):
+    review, _ = completed_cmr(patient, by, medications=["Advil"], problems=[
+        {"title": "Kidney function", "medications": ["Advil"], "action": PatientAction.MONITORING,
+         "to_do": "Get a blood test."},
+    ])  # fmt: skip
+    plan = services.plan_prepare(review=review, by=by)
+    topic = plan.topics.get()
+    form = editor_form(pharmacist_client, review)
+    form[f"t-{topic.pk}-to_do"] = ["Get your kidney blood test next week."]
+    refused = editor_post(pharmacist_client, review, form, action="issue")
+    page = refused.content.decode()
+    assert refused.status_code == 422 and not IssuedDocument.objects.exists()
+    assert "Your changes were saved, but the summary was not issued" in page
+    assert "Topic 1: write “What we talked about” for the patient." in page
+    topic.refresh_from_db()
+    assert topic.to_do == "Get your kidney blood test next week."  # saved first
+    form = editor_form(pharmacist_client, review)
+    form[f"t-{topic.pk}-talked_about"] = ["Your kidneys work less well than before."]
+    assert editor_post(pharmacist_client, review, form, action="issue").status_code == 302
+    assert IssuedDocument.objects.get().snapshot["topics"] == [
+        {
+            "talked_about": "Your kidneys work less well than before.",
+            "to_do": "Get your kidney blood test next week.",
+        }
+    ]
 
 
 def test_the_patient_wording_written_on_the_problem_in_the_workspace_is_what_the_plan_says(

@@ -4,13 +4,14 @@ contradiction left, and each has one-click ways to resolve it."""
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 
 from actionplans import services
 from actionplans.documents import summary_snapshot
 from actionplans.selectors import plan_issue_check
 from patients.models import MedicationStatus
 from reviews.models import PatientAction
-from tests.actionplans.conftest import completed_cmr, text_of
+from tests.actionplans.conftest import completed_cmr, editor_form, editor_post, text_of
 
 WARFARIN_AND_ADVIL = {
     "title": "Warfarin with ibuprofen: bleeding risk", "medications": ["Advil", "Coumadin 5 mg"],
@@ -149,3 +150,43 @@ def test_a_spanish_list_says_stop_as_agreed_in_spanish(bleeding, by, today, pati
         "Deje de usarlo según lo acordado con su médico" in text
         and "Vea mi Plan de Acción de Medicamentos." in text
     )
+
+
+def test_each_contradiction_is_resolved_in_one_click_that_saves_the_page_first(bleeding, pharmacist_client):
+    plan, meds = bleeding
+    page = pharmacist_client.get(reverse("plan_edit", args=[plan.review_id])).content.decode()
+    assert f'name="resolve" value="agree:{meds["Advil"].pk}"' in page and "1 to resolve" in page
+    form = editor_form(pharmacist_client, plan.review)
+    form["plan-questions"] = ["Can I take Tylenol with Coumadin?"]
+    response = editor_post(pharmacist_client, plan.review, form, resolve=f"agree:{meds['Advil'].pk}")
+    assert response.status_code == 302
+    plan.refresh_from_db()
+    assert plan.questions == "Can I take Tylenol with Coumadin?" and names(plan.stop_as_agreed.all()) == {
+        "Advil"
+    }
+    page = pharmacist_client.get(response.url).content.decode()
+    assert "ready to issue" in page and "Stop as agreed with your doctor" in page
+    form = editor_form(pharmacist_client, plan.review)
+    topic = plan.topics.get()
+    response = editor_post(
+        pharmacist_client, plan.review, form, resolve=f"unstop:{meds['Advil'].pk}:{topic.pk}"
+    )
+    assert response.status_code == 302 and names(topic.stops.all()) == set()
+    assert editor_post(pharmacist_client, plan.review, editor_form(pharmacist_client, plan.review),
+                       resolve=f"record-stop:{meds['Coumadin 5 mg'].pk}:{topic.pk}").status_code == 302  # fmt: skip
+    meds["Coumadin 5 mg"].refresh_from_db()
+    assert meds["Coumadin 5 mg"].status == MedicationStatus.STOPPED and names(topic.stops.all()) == {
+        "Coumadin 5 mg"
+    }
+
+
+def test_a_fix_for_another_patients_medication_is_a_404(bleeding, pharmacist_client, org, by):
+    plan, _ = bleeding
+    from tests import factories
+
+    elsewhere = factories.make_medication(factories.make_patient(org), name="warfarin")
+    form = editor_form(pharmacist_client, plan.review)
+    assert (
+        editor_post(pharmacist_client, plan.review, form, resolve=f"agree:{elsewhere.pk}").status_code == 404
+    )
+    assert editor_post(pharmacist_client, plan.review, form, resolve="agree:not-an-id").status_code == 404

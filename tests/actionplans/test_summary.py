@@ -17,7 +17,7 @@ from mtm.permissions import Role
 from patients import services as patient_services
 from reviews import services as review_services
 from tests import factories
-from tests.actionplans.conftest import text_of
+from tests.actionplans.conftest import editor_form, editor_post, text_of
 from tests.conftest import client_for
 
 
@@ -118,18 +118,19 @@ def test_medicines_added_to_the_list_later_get_an_entry_once(plan, by):
 
 
 def test_the_pharmacist_edits_education_on_the_page(plan, pharmacist_client):
-    target = reverse("plan_edit", args=[plan.review_id])
-    page = pharmacist_client.get(target).content.decode()
+    page = pharmacist_client.get(reverse("plan_edit", args=[plan.review_id])).content.decode()
     assert "About my medicines" in page and "Tylenol 500 mg" in page
+    assert "Drug Facts" in page  # the sources, in the staff view only
     entry = plan.education.get(name="lisinopril 40 mg")
     prefix = f"e-{entry.pk}"
-    data = {"action": "education", "entry": entry.pk, f"{prefix}-version": entry.version, f"{prefix}-included": "on",
-            f"{prefix}-purpose": "Lowers blood pressure.", f"{prefix}-how_to_take": "", f"{prefix}-side_effects": "",
-            f"{prefix}-get_help": ""}  # fmt: skip
-    assert pharmacist_client.post(target, data).status_code == 302
+    form = editor_form(pharmacist_client, plan.review)
+    form |= {f"{prefix}-included": ["on"], f"{prefix}-purpose": ["Lowers blood pressure."]}
+    assert editor_post(pharmacist_client, plan.review, form, action="save").status_code == 302
     entry.refresh_from_db()
     assert entry.included and entry.purpose == "Lowers blood pressure."
-    stale = pharmacist_client.post(target, {**data, f"{prefix}-purpose": "Older text"})
+    stale = editor_post(
+        pharmacist_client, plan.review, {**form, f"{prefix}-purpose": ["Older text"]}, action="save"
+    )
     assert stale.status_code == 409
     entry.refresh_from_db()
     assert entry.purpose == "Lowers blood pressure."
@@ -171,22 +172,19 @@ def test_the_pharmacist_prepares_edits_and_issues_from_the_page(completed, pharm
     target = reverse("plan_edit", args=[completed.pk])
     assert "Prepare the action plan" in pharmacist_client.get(target).content.decode()
     assert pharmacist_client.post(target, {"action": "prepare"}).status_code == 302
-    plan = completed.action_plan
-    saved = pharmacist_client.post(target, {"action": "plan", "version": plan.version, "follow_up": "Call in 3 months",
-                                            "questions": "", "other_information": ""})  # fmt: skip
-    assert saved.status_code == 302
-    assert pharmacist_client.post(target, {"action": "issue"}).status_code == 302
+    form = editor_form(pharmacist_client, completed)
+    form["plan-follow_up"] = ["Call in 3 months"]
+    assert (
+        editor_post(pharmacist_client, completed, form, action="issue").status_code == 302
+    )  # saved, then issued
     document = IssuedDocument.objects.get()
     assert "Call in 3 months" in text_of(bytes(document.pdf))
-    assert (
-        pharmacist_client.post(target, {"action": "issue"}).status_code == 302
-    )  # a double click: no new version
-    assert IssuedDocument.objects.count() == 1
-    plan.refresh_from_db()
-    pharmacist_client.post(target, {"action": "plan", "version": plan.version, "follow_up": "Call in 2 months",
-                                    "questions": "", "other_information": ""})  # fmt: skip
-    again = pharmacist_client.post(target, {"action": "issue", "reason": ""})
+    form = editor_form(pharmacist_client, completed)
+    form["plan-questions"] = ["Is the knee better?"]
+    again = editor_post(pharmacist_client, completed, form, action="issue")
     assert again.status_code == 422 and "Say why the summary is issued again" in again.content.decode()
+    assert "Your changes were saved, but the summary was not issued" in again.content.decode()
+    assert completed.action_plan.__class__.objects.get().questions == "Is the knee better?"
 
 
 def test_the_patient_downloads_their_summary_and_nobody_elses(plan, by, patient_user, org, completed, today):
@@ -315,10 +313,12 @@ def test_staff_send_the_link_from_the_plan_page(
     patient.email = "walter@example.org"
     patient.save()
     document = services.document_issue(plan=plan, by=by, today=today)
-    target = reverse("plan_edit", args=[plan.review_id])
+    form = editor_form(pharmacist_client, plan.review)
     with django_capture_on_commit_callbacks(execute=True):
         response = pharmacist_client.post(
-            target, {"action": "email", "document": str(document.pk)}, follow=True
+            reverse("plan_edit", args=[plan.review_id]),
+            {**form, "action": f"email:{document.pk}"},
+            follow=True,
         )
     assert "is on its way to walter@example.org" in response.content.decode()
     assert len(mailoutbox) == 1 and "http://testserver/d/" in mailoutbox[0].body
