@@ -15,6 +15,7 @@ from mtm.audit import Actor
 from patients import services as patient_services
 from reviews import services as review_services
 from reviews.models import Audience, PatientAction, ProblemCategory
+from reviews.selectors import review_findings
 from tests import factories
 
 
@@ -157,5 +158,11 @@ def completed_cmr(patient, by, *, medications: list[str], problems: list[dict]):
                   "talked_about": spec.get("talked_about", ""), "to_do": spec.get("to_do", "")},
             by=by,
         )  # fmt: skip
+    for finding in review_findings(
+        review, today=timezone.localdate()
+    ):  # decided: these tests are about the plan
+        review_services.finding_dismiss(
+            review=review, finding=finding, reason="Discussed with the patient", by=by
+        )
     review = review_services.review_complete(review=review, version=review.version, minutes_spent=30, by=by)
     return review, listed
