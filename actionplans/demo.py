@@ -27,5 +27,15 @@ def seed(context: DemoContext) -> None:
         version=plan.version,
         by=by,
     )
+    # The plan stops Advil (Dr. Hartman agreed) and Benadryl (she stopped it the day of the visit):
+    # the medication list says so, as the pharmacist would have made it.
+    medications = {m.name: m for m in review.patient.medications.all()}
+    if "Advil" in medications:
+        services.plan_stop_agree(plan=plan, medication=medications["Advil"], by=by)
+    if "Benadryl at night" in medications:
+        visit = timezone.localdate(review.completed_at) if review.completed_at else timezone.localdate()
+        services.plan_medication_stop(
+            plan=plan, medication=medications["Benadryl at night"], on=min(visit, timezone.localdate()), by=by
+        )
     services.document_issue(plan=plan, by=by, today=timezone.localdate())
     context.count("issued summaries")

@@ -9,7 +9,6 @@ import datetime
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models.functions import Lower
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -27,24 +26,38 @@ def _date(value: datetime.date | None) -> str:
 
 def summary_snapshot(*, review: Review, plan: ActionPlan, today: datetime.date) -> dict:
     """Everything the cover letter, the Medication Action Plan and the Personal Medication List
-    show, as plain JSON-able data."""
+    show, as plain JSON-able data. The list agrees with the plan: what the plan tells the patient
+    to stop is shown stopped (the record's date and reason) or "Stop as agreed with your doctor",
+    and is left out of "About my medicines"."""
     patient = review.patient
     organisation = review.organisation
+    language = language_for(patient.preferred_language)
+    fixed = TEXTS[language]
     stopped_here = {
-        change.medication_id: change
-        for change in review.medication_changes.select_related("medication")
-        if change.kind == ChangeKind.STOP
+        change.medication_id for change in review.medication_changes.all() if change.kind == ChangeKind.STOP
     }
+    agreed = set(plan.stop_as_agreed.values_list("pk", flat=True))
+    stopped_by_plan = agreed | set(plan.topics.values_list("stops", flat=True)) - {None}
     purposes = {a.medication_id: a.purpose for a in review.assessments.all() if a.purpose}
-    medications = [
-        m
-        for m in patient.medications.select_related("prescriber").order_by("status", Lower("name"))
-        if m.status == MedicationStatus.ACTIVE or m.pk in stopped_here
+
+    def listed(m) -> int | None:  # taken, to stop as agreed, stopped; None: not on this list
+        if m.status == MedicationStatus.ACTIVE:
+            return 1 if m.pk in agreed else 0
+        return 2 if m.pk in stopped_here or m.pk in stopped_by_plan else None
+
+    medications = sorted(
+        (m for m in patient.medications.select_related("prescriber") if listed(m) is not None),
+        key=lambda m: (listed(m), m.name.lower()),
+    )
+    education = [
+        e
+        for e in plan.education.select_related("medication")
+        if e.included
+        and e.medication.status == MedicationStatus.ACTIVE
+        and e.medication_id not in stopped_by_plan
     ]
-    education = [e for e in plan.education.all() if e.included]
     pharmacist = review.pharmacist
     service_day = timezone.localdate(review.started_at) if review.started_at else today
-    language = language_for(patient.preferred_language)
     return {
         "language": language,
         "prepared_on": _date(today),
@@ -74,10 +87,10 @@ def summary_snapshot(*, review: Review, plan: ActionPlan, today: datetime.date) 
         "follow_up": plan.follow_up,
         "questions": plan.questions,
         "allergies": [
-            f"{a.substance}{': ' + a.reaction if a.reaction else ''} ({TEXTS[language]['allergy_kinds'][a.kind]})"
+            f"{a.substance}{': ' + a.reaction if a.reaction else ''} ({fixed['allergy_kinds'][a.kind]})"
             for a in patient.allergies.filter(status=AllergyStatus.ACTIVE).order_by("substance")
         ]
-        or ([TEXTS[language]["no_known_allergies"]] if patient.no_known_allergies else []),
+        or ([fixed["no_known_allergies"]] if patient.no_known_allergies else []),
         "medications": [
             {
                 "name": m.display_name,
@@ -85,8 +98,15 @@ def summary_snapshot(*, review: Review, plan: ActionPlan, today: datetime.date) 
                 "why": m.indication or purposes.get(m.pk, ""),
                 "prescriber": str(m.prescriber) if m.prescriber else "",
                 "started": _date(m.start_date),
-                "stopped": _date(m.stop_date) if m.pk in stopped_here else "",
-                "why_stopped": m.stop_reason if m.pk in stopped_here else "",
+                **(
+                    {"stopped": _date(m.stop_date), "why_stopped": m.stop_reason, "stop_as_agreed": False}
+                    if listed(m) == 2
+                    else {
+                        "stopped": fixed["stop_as_agreed"] if listed(m) == 1 else "",
+                        "why_stopped": fixed["see_action_plan"] if listed(m) == 1 else "",
+                        "stop_as_agreed": listed(m) == 1,
+                    }
+                ),
             }
             for m in medications
         ],
@@ -98,9 +118,11 @@ def summary_snapshot(*, review: Review, plan: ActionPlan, today: datetime.date) 
                 "how_to_take": e.how_to_take,
                 "side_effects": e.side_effects,
                 "get_help": e.get_help,
+                "pregnancy": e.pregnancy,
             }
             for e in education
         ],
+        # Kept with the frozen version for the record (the staff editor shows them); never printed.
         "education_sources": list(dict.fromkeys(source for e in education for source in e.sources)),
     }
 

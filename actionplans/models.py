@@ -20,6 +20,9 @@ class ActionPlan(VersionedRecord):
     follow_up = models.TextField("my follow-up plan", blank=True)
     questions = models.TextField("questions I want to ask", blank=True)
     other_information = models.TextField("other information (medication list)", blank=True)
+    # Medications the pharmacist marked, for this plan, to show on the medication list as "Stop as
+    # agreed with your doctor" (the plan tells the patient to stop them; the record still lists them).
+    stop_as_agreed = models.ManyToManyField(MedicationEntry, blank=True, related_name="+")
 
     def __str__(self) -> str:
         return f"Action plan for {self.patient}"
@@ -35,14 +38,19 @@ class Topic(VersionedRecord):
         Recommendation, on_delete=models.SET_NULL, null=True, blank=True, related_name="topics"
     )
     position = models.PositiveSmallIntegerField(default=0)
-    talked_about = models.TextField("what we talked about")
-    to_do = models.TextField("what I need to do")
+    # Written for the patient; left empty when nothing was written for the patient yet (issuing
+    # refuses an empty one, or one that is still the problem's clinical title).
+    talked_about = models.TextField("what we talked about", blank=True)
+    to_do = models.TextField("what I need to do", blank=True)
+    stops = models.ManyToManyField(
+        MedicationEntry, blank=True, related_name="+", verbose_name="this topic tells the patient to stop"
+    )
 
     class Meta:
         ordering = ["position", "created_at"]
 
     def __str__(self) -> str:
-        return self.talked_about[:80]
+        return self.talked_about[:80] or f"Topic {self.position + 1}"
 
 
 class Education(VersionedRecord):
@@ -60,6 +68,8 @@ class Education(VersionedRecord):
     how_to_take = models.TextField("how to take it", blank=True)
     side_effects = models.TextField("side effects to watch for", blank=True)
     get_help = models.TextField("get medical help if", blank=True)
+    # Drawn from the knowledge base only for a woman of child-bearing age (CHILDBEARING_AGES).
+    pregnancy = models.TextField("pregnancy, breastfeeding and birth control", blank=True)
     sources = models.JSONField(default=list, blank=True, editable=False)  # citations of the text drawn
 
     class Meta:

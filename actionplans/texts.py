@@ -68,7 +68,9 @@ TEXTS = {
         "about_how": "How to take it:",
         "about_side_effects": "Side effects to watch for:",
         "about_get_help": "Get medical help if:",
-        "about_sources": "Sources:",
+        "about_pregnancy": "Pregnancy, breastfeeding and birth control:",
+        "stop_as_agreed": "Stop as agreed with your doctor",
+        "see_action_plan": "See my Medication Action Plan.",
         "allergy_kinds": {"allergy": "allergy", "intolerance": "intolerance", "side_effect": "side effect"},
     },
     "es": {
@@ -138,7 +140,9 @@ TEXTS = {
         "about_how": "Cómo tomarlo:",
         "about_side_effects": "Efectos secundarios a vigilar:",
         "about_get_help": "Busque atención médica si:",
-        "about_sources": "Fuentes:",
+        "about_pregnancy": "Embarazo, lactancia y anticonceptivos:",
+        "stop_as_agreed": "Deje de usarlo según lo acordado con su médico",
+        "see_action_plan": "Vea mi Plan de Acción de Medicamentos.",
         "allergy_kinds": {
             "allergy": "alergia",
             "intolerance": "intolerancia",

@@ -1,8 +1,11 @@
 """The action plan editor (pharmacists), issued documents (staff), and the patient portal."""
 
+import uuid
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import F
+from django.db.models import F, Q
+from django.db.models.functions import Lower
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.templatetags.static import static
@@ -11,43 +14,63 @@ from django.utils import timezone
 
 from actionplans import selectors, services
 from actionplans.documents import render_summary_html
-from actionplans.forms import EducationForm, IssueForm, PlanForm, TopicForm
-from actionplans.models import ActionPlan, DownloadLink, IssuedDocument
+from actionplans.forms import IssueForm, PlanEditor
+from actionplans.models import ActionPlan, DownloadLink, IssuedDocument, Topic
+from actionplans.texts import language_for
+from actionplans.wording import GRADE_AIM, readability
 from followups import selectors as followup_selectors
 from mtm.audit import actor_from_request, audit_record, client_ip
 from mtm.decorators import requires
-from mtm.forms import run_service
 from mtm.models import AuditAction
 from mtm.permissions import Capability
+from patients.models import MedicationStatus
 from patients.selectors import portal_patient
 from reviews import selectors as review_selectors
 
 
-def _plan_page(request, review, plan, *, status=200, **forms):
-    topics = list(plan.topics.all()) if plan else []
+def _plan_page(request, review, plan, *, editor: PlanEditor | None = None, status=200):
+    """The editor: one form for the whole page. `editor` bound to what was sent, on an error."""
+    if plan is None:
+        return render(
+            request,
+            "actionplans/plan_edit.html",
+            {"review": review, "patient": review.patient},
+            status=status,
+        )
+    editor = editor or PlanEditor(plan, topics=selectors.plan_topics(plan), medications=_stoppable(plan))
+    topics = editor.topics
+    meds = selectors.plan_medications(plan, topics)
+    medications = list(meds.all.values())
+    check = selectors.plan_issue_check(plan=plan, topics=topics, meds=meds)
+    stopped_by_plan = meds.stopped_by_plan
+    language = language_for(plan.patient.preferred_language)
+    topic_rows = []
+    for number, (topic, form) in enumerate(zip(topics, editor.topic_forms, strict=True), start=1):
+        words = f"{form['talked_about'].value() or ''}\n{form['to_do'].value() or ''}"
+        ticked = {str(pk) for pk in form["stops"].value() or []}
+        topic_rows.append({
+            "number": number, "topic": topic, "form": form, "readability": readability(words, language=language),
+            "stopping": [m.display_name for m in medications if str(m.pk) in ticked],
+            "problem": topic.recommendation.problem if topic.recommendation else None,
+            "blockers": {name: check.for_topic(topic.pk, name) for name in ("talked_about", "to_do", "stops")},
+        })  # fmt: skip
     context = {
         "review": review,
         "patient": review.patient,
         "plan": plan,
-        "plan_form": forms.get("plan_form") or (PlanForm(instance=plan) if plan else None),
-        "topic_forms": [
-            (
-                topic,
-                forms.get("topic_forms", {}).get(topic.pk)
-                or TopicForm(instance=topic, prefix=f"t-{topic.pk}"),
-            )
-            for topic in topics
+        "editor": editor,
+        "check": check,
+        "topic_rows": topic_rows,
+        "grade_aim": GRADE_AIM,
+        "education_rows": [
+            (form.instance, form, not _printable(form.instance, stopped_by_plan))
+            for form in editor.education_forms
         ],
-        "new_topic_form": forms.get("new_topic_form") or TopicForm(prefix="new"),
-        "education_forms": [
-            (
-                entry,
-                forms.get("education_forms", {}).get(entry.pk)
-                or EducationForm(instance=entry, prefix=f"e-{entry.pk}"),
-            )
-            for entry in (plan.education.all() if plan else [])
+        "medication_list": [
+            {"medication": m, "agreed": m.pk in meds.agreed, "stopped_by_plan": m.pk in stopped_by_plan}
+            for m in medications
+            if m.status == MedicationStatus.ACTIVE or m.pk in stopped_by_plan
         ],
-        "issue_form": forms.get("issue_form") or IssueForm(),
         "documents": IssuedDocument.objects.filter(review=review)
         .defer("pdf", "snapshot")
         .select_related("issued_by"),
@@ -55,17 +78,32 @@ def _plan_page(request, review, plan, *, status=200, **forms):
     return render(request, "actionplans/plan_edit.html", context, status=status)
 
 
+def _stoppable(plan):
+    """What a topic may tell the patient to stop: the active medications, and any already stopped
+    that a topic of this plan names (so that unticking it stays possible)."""
+    return plan.patient.medications.filter(
+        Q(status=MedicationStatus.ACTIVE)
+        | Q(pk__in=Topic.stops.through.objects.filter(topic__plan=plan).values("medicationentry_id"))
+    ).order_by("status", Lower("name"))
+
+
+def _printable(entry, stopped_by_plan: set) -> bool:
+    """An entry about a medication the plan stops (or the record shows stopped) is never printed."""
+    return entry.medication.status == MedicationStatus.ACTIVE and entry.medication_id not in stopped_by_plan
+
+
 @requires(Capability.REVIEW_CONDUCT)
 def plan_edit(request, review_id):
-    """GET: the plan (or the offer to prepare it); POST `action` = prepare | plan | topic | add |
-    education | education-sync | issue | email."""
+    """GET: the editor (or the offer to prepare the plan). POST: `action` prepare, or the editor's
+    one form: everything on the page is saved first (all or nothing), then `action` (save | issue |
+    education-sync | email:<document>) or `resolve` (one click on a contradiction) is done."""
     review = review_selectors.review_get(user=request.user, review_id=review_id)
-    plan = ActionPlan.objects.filter(review=review).first()
+    plan = ActionPlan.objects.filter(review=review).select_related("patient").first()
     by = actor_from_request(request)
     if request.method != "POST":
         audit_record(actor=by, action=AuditAction.VIEW, patient_id=review.patient_id, obj=plan or review)
         return _plan_page(request, review, plan)
-    action = request.POST.get("action")
+    action = request.POST.get("action", "save")
     if action == "prepare":
         try:
             services.plan_prepare(review=review, by=by)
@@ -74,63 +112,112 @@ def plan_edit(request, review_id):
         return redirect("plan_edit", review_id=review.pk)
     if plan is None:
         raise Http404
-    if action == "plan":
-        form = PlanForm(request.POST, instance=ActionPlan.objects.get(pk=plan.pk))
-        status = run_service(form, lambda: services.plan_update(
-            plan=plan, data=form.data_for_service(), version=form.cleaned_data["version"], by=by))  # fmt: skip
-        forms = {"plan_form": form}
-    elif action == "topic":
-        topic = get_object_or_404(plan.topics, pk=request.POST.get("topic"))
-        form = TopicForm(request.POST, instance=plan.topics.get(pk=topic.pk), prefix=f"t-{topic.pk}")
-        status = run_service(form, lambda: services.topic_update(
-            topic=topic, data=form.data_for_service(), version=form.cleaned_data["version"], by=by))  # fmt: skip
-        forms = {"topic_forms": {topic.pk: form}}
-    elif action == "add":
-        form = TopicForm(request.POST, prefix="new")
-        status = run_service(form, lambda: services.topic_add(plan=plan, data=form.data_for_service(), by=by))
-        forms = {"new_topic_form": form}
-    elif action == "education":
-        entry = get_object_or_404(plan.education, pk=request.POST.get("entry"))
-        form = EducationForm(request.POST, instance=plan.education.get(pk=entry.pk), prefix=f"e-{entry.pk}")
-        status = run_service(form, lambda: services.education_update(
-            entry=entry, data=form.data_for_service(), version=form.cleaned_data["version"], by=by))  # fmt: skip
-        forms = {"education_forms": {entry.pk: form}}
-    elif action == "education-sync":
+    editor = PlanEditor(
+        plan, topics=selectors.plan_topics(plan), medications=_stoppable(plan), data=request.POST
+    )
+    if not editor.is_valid():
+        return _plan_page(request, review, plan, editor=editor, status=422)
+    try:
+        services.plan_save(plan=plan, edits=editor.edits(), by=by)
+    except services.PlanConflict as conflict:
+        editor.show_conflict(conflict, saved_by=selectors.last_saved_by)
+        return _plan_page(request, review, plan, editor=editor, status=409)
+    except ValidationError as error:
+        editor.errors_above = error.messages
+        return _plan_page(request, review, plan, editor=editor, status=422)
+    plan.refresh_from_db()
+    if request.POST.get("resolve"):
+        return _resolve(request, plan, request.POST["resolve"], by)
+    if action == "issue":
+        return _issue(request, review, plan, editor.issue_form, by)
+    if action == "education-sync":
         added = services.education_sync(plan=plan, by=by)
         messages.success(
             request,
-            f"{added} medicine(s) added to “About my medicines”."
+            f"Saved. {added} medicine(s) added to “About my medicines”."
             if added
-            else "Every active medication already has an entry.",
+            else "Saved. Every active medication already has an entry.",
         )
         return redirect("plan_edit", review_id=review.pk)
-    elif action == "email":
-        document = get_object_or_404(
-            IssuedDocument.objects.filter(review=review), pk=request.POST.get("document")
-        )
-        try:
-            link = services.download_link_send(
-                document=document, by=by, base_url=request.build_absolute_uri("/")
-            )
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-        else:
-            messages.success(
-                request,
-                f"A download link valid until {link.expires_at:%m/%d/%Y} is on its way to {link.email}.",
-            )
-        return redirect("plan_edit", review_id=review.pk)
-    elif action == "issue":
-        form = IssueForm(request.POST)
-        status = run_service(form, lambda: services.document_issue(
-            plan=plan, by=by, today=timezone.localdate(), reason=form.cleaned_data["reason"],
-            large_print=form.cleaned_data["large_print"]))  # fmt: skip
-        forms = {"issue_form": form}
+    if action.startswith("email:"):
+        return _email(request, review, action.partition(":")[2], by)
+    messages.success(request, "Saved.")
+    return redirect("plan_edit", review_id=review.pk)
+
+
+def _issue(request, review, plan, issue_form: IssueForm, by):
+    started = timezone.now()
+    try:
+        document = services.document_issue(
+            plan=plan, by=by, today=timezone.localdate(), reason=issue_form.cleaned_data["reason"],
+            large_print=issue_form.cleaned_data["large_print"],
+        )  # fmt: skip
+    except ValidationError as error:
+        editor = PlanEditor(plan, topics=selectors.plan_topics(plan), medications=_stoppable(plan))
+        editor.issue_form = IssueForm(request.POST, prefix="issue")
+        editor.issue_form.is_valid()
+        editor.issue_form.add_error(None, "Your changes were saved, but the summary was not issued:")
+        editor.show_service_error(error)
+        return _plan_page(request, review, plan, editor=editor, status=422)
+    if document.issued_at >= started:
+        messages.success(request, f"Saved and issued: version {document.number}.")
     else:
-        raise Http404
-    if status == 200:
-        return redirect("plan_edit", review_id=review.pk)
-    return _plan_page(request, review, plan, status=status, **forms)
+        messages.success(
+            request, f"Saved. Nothing changed since version {document.number}: it is still the current one."
+        )
+    return redirect("plan_edit", review_id=review.pk)
+
+
+def _resolve(request, plan, resolve: str, by):
+    """One click on a contradiction: agree:<medication>[:<topic>] | record-stop:<medication>[:<topic>] |
+    unstop:<medication>:<topic> | unagree:<medication>."""
+    kind, _, rest = resolve.partition(":")
+    medication_id, _, topic_id = rest.partition(":")
+    try:
+        medication = get_object_or_404(plan.patient.medications, pk=uuid.UUID(medication_id))
+        topic_id = uuid.UUID(topic_id) if topic_id else None
+    except ValueError:
+        raise Http404 from None
+    name = medication.display_name
+    try:
+        if kind == "agree":
+            services.plan_stop_agree(plan=plan, medication=medication, topic_id=topic_id, by=by)
+            done = f"The medication list shows {name} as “Stop as agreed with your doctor”."
+        elif kind == "record-stop":
+            services.plan_medication_stop(
+                plan=plan, medication=medication, on=timezone.localdate(), topic_id=topic_id, by=by
+            )
+            done = f"{name} is recorded as stopped today; the medication list shows it stopped."
+        elif kind == "unstop" and topic_id:
+            services.topic_stop_remove(plan=plan, topic_id=topic_id, medication=medication, by=by)
+            done = f"The topic no longer stops {name}."
+        elif kind == "unagree":
+            services.plan_stop_unagree(plan=plan, medication=medication, by=by)
+            done = f"The medication list no longer shows {name} as “Stop as agreed with your doctor”."
+        else:
+            raise Http404
+    except ValidationError as error:
+        messages.error(request, "Saved, but: " + " ".join(error.messages))
+    else:
+        messages.success(request, f"Saved. {done}")
+    return redirect("plan_edit", review_id=plan.review_id)
+
+
+def _email(request, review, document_id: str, by):
+    try:
+        document = get_object_or_404(IssuedDocument.objects.filter(review=review), pk=uuid.UUID(document_id))
+    except ValueError:
+        raise Http404 from None
+    try:
+        link = services.download_link_send(document=document, by=by, base_url=request.build_absolute_uri("/"))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            f"Saved. A download link valid until {link.expires_at:%m/%d/%Y} is on its way to {link.email}.",
+        )
+    return redirect("plan_edit", review_id=review.pk)
 
 
 def _pdf_response(document: IssuedDocument) -> HttpResponse:

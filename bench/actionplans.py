@@ -28,6 +28,7 @@ from actionplans.documents import FONTS, render_summary_html, render_summary_pdf
 from mtm.audit import Actor  # noqa: E402
 from patients.models import Prescriber  # noqa: E402
 from reviews import services as review_services  # noqa: E402
+from reviews.selectors import review_findings  # noqa: E402
 
 # Two one-page baselines. The budget's: the summary's own cover letter alone, a one-page PDF from the
 # same template, stylesheet, fonts and page setup, so that the ratio is what the rest of the content
@@ -79,6 +80,10 @@ def main() -> None:
                       "to_do": "Eat regular meals. If you feel shaky or sweaty, check your sugar and take 4 glucose tablets."},
                 by=by,
             )  # fmt: skip
+        for finding in review_findings(review, today=datetime.date.today()):  # each finding decided
+            review_services.finding_dismiss(
+                review=review, finding=finding, reason="Reviewed: no change", by=by
+            )
         review = review_services.review_complete(
             review=review, version=review.version, minutes_spent=40, by=by
         )

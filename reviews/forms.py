@@ -55,10 +55,11 @@ class ProblemForm(WorkspaceForm):
         model = Problem
         fields = [
             "title", "category", "nonadherence_cause", "pcne_code", "priority", "medications", "details",
-            "status", "outcome", "no_recommendation_reason",
+            "patient_wording", "status", "outcome", "no_recommendation_reason",
         ]  # fmt: skip
         widgets = {
             "details": forms.Textarea(attrs={"rows": 4}),
+            "patient_wording": forms.Textarea(attrs={"rows": 2}),
             "medications": forms.CheckboxSelectMultiple,
         }
         labels = {"details": "Your assessment (printed on the prescriber letter)"}

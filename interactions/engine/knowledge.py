@@ -35,7 +35,14 @@ SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 INGREDIENT_KINDS = {"rx", "otc", "rx-otc", "supplement", "herbal"}
 NAME_KINDS = {"brand", "synonym", "abbreviation", "combination"}
 EDUCATION_FIELDS = ("purpose", "how_to_take", "side_effects", "get_help")
+# Printed only for a woman of child-bearing age (actionplans.services.CHILDBEARING_AGES); optional.
+EDUCATION_PREGNANCY_FIELD = "pregnancy"
 EDUCATION_MAX_CHARS = 260  # per field: the written summary keeps each medicine to a few lines
+# The patient's own pregnancy, breastfeeding or birth control, written to "you": such a sentence in
+# the fields every patient gets would reach men and older women, so it belongs in `pregnancy`.
+_PREGNANCY_WORDS = re.compile(
+    r"\byou\b[^.;]*\b(pregnan|breastfe)|birth control|unborn|harm a baby", re.IGNORECASE
+)
 ICD10_PREFIX = re.compile(r"^[A-Z][0-9][0-9A-Z]?(\.[0-9A-Z]{0,4})?$")
 
 
@@ -118,6 +125,7 @@ class Education:
     side_effects: str  # side effects to watch for
     get_help: str  # when to seek medical attention
     sources: tuple[str, ...]
+    pregnancy: str = ""  # pregnancy, breastfeeding, birth control: for women who could become pregnant
 
 
 @dataclass
@@ -600,12 +608,18 @@ def _load(
                 problems.add(where, "education for this ingredient is already given in another place")
             entry = entry if isinstance(entry, dict) else {}
             texts = {key: " ".join(str(entry.get(key) or "").split()) for key in EDUCATION_FIELDS}
+            pregnancy = " ".join(str(entry.get(EDUCATION_PREGNANCY_FIELD) or "").split())
             for key, text in texts.items():
                 if not text:
                     problems.add(where, f"no {key}")
-                elif len(text) > EDUCATION_MAX_CHARS:
+                elif _PREGNANCY_WORDS.search(text):
+                    problems.add(where, f"{key} speaks of pregnancy or birth control: move it to pregnancy")
+            for key, text in [*texts.items(), (EDUCATION_PREGNANCY_FIELD, pregnancy)]:
+                if len(text) > EDUCATION_MAX_CHARS:
                     problems.add(where, f"{key} is {len(text)} characters (at most {EDUCATION_MAX_CHARS})")
-            education[name] = Education(name, **texts, sources=check_sources(where, entry.get("sources")))
+            education[name] = Education(
+                name, **texts, pregnancy=pregnancy, sources=check_sources(where, entry.get("sources"))
+            )
 
     for rule in interaction_rules:
         for replaced in rule.replaces:

@@ -11,75 +11,14 @@ from pypdf import PdfReader
 from actionplans import services
 from actionplans.documents import summary_snapshot
 from actionplans.models import IssuedDocument
-from mtm.audit import Actor
 from mtm.errors import EditConflict
 from mtm.models import AuditEvent
 from mtm.permissions import Role
 from patients import services as patient_services
 from reviews import services as review_services
-from reviews.models import Audience, PatientAction, ProblemCategory
 from tests import factories
+from tests.actionplans.conftest import editor_form, editor_post, text_of
 from tests.conftest import client_for
-
-
-@pytest.fixture
-def today():
-    """Today where the services run in these tests (no organisation time zone is active)."""
-    return timezone.localdate()
-
-
-@pytest.fixture
-def by(pharmacist):
-    return Actor(user=pharmacist)
-
-
-@pytest.fixture
-def completed(patient, by, org):
-    patient.address_line1, patient.city, patient.state, patient.postal_code = (
-        "12 Elm St",
-        "Madison",
-        "WI",
-        "53703",
-    )
-    patient.save()
-    factories.make_allergy(patient, substance="penicillin", reaction="hives")
-    prescriber = factories.make_prescriber(org, first_name="Alan", last_name="Hartman")
-    advil = patient_services.medication_add(patient=patient, data={"name": "Advil 200 mg", "directions": "2 tablets when knee hurts"}, by=by)  # fmt: skip
-    patient_services.medication_add(
-        patient=patient,
-        data={"name": "lisinopril", "strength_dose": "40 mg", "directions": "1 tablet every morning", "prescriber": prescriber},
-        by=by,
-    )  # fmt: skip
-    review = review_services.review_create(patient=patient, data={"consent_noted": True}, by=by)
-    review = review_services.review_start(review=review, version=review.version, by=by)
-    review_services.assessment_save(
-        review=review, medication=advil, data={"purpose": "knee pain"}, version=None, by=by
-    )
-    problem = review_services.problem_add(
-        review=review, data={"title": "Ibuprofen with CKD", "category": ProblemCategory.ADVERSE_REACTION}, medications=[advil], by=by
-    )  # fmt: skip
-    review_services.recommendation_add(
-        problem=problem,
-        data={"audience": Audience.PATIENT, "action": PatientAction.REPLACE_DRUG, "text": "Stop Advil",
-              "talked_about": "Advil can hurt your kidneys.", "to_do": "Stop taking Advil. Use Tylenol for pain."},
-        by=by,
-    )  # fmt: skip
-    review_services.review_medication_stop(review=review, entry=advil, on=factories.today(), reason="Kidneys", version=advil.version, by=by)  # fmt: skip
-    review_services.review_medication_start(
-        review=review, data={"name": "Tylenol 500 mg", "directions": "1 or 2 tablets every 6 hours if needed for pain"},
-        reason="Pain relief that spares the kidneys", by=by,
-    )  # fmt: skip
-    return review_services.review_complete(review=review, version=review.version, minutes_spent=30, by=by)
-
-
-@pytest.fixture
-def plan(completed, by):
-    return services.plan_prepare(review=completed, by=by)
-
-
-def text_of(pdf: bytes) -> str:
-    """The PDF's text with line breaks read as spaces (labels may wrap)."""
-    return " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages).split())
 
 
 def test_the_plan_starts_from_the_recommendations_to_the_patient(plan):
@@ -158,7 +97,9 @@ def test_edited_education_is_printed_and_frozen(plan, by, today):
     document = services.document_issue(plan=plan, by=by, today=today)
     text = text_of(bytes(document.pdf))
     assert "About my medicines" in text and "Take it every morning, even when you feel well." in text
-    assert "What it is for:" in text and "Get medical help if:" in text and "Sources:" in text
+    assert "What it is for:" in text and "Get medical help if:" in text
+    assert "Sources:" not in text and "Drug Facts" not in text  # citations stay in the staff view
+    assert document.snapshot["education_sources"]  # and with the frozen version, for the record
     assert [e["name"] for e in document.snapshot["education"]] == [
         "lisinopril 40 mg",
         "Tylenol 500 mg",
@@ -177,18 +118,19 @@ def test_medicines_added_to_the_list_later_get_an_entry_once(plan, by):
 
 
 def test_the_pharmacist_edits_education_on_the_page(plan, pharmacist_client):
-    target = reverse("plan_edit", args=[plan.review_id])
-    page = pharmacist_client.get(target).content.decode()
+    page = pharmacist_client.get(reverse("plan_edit", args=[plan.review_id])).content.decode()
     assert "About my medicines" in page and "Tylenol 500 mg" in page
+    assert "Drug Facts" in page  # the sources, in the staff view only
     entry = plan.education.get(name="lisinopril 40 mg")
     prefix = f"e-{entry.pk}"
-    data = {"action": "education", "entry": entry.pk, f"{prefix}-version": entry.version, f"{prefix}-included": "on",
-            f"{prefix}-purpose": "Lowers blood pressure.", f"{prefix}-how_to_take": "", f"{prefix}-side_effects": "",
-            f"{prefix}-get_help": ""}  # fmt: skip
-    assert pharmacist_client.post(target, data).status_code == 302
+    form = editor_form(pharmacist_client, plan.review)
+    form |= {f"{prefix}-included": ["on"], f"{prefix}-purpose": ["Lowers blood pressure."]}
+    assert editor_post(pharmacist_client, plan.review, form, action="save").status_code == 302
     entry.refresh_from_db()
     assert entry.included and entry.purpose == "Lowers blood pressure."
-    stale = pharmacist_client.post(target, {**data, f"{prefix}-purpose": "Older text"})
+    stale = editor_post(
+        pharmacist_client, plan.review, {**form, f"{prefix}-purpose": ["Older text"]}, action="save"
+    )
     assert stale.status_code == 409
     entry.refresh_from_db()
     assert entry.purpose == "Lowers blood pressure."
@@ -196,11 +138,11 @@ def test_the_pharmacist_edits_education_on_the_page(plan, pharmacist_client):
 
 def test_a_reissue_makes_a_new_version_and_keeps_the_old(plan, by, today):
     first = services.document_issue(plan=plan, by=by, today=today)
+    topic = plan.topics.get()
+    services.topic_update(topic=topic, data={"to_do": "Stop Advil today."}, version=topic.version, by=by)
     with pytest.raises(ValidationError) as error:
         services.document_issue(plan=plan, by=by, today=today)
     assert "reason" in error.value.message_dict
-    topic = plan.topics.get()
-    services.topic_update(topic=topic, data={"to_do": "Stop Advil today."}, version=topic.version, by=by)
     second = services.document_issue(plan=plan, by=by, today=today, reason="Corrected the Advil step")
     first.refresh_from_db()
     assert (first.number, second.number) == (1, 2)
@@ -230,15 +172,19 @@ def test_the_pharmacist_prepares_edits_and_issues_from_the_page(completed, pharm
     target = reverse("plan_edit", args=[completed.pk])
     assert "Prepare the action plan" in pharmacist_client.get(target).content.decode()
     assert pharmacist_client.post(target, {"action": "prepare"}).status_code == 302
-    plan = completed.action_plan
-    saved = pharmacist_client.post(target, {"action": "plan", "version": plan.version, "follow_up": "Call in 3 months",
-                                            "questions": "", "other_information": ""})  # fmt: skip
-    assert saved.status_code == 302
-    assert pharmacist_client.post(target, {"action": "issue"}).status_code == 302
+    form = editor_form(pharmacist_client, completed)
+    form["plan-follow_up"] = ["Call in 3 months"]
+    assert (
+        editor_post(pharmacist_client, completed, form, action="issue").status_code == 302
+    )  # saved, then issued
     document = IssuedDocument.objects.get()
     assert "Call in 3 months" in text_of(bytes(document.pdf))
-    again = pharmacist_client.post(target, {"action": "issue", "reason": ""})
+    form = editor_form(pharmacist_client, completed)
+    form["plan-questions"] = ["Is the knee better?"]
+    again = editor_post(pharmacist_client, completed, form, action="issue")
     assert again.status_code == 422 and "Say why the summary is issued again" in again.content.decode()
+    assert "Your changes were saved, but the summary was not issued" in again.content.decode()
+    assert completed.action_plan.__class__.objects.get().questions == "Is the knee better?"
 
 
 def test_the_patient_downloads_their_summary_and_nobody_elses(plan, by, patient_user, org, completed, today):
@@ -339,6 +285,9 @@ def test_a_link_needs_an_email_address_and_the_current_version(plan, by, patient
     assert "email" in error.value.message_dict
     patient.representative_email = "daughter@example.org"
     patient.save()
+    plan = services.plan_update(
+        plan=plan, data={"questions": "Is the knee better?"}, version=plan.version, by=by
+    )
     services.document_issue(plan=plan, by=by, today=today, reason="correction")
     document.refresh_from_db()
     with pytest.raises(ValidationError, match="replaced"):
@@ -364,10 +313,12 @@ def test_staff_send_the_link_from_the_plan_page(
     patient.email = "walter@example.org"
     patient.save()
     document = services.document_issue(plan=plan, by=by, today=today)
-    target = reverse("plan_edit", args=[plan.review_id])
+    form = editor_form(pharmacist_client, plan.review)
     with django_capture_on_commit_callbacks(execute=True):
         response = pharmacist_client.post(
-            target, {"action": "email", "document": str(document.pk)}, follow=True
+            reverse("plan_edit", args=[plan.review_id]),
+            {**form, "action": f"email:{document.pk}"},
+            follow=True,
         )
     assert "is on its way to walter@example.org" in response.content.decode()
     assert len(mailoutbox) == 1 and "http://testserver/d/" in mailoutbox[0].body

@@ -69,16 +69,16 @@ def test_pharmacist_finds_a_patient_and_edits_the_medication_list_in_place(demo,
     ).to_be_visible()
 
     # Stop a medication with a reason; it moves to the stopped list.
-    medications.get_by_role("button", name="Stop: Benadryl at night 25 mg").click()
+    medications.get_by_role("button", name="Stop: cinnamon capsules 500 mg").click()
     expect(medications.get_by_label("Date stopped")).to_be_focused()
-    medications.get_by_label("Why stopped").fill("anticholinergic; switched to sleep hygiene")
+    medications.get_by_label("Why stopped").fill("no evidence it lowers blood sugar")
     medications.get_by_role("button", name="Stop", exact=True).click()
     expect(medications.get_by_text("Saved.")).to_be_visible()
     medications.get_by_text(re.compile(r"Stopped medications \(\d+\)")).click()
-    expect(medications.get_by_text("anticholinergic; switched to sleep hygiene")).to_be_visible()
+    expect(medications.get_by_text("no evidence it lowers blood sugar")).to_be_visible()
     assert page.evaluate("window.pageMarker") == "still here"
     okafor = Patient.objects.get(last_name="Okafor")
-    assert okafor.medications.get(name="Benadryl at night").status == "stopped"
+    assert okafor.medications.get(name="cinnamon capsules").status == "stopped"
 
 
 # --- A small record, made with the ORM, for the tests below ---------------------------------------

@@ -131,20 +131,25 @@ def test_pharmacist_explains_a_medicine_reissues_and_prints_at_the_counter(demo,
     page.get_by_role("link", name="Written summary: action plan and medication list").click()
     expect(page.get_by_role("heading", name="About my medicines")).to_be_visible()
 
+    # One form for the page: an edit to a medicine and one to a topic, then one "Save and issue".
     metformin = page.locator("details.education", has_text="metformin 1000 mg")
     metformin.locator("summary").click()
     metformin.get_by_label("Print in the summary").check()
     metformin.get_by_label("How to take it").fill(
         "Take it with breakfast and supper. Keep your kidney tests."
     )
-    metformin.get_by_role("button", name="Save metformin 1000 mg").click()
+    sleep = page.locator("fieldset.topic", has_text="Topic 2")
+    sleep.get_by_label("What I need to do").fill("Stop Benadryl. Go to bed at the same time every night.")
+    page.get_by_label("Why it is issued again").fill("Added what to know about metformin")
+    page.get_by_role("button", name="Save and issue the written summary").click()
+    expect(page.get_by_text("Saved and issued: version 2.")).to_be_visible()
+    expect(page.get_by_role("link", name="Version 2")).to_be_visible()
     expect(page.locator("details.education", has_text="metformin 1000 mg").locator(".badge")).to_have_text(
         "printed"
     )
-
-    page.get_by_label("Why it is issued again").fill("Added what to know about metformin")
-    page.get_by_role("button", name="Issue the written summary").click()
-    expect(page.get_by_role("link", name="Version 2")).to_be_visible()
+    expect(
+        page.locator("fieldset.topic", has_text="Topic 2").get_by_label("What I need to do")
+    ).to_have_value("Stop Benadryl. Go to bed at the same time every night.")
 
     page.get_by_role("link", name="print view").first.click()
     expect(page.get_by_text("Written summary, version 2")).to_be_visible()
@@ -156,3 +161,31 @@ def test_pharmacist_explains_a_medicine_reissues_and_prints_at_the_counter(demo,
     expect(
         page.get_by_role("heading", name="Personal Medication List for Margaret Okafor, DOB: 03/14/1952")
     ).to_be_visible()
+
+
+def test_the_summary_editor_keeps_every_edit_without_javascript(demo, live_server, browser):
+    """Typing in two topics and the follow-up plan, then one Save: nothing is reverted. With
+    JavaScript off, as the editor must work without it."""
+    review = Review.objects.get(patient__last_name="Okafor", status="completed")
+    context = browser.new_context(viewport={"width": 1024, "height": 768}, java_script_enabled=False)
+    page = context.new_page()
+    try:
+        sign_in(page, live_server.url)
+        page.goto(f"{live_server.url}/reviews/{review.pk}/plan/")
+        first = page.locator("fieldset.topic", has_text="Topic 1")
+        second = page.locator("fieldset.topic", has_text="Topic 2")
+        first.get_by_label("What we talked about").fill("Advil can hurt your kidneys.")
+        second.get_by_label("What we talked about").fill("Benadryl can make you confused and fall.")
+        page.get_by_label("My follow-up plan").fill("We will call you in 3 months.")
+        page.get_by_role("button", name="Save", exact=True).click()
+        expect(page.get_by_text("Saved.", exact=True)).to_be_visible()
+        page.reload()
+        expect(
+            page.locator("fieldset.topic", has_text="Topic 1").get_by_label("What we talked about")
+        ).to_have_value("Advil can hurt your kidneys.")
+        expect(
+            page.locator("fieldset.topic", has_text="Topic 2").get_by_label("What we talked about")
+        ).to_have_value("Benadryl can make you confused and fall.")
+        expect(page.get_by_label("My follow-up plan")).to_have_value("We will call you in 3 months.")
+    finally:
+        context.close()
