@@ -187,8 +187,12 @@ def the_cmr(ph: Pharmacist) -> dict:
     # One recommendation to the patient, one to the prescriber.
     benzo = page.locator("article.problem", has_text="Benzodiazepine at 65 and over")
     ph.click(benzo.get_by_text("Recommend to the patient"))
-    ph.choose(benzo.get_by_label("Kind of action"), "stop_drug")
+    ph.choose(benzo.get_by_label("Kind of action"), "adjust_dose")
     ph.type(benzo.get_by_label("Recommendation:", exact=True), "Taper diazepam over 8 weeks with Dr Raman")
+    ph.type(
+        benzo.get_by_label("What we talked about"),
+        "Valium can make you sleepy and unsteady. This can lead to a fall.",
+    )
     ph.type(
         benzo.get_by_label("What I need to do"),
         "Take a smaller dose of Valium each week, as your doctor agrees.",

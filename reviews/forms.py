@@ -133,13 +133,17 @@ class RecommendationForm(WorkspaceForm):
 
     class Meta:
         model = Recommendation
-        fields = ["audience", "action", "text", "to_do", "prescriber"]
+        fields = ["audience", "action", "text", "talked_about", "to_do", "prescriber"]
         widgets = {
             "text": forms.Textarea(attrs={"rows": 2}),
+            "talked_about": forms.Textarea(attrs={"rows": 2}),
             "to_do": forms.Textarea(attrs={"rows": 2}),
             "prescriber": PrescriberSelect,
         }
-        labels = {"to_do": "What I need to do (the patient's words, for the action plan)"}
+        labels = {
+            "talked_about": "What we talked about (the patient's words, for the action plan)",
+            "to_do": "What I need to do (the patient's words, for the action plan)",
+        }
 
     def __init__(self, *args, prescribers=None, problem=None, audience=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -150,7 +154,7 @@ class RecommendationForm(WorkspaceForm):
             unused = (
                 ("prescriber", "prescriber_confirmed")
                 if audience == Audience.PATIENT
-                else ("action", "to_do")
+                else ("action", "talked_about", "to_do")
             )
             for name in unused:
                 del self.fields[name]
