@@ -217,7 +217,7 @@ def the_cmr(ph: Pharmacist) -> dict:
 
     ph.click(page.get_by_role("link", name="Written summary: action plan and medication list"))
     ph.click(page.get_by_role("button", name="Prepare the action plan"))
-    ph.click(page.get_by_role("button", name="Issue the written summary"))
+    ph.click(page.get_by_role("button", name="Save and issue the written summary"))
     summary = ph.download(page.get_by_role("link", name="Version 1"))
     ph.step("written summary", started)
     assert letter.startswith(b"%PDF") and summary.startswith(b"%PDF")
