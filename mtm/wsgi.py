@@ -6,7 +6,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mtm.settings")
 
 application = get_wsgi_application()
 
-# Load and validate the drug knowledge base before the first request, and fail at start if it is broken.
-from interactions.selectors import knowledge_base  # noqa: E402
+# Load (and validate: a broken one fails the start) what requests need before the first one comes.
+from mtm.warmup import warm_up  # noqa: E402
 
-knowledge_base()
+warm_up()
