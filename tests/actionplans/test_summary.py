@@ -10,7 +10,7 @@ from pypdf import PdfReader
 
 from actionplans import services
 from actionplans.documents import summary_snapshot
-from actionplans.models import IssuedDocument
+from actionplans.models import ActionPlan, IssuedDocument
 from mtm.errors import EditConflict
 from mtm.models import AuditEvent
 from mtm.permissions import Role
@@ -166,6 +166,23 @@ def test_only_a_completed_cmr_has_a_written_summary(patient, by):
 
 
 # --- Pages and the portal -----------------------------------------------------------------------------
+
+
+def test_the_completed_review_prepares_the_written_summary_in_one_click(completed, pharmacist_client):
+    workspace = reverse("review_workspace", args=[completed.pk])
+    page = pharmacist_client.get(workspace).content.decode()
+    assert (
+        "Prepare the written summary" in page
+        and "Written summary: action plan and medication list" not in page
+    )
+    response = pharmacist_client.post(reverse("plan_edit", args=[completed.pk]), {"action": "prepare"})
+    assert response.status_code == 302 and response["Location"] == reverse("plan_edit", args=[completed.pk])
+    assert ActionPlan.objects.filter(review=completed).count() == 1
+    page = pharmacist_client.get(workspace).content.decode()
+    assert (
+        "Written summary: action plan and medication list" in page
+        and "Prepare the written summary" not in page
+    )
 
 
 def test_the_pharmacist_prepares_edits_and_issues_from_the_page(completed, pharmacist_client):
