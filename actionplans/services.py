@@ -27,6 +27,7 @@ from interactions.selectors import knowledge_base
 from mtm.audit import Actor, audit_record, diff, snapshot
 from mtm.errors import EditConflict
 from mtm.models import AuditAction
+from mtm.outbox import enqueue
 from mtm.records import audited_fields, record_create, record_update
 from patients import services as patient_services
 from patients.models import MedicationEntry, MedicationStatus, Patient, Sex
@@ -437,7 +438,7 @@ def download_link_send(
         actor=by, action=AuditAction.CREATE, patient_id=patient.pk, obj=link,
         changes={"download link": [None, f"to the patient's email, expires {link.expires_at:%Y-%m-%d}"]},
     )  # fmt: skip
-    transaction.on_commit(lambda: send_download_link.delay(str(link.pk), base_url))
+    enqueue(send_download_link, str(link.pk), base_url)
     return link
 
 

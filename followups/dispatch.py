@@ -3,24 +3,27 @@
 One pass, batch after batch:
 1. Claim: in one transaction, lock due rows (FOR UPDATE SKIP LOCKED where the database has it) and
    move them from "pending" to "sending" with this pass's id. The conditional update is the guard:
-   a second pass, a beat that fires twice or a retried task finds nothing left to claim.
-2. Send each claimed reminder. A failure is caught per reminder, so one bad address does not stop
-   the batch.
-3. Record the batch in a constant number of queries: sent, retry later (backoff, up to
-   MAX_ATTEMPTS) or failed, with one attempt row each.
+   a second pass, a beat that fires twice or a retried task finds nothing left to claim. Rows a
+   pass claimed but never started (its process died) can be claimed again after RECLAIM.
+2. Each claimed reminder in turn: mark it started (a conditional update on this pass's claim: a
+   row another pass has taken over is left to it), send it, and record the outcome with its attempt
+   row. Each step commits before the next message, so what is known survives a crash. A failure is
+   caught per reminder, so one bad address does not stop the batch.
 
-If the process dies between sending and recording, its rows stay "sending". They are never sent
-again automatically (that could send twice): after LEASE they become "failed" with a note, and
-staff see them to check. Nothing is lost silently and nothing goes out twice.
+If the process dies, only the message it was sending is in doubt: its row is "sending" with a start
+time. It is never sent again automatically (that could send twice): after LEASE it becomes "failed"
+with a note, and staff see it to check. Everything claimed but not started goes out on a later pass.
+Nothing is lost silently and nothing goes out twice.
 """
 
 import datetime
 import uuid
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from followups.messages import compose
@@ -30,7 +33,9 @@ from followups.sms import send_sms
 
 BATCH_SIZE = 200
 MAX_ATTEMPTS = 5
-LEASE = datetime.timedelta(minutes=15)
+LEASE = datetime.timedelta(minutes=15)  # a message started this long ago and not recorded: in doubt
+# A claim not started this long after: its pass has died (a setting, so a test can wait seconds).
+RECLAIM = datetime.timedelta(seconds=settings.REMINDER_RECLAIM_SECONDS)
 
 
 def backoff(attempts: int) -> datetime.timedelta:
@@ -69,12 +74,13 @@ def send_due_reminders(
         if not claimed:
             return result
         result.batches += 1
-        _send_batch(claimed, now, result)
+        _send_batch(claimed, now, pass_id, result)
 
 
 def _fail_interrupted(now: datetime.datetime) -> int:
+    """Messages started by a pass that died before recording them: in doubt, for staff to check."""
     stuck = list(
-        Reminder.objects.filter(status=ReminderStatus.SENDING, claimed_at__lt=now - LEASE).values_list(
+        Reminder.objects.filter(status=ReminderStatus.SENDING, started_at__lt=now - LEASE).values_list(
             "pk", "attempts"
         )
     )
@@ -94,18 +100,24 @@ def _fail_interrupted(now: datetime.datetime) -> int:
     return changed
 
 
+def _claimable(now: datetime.datetime) -> Q:
+    due = Q(status=ReminderStatus.PENDING, next_attempt_at__lte=now)
+    abandoned = Q(status=ReminderStatus.SENDING, started_at=None, claimed_at__lt=now - RECLAIM)
+    return due | abandoned
+
+
 def _claim(now: datetime.datetime, batch_size: int, pass_id: uuid.UUID) -> list[Reminder]:
     with transaction.atomic():
         due = list(
             Reminder.objects.select_for_update(skip_locked=True)
-            .filter(status=ReminderStatus.PENDING, next_attempt_at__lte=now)
+            .filter(_claimable(now))
             .order_by("next_attempt_at")
             .values_list("pk", flat=True)[:batch_size]
         )
         if not due:
             return []
-        Reminder.objects.filter(pk__in=due, status=ReminderStatus.PENDING).update(
-            status=ReminderStatus.SENDING, claimed_by=pass_id, claimed_at=now, attempts=F("attempts") + 1
+        Reminder.objects.filter(_claimable(now), pk__in=due).update(
+            status=ReminderStatus.SENDING, claimed_by=pass_id, claimed_at=now
         )
     return list(
         Reminder.objects.filter(claimed_by=pass_id, status=ReminderStatus.SENDING).select_related(
@@ -114,15 +126,19 @@ def _claim(now: datetime.datetime, batch_size: int, pass_id: uuid.UUID) -> list[
     )
 
 
-def _send_batch(claimed: list[Reminder], now: datetime.datetime, result: DispatchResult) -> None:
+def _send_batch(claimed: list[Reminder], now: datetime.datetime, pass_id: uuid.UUID, result) -> None:
     messages = compose(claimed, now)
-    attempts = []
     for reminder in claimed:
+        ours = Reminder.objects.filter(
+            pk=reminder.pk, claimed_by=pass_id, status=ReminderStatus.SENDING, started_at=None
+        )
         message = messages.get(reminder.pk)
         if message is None:  # no longer wanted: follow-up closed, consent withdrawn, no address
-            reminder.status = ReminderStatus.CANCELLED
-            result.cancelled += 1
+            result.cancelled += ours.update(status=ReminderStatus.CANCELLED, claimed_by=None)
             continue
+        if not ours.update(started_at=now, attempts=F("attempts") + 1):
+            continue  # another pass took it over after this one stalled: it is theirs now
+        reminder.attempts += 1
         try:
             if reminder.channel == Channel.SMS:
                 send_sms(to=message.to, body=message.body, key=str(reminder.pk))
@@ -131,25 +147,26 @@ def _send_batch(claimed: list[Reminder], now: datetime.datetime, result: Dispatc
                 email.extra_headers["Message-ID"] = f"<reminder-{reminder.pk}@mtm>"  # the same on any retry
                 email.send()
         except Exception as error:  # any failure of one message is recorded; the batch goes on
-            reminder.last_error = f"{type(error).__name__}: {error}"[:300]
+            error_text = f"{type(error).__name__}: {error}"[:300]
             if reminder.attempts >= MAX_ATTEMPTS:
-                reminder.status = ReminderStatus.FAILED
+                outcome = {"status": ReminderStatus.FAILED}
                 result.failed += 1
             else:
-                reminder.status = ReminderStatus.PENDING
-                reminder.next_attempt_at = now + backoff(reminder.attempts)
+                retry_at = now + backoff(reminder.attempts)
+                outcome = {"status": ReminderStatus.PENDING, "next_attempt_at": retry_at, "claimed_by": None,
+                           "started_at": None}  # fmt: skip
                 result.retrying += 1
-            result.errors.append(reminder.last_error)
-            attempts.append(ReminderAttempt(reminder=reminder, number=reminder.attempts, started_at=now,
-                                            outcome="error", error=reminder.last_error))  # fmt: skip
+            result.errors.append(error_text)
+            _record(reminder, now, {**outcome, "last_error": error_text}, outcome="error", error=error_text)
             continue
-        reminder.status, reminder.sent_at = ReminderStatus.SENT, timezone.now()
+        _record(reminder, now, {"status": ReminderStatus.SENT, "sent_at": timezone.now()}, outcome="sent")
         result.sent += 1
-        attempts.append(
-            ReminderAttempt(reminder=reminder, number=reminder.attempts, started_at=now, outcome="sent")
-        )
+
+
+def _record(reminder: Reminder, now: datetime.datetime, changes: dict, **attempt) -> None:
+    """The outcome of one try and its attempt row, together."""
     with transaction.atomic():
-        Reminder.objects.bulk_update(
-            claimed, ["status", "sent_at", "next_attempt_at", "last_error"], batch_size=len(claimed)
-        )
-        ReminderAttempt.objects.bulk_create(attempts)
+        Reminder.objects.filter(pk=reminder.pk).update(**changes)
+        ReminderAttempt.objects.create(reminder=reminder, number=reminder.attempts, started_at=now, **attempt)
+    for name, value in changes.items():
+        setattr(reminder, name, value)

@@ -127,6 +127,9 @@ class Reminder(models.Model):
     next_attempt_at = models.DateTimeField()
     claimed_by = models.UUIDField(null=True, blank=True)  # the dispatch pass sending it
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Set just before the message is handed to the mail or SMS backend: a "sending" row with it may
+    # have gone out (in doubt, for staff to check); one without it was never tried (sent later).
+    started_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=300, blank=True)
     # A failed reminder stays on the staff queue until someone deals with it (resends or dismisses it).

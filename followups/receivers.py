@@ -1,11 +1,11 @@
 """Automatic follow-ups: what the review workflow's signals start, and reminders kept in step with
 what the patient agreed to (connected in apps.py)."""
 
-from django.db import transaction
 from django.dispatch import receiver
 
 from followups import services, tasks
 from mtm import signals as mtm_signals
+from mtm.outbox import enqueue
 from patients import signals as patient_signals
 from reviews import signals
 
@@ -32,6 +32,5 @@ def reminder_contact_changed(sender, patient, by, **kwargs):
 
 @receiver(mtm_signals.reminder_settings_changed)
 def reminder_settings_changed(sender, organisation, **kwargs):
-    """Possibly thousands of follow-ups: a task, queued once the change has committed."""
-    organisation_id = str(organisation.pk)
-    transaction.on_commit(lambda: tasks.reschedule_reminders.delay(organisation_id))
+    """Possibly thousands of follow-ups: a task, queued with the change (kept if the broker is down)."""
+    enqueue(tasks.reschedule_reminders, str(organisation.pk))

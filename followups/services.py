@@ -203,11 +203,19 @@ def reminders_schedule(follow_up: FollowUp, now: datetime.datetime | None = None
     )
     reminders = []
     for key, (channel, send_at) in wanted.items():
-        reminder, _ = Reminder.objects.get_or_create(
+        reminder, created = Reminder.objects.get_or_create(
             key=key,
             defaults={"organisation_id": follow_up.organisation_id, "follow_up": follow_up, "channel": channel,
                       "send_at": send_at, "next_attempt_at": send_at},
         )  # fmt: skip
+        if not created and reminder.status == ReminderStatus.CANCELLED:
+            # Wanted again (moved back, consent given again, the old lead times back): pending again.
+            # One sent or failed stays as it is: it went out, or staff deal with it.
+            revived = {"status": ReminderStatus.PENDING, "send_at": send_at, "next_attempt_at": send_at,
+                       "attempts": 0, "claimed_by": None, "claimed_at": None, "started_at": None, "last_error": ""}  # fmt: skip
+            Reminder.objects.filter(pk=reminder.pk, status=ReminderStatus.CANCELLED).update(**revived)
+            for name, value in revived.items():
+                setattr(reminder, name, value)
         reminders.append(reminder)
     return reminders
 

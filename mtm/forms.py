@@ -7,6 +7,7 @@ from django.shortcuts import render
 
 from mtm.errors import EditConflict
 from mtm.models import Organisation, User
+from mtm.outbox import enqueue
 from mtm.services import STAFF_ROLES
 from mtm.submissions import submission_claim, submission_seen
 from mtm.tasks import send_password_link_email
@@ -111,10 +112,7 @@ class QueuedPasswordResetForm(PasswordResetForm):
     def save(self, domain_override=None, use_https=False, request=None, **kwargs):
         base_url = f"{'https' if use_https else 'http'}://{domain_override or request.get_host()}"
         for user in self.get_users(self.cleaned_data["email"]):
-            user_id = str(user.pk)
-            transaction.on_commit(
-                lambda user_id=user_id: send_password_link_email.delay(user_id, base_url, "reset")
-            )
+            enqueue(send_password_link_email, str(user.pk), base_url, "reset")
 
 
 class TeamMemberForm(forms.ModelForm):

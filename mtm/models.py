@@ -201,3 +201,34 @@ class AuditEvent(models.Model):
             return str(apps.get_model(self.object_type)._meta.verbose_name)
         except LookupError:
             return self.object_type
+
+
+class QueuedTaskStatus(models.TextChoices):
+    PENDING = "pending", "Waiting"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class QueuedTask(models.Model):
+    """Work for the Celery worker, written in the transaction of the change that asks for it and
+    kept until it has run: the broker being down loses nothing (mtm/outbox.py)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    task = models.CharField(max_length=200)  # the Celery task's registered name
+    args = models.JSONField(default=list)
+    status = models.CharField(
+        max_length=20, choices=QueuedTaskStatus.choices, default=QueuedTaskStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)  # the error's type and message, no data
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="queuedtask_due")]
+
+    def __str__(self) -> str:
+        return f"{self.task} ({self.status})"

@@ -14,6 +14,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from mtm.audit import Actor, audit_record, diff, snapshot
 from mtm.models import AuditAction, Organisation, User
+from mtm.outbox import enqueue
 from mtm.permissions import Role
 from mtm.records import record_update
 from mtm.signals import reminder_settings_changed
@@ -68,8 +69,7 @@ def user_create(*, organisation: Organisation, data: dict[str, Any], by: Actor, 
     audit_record(
         actor=by, action=AuditAction.CREATE, obj=user, changes=diff({}, snapshot(user, _USER_AUDITED))
     )
-    user_id = str(user.pk)
-    transaction.on_commit(lambda: send_password_link_email.delay(user_id, base_url, "welcome"))
+    enqueue(send_password_link_email, str(user.pk), base_url, "welcome")
     return user
 
 

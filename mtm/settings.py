@@ -225,7 +225,12 @@ SMS_FILE_PATH = env_str("SMS_FILE_PATH", str(VAR_DIR / "sms"))
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # A broker that is down fails a publish at once (mtm/outbox.py keeps the work) instead of
+    # holding the user's request through seconds of reconnection attempts.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": 3600, "max_retries": 1, "interval_start": 0, "interval_step": 0.2,
+        "socket_connect_timeout": 2,
+    }  # fmt: skip
 else:
     # Embedded broker: messages are files in var/broker/, so no server is needed.
     _broker_dir = Path(env_str("CELERY_BROKER_DIR", str(VAR_DIR / "broker")))
@@ -246,9 +251,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_TASK_DEFAULT_QUEUE", "celery")
+# A reminder claimed by a dispatch pass but not started this long after is claimed again.
+REMINDER_RECLAIM_SECONDS = env_int("REMINDER_RECLAIM_SECONDS", 120)
+# How often beat relays queued work left waiting, and how long a row waits for its own message first.
+OUTBOX_RELAY_SECONDS = env_int("OUTBOX_RELAY_SECONDS", 60)
 CELERY_BEAT_SCHEDULE = {
     "clear-expired-sessions": {"task": "mtm.tasks.clear_expired_sessions", "schedule": 60 * 60},
     "forget-old-form-tokens": {"task": "mtm.tasks.forget_old_form_tokens", "schedule": 24 * 60 * 60},
+    # Queued work left waiting (the broker was down when it was queued): mtm/outbox.py.
+    "relay-queued-work": {"task": "mtm.outbox.relay", "schedule": OUTBOX_RELAY_SECONDS},
     # Every minute; the integration test sets a second, to see a reminder go out within seconds.
     "send-due-reminders": {
         "task": "followups.tasks.send_due_reminders",

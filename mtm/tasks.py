@@ -1,17 +1,16 @@
 """Thin Celery tasks: take ids, load, call one service."""
 
-import smtplib
-
 from celery import shared_task
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
 from mtm.models import User
+from mtm.outbox import relay, run_queued  # noqa: F401  (registered here, where the worker looks)
 from mtm.services import password_link_email_send
 from mtm.submissions import submissions_forget_old
 
 
-@shared_task(autoretry_for=(smtplib.SMTPException, ConnectionError), retry_backoff=True, max_retries=5)
+@shared_task
 def send_password_link_email(user_id: str, base_url: str, purpose: str = "reset") -> None:
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is not None and user.email:

@@ -46,3 +46,5 @@ urlpatterns = [
     path("api/schema/ui/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
     path("admin/", admin.site.urls),
 ]
+
+handler500 = "mtm.views.server_error"  # a database that is away: 503 "try again"

@@ -1,9 +1,12 @@
+import sys
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db import connection
-from django.http import HttpResponse
+from django.db import InterfaceError, OperationalError, connection
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 
 from mtm import services
@@ -30,6 +33,29 @@ def healthz(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return HttpResponse("ok", content_type="text/plain")
+
+
+DATABASE_AWAY = (
+    "We could not reach the database just now, so nothing was saved from this request. "
+    "Wait a moment and try again: what you saved before is safe."
+)
+
+
+def server_error(request):
+    """Django's 500 handler. A dropped or unreachable database is a "try again" (503): the request's
+    transaction is rolled back with it, so nothing is half-saved. Rendered without the database."""
+    if isinstance(sys.exception(), (OperationalError, InterfaceError)):
+        if (
+            request.path.startswith("/api/")
+            or request.headers.get("HX-Request")
+            or request.headers.get("X-MTM-Autosave")
+        ):
+            return JsonResponse({"detail": DATABASE_AWAY}, status=503, headers={"Retry-After": "5"})
+        return HttpResponse(render_to_string("503.html", {"message": DATABASE_AWAY}), status=503,
+                            headers={"Retry-After": "5"})  # fmt: skip
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Server error. It has been logged."}, status=500)
+    return HttpResponse(render_to_string("500.html"), status=500)
 
 
 # --- The organisation's team (organisation admins) ---------------------------------------------

@@ -72,3 +72,23 @@ def staff_client(staff):
 @pytest.fixture
 def admin_client_org(org_admin):
     return client_for(org_admin)
+
+
+@pytest.fixture
+def broker_down(settings):
+    """This process's broker is a Redis nobody listens on (what a stopped Redis looks like to the
+    app); queued work is no longer run in-process. Queued work stays in the database (mtm/outbox.py)."""
+    from mtm import celery_app
+
+    conf = celery_app.conf
+    previous = (conf.task_always_eager, conf.broker_url, conf.broker_transport_options)
+    conf.task_always_eager = False
+    conf.broker_url = "redis://127.0.0.1:1/0"  # port 1: refused
+    conf.broker_transport_options = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+    celery_app._pool = celery_app.amqp._producer_pool = None
+    settings.OUTBOX_RELAY_SECONDS = 0  # the relay runs what waits at once (in production: a minute)
+    try:
+        yield
+    finally:
+        conf.task_always_eager, conf.broker_url, conf.broker_transport_options = previous
+        celery_app._pool = celery_app.amqp._producer_pool = None

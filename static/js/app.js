@@ -266,6 +266,15 @@
         return this.send();
       }
       const answer = await response.json().catch(() => ({}));
+      if (response.status === 503) {
+        // The database was away for a moment (mtm.views.server_error): nothing was saved; try again.
+        names.forEach((name) => this.pending.add(name));
+        this.usual = this.usual || usual;
+        this.show("Not saved yet: the server could not reach its database. Trying again…", "error");
+        clearTimeout(this.timer);
+        this.timer = setTimeout(() => this.flush(), 5000);
+        return;
+      }
       if (response.ok) {
         this.saved(answer, sent, usual);
         return;
@@ -394,6 +403,14 @@
 
   document.addEventListener("htmx:afterSettle", (event) => {
     draftsRestore(event.detail.elt.parentElement || document);
+  });
+
+  document.addEventListener("htmx:responseError", (event) => {
+    const { xhr } = event.detail;
+    if (xhr.status !== 503) return;
+    let detail = "Nothing was saved: the server could not reach its database. Try again in a moment.";
+    try { detail = JSON.parse(xhr.responseText).detail || detail; } catch (notJson) { /* the default */ }
+    announce(detail, "error");
   });
 
   document.addEventListener("htmx:sendError", () => {

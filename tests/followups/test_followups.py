@@ -1,6 +1,7 @@
 import datetime
 import threading
 import time
+import uuid
 import zoneinfo
 
 import pytest
@@ -13,9 +14,11 @@ from django.utils import timezone
 from followups import dispatch
 from followups.dispatch import send_due_reminders
 from followups.models import FollowUp, FollowUpKind, FollowUpStatus, Reminder, ReminderAttempt, ReminderStatus
-from followups.services import follow_up_close, follow_up_create, follow_up_reschedule
+from followups.services import follow_up_close, follow_up_create, follow_up_reschedule, next_weekday
 from followups.sms import MemoryBackend
 from mtm.audit import Actor
+from mtm.services import organisation_update
+from patients.services import patient_update
 from reviews import services as review_services
 from reviews.models import Audience, PatientAction, ProblemCategory
 from tests import factories
@@ -91,8 +94,14 @@ def test_completing_a_cmr_schedules_the_next_review_the_summary_deadline_and_the
     local = {
         kind: timezone.localtime(f.due_at, zoneinfo.ZoneInfo(org.time_zone)) for kind, f in follow_ups.items()
     }
-    assert local[FollowUpKind.TARGETED_REVIEW].date() == completed_on + datetime.timedelta(days=90)
-    assert local[FollowUpKind.SUMMARY_DELIVERY].date() == completed_on + datetime.timedelta(days=14)
+    # 90 and 14 days on, or the Monday after when that falls on a weekend (the test runs any day).
+    assert local[FollowUpKind.TARGETED_REVIEW].date() == next_weekday(
+        completed_on + datetime.timedelta(days=90)
+    )
+    assert local[FollowUpKind.SUMMARY_DELIVERY].date() == next_weekday(
+        completed_on + datetime.timedelta(days=14)
+    )
+    assert local[FollowUpKind.SUMMARY_DELIVERY].weekday() < 5
     assert local[FollowUpKind.TARGETED_REVIEW].time() == datetime.time(10, 0)  # the organisation's 10 am
     assert follow_ups[FollowUpKind.LAB_CHECK].notes == "INR check in 2 weeks"
     assert all(f.assigned_to == review.pharmacist for f in follow_ups.values())
@@ -251,12 +260,104 @@ def test_a_reminder_that_keeps_failing_is_given_up_and_shown_as_failed(consentin
 def test_a_pass_that_died_after_sending_is_never_sent_again(consenting, by):
     follow_up = phone_check_in(consenting, by, timezone.now() + datetime.timedelta(days=1, hours=1))
     now = follow_up.due_at
-    # A pass claimed the reminders, sent them, and died before recording it.
-    follow_up.reminders.update(status=ReminderStatus.SENDING, claimed_at=now, attempts=1)
+    # A pass claimed the reminders, started sending them, and died before recording it.
+    follow_up.reminders.update(status=ReminderStatus.SENDING, claimed_at=now, started_at=now, attempts=1)
     assert send_due_reminders(now=now).sent == 0  # still within the lease: left alone
     later = send_due_reminders(now=now + dispatch.LEASE + datetime.timedelta(minutes=1))
     assert later.sent == 0 and later.interrupted == 2 and not mail.outbox
     assert set(follow_up.reminders.values_list("status", flat=True)) == {ReminderStatus.FAILED}
+
+
+class Killed(BaseException):
+    """What the process being killed looks like from inside: nothing after it runs."""
+
+
+def test_a_pass_killed_mid_batch_leaves_only_the_message_in_flight_in_doubt(org, by, monkeypatch):
+    for number in range(6):
+        patient = factories.make_patient(org, first_name=f"P{number}", email=f"p{number}@example.org",
+                                         consent_email_reminders=True)  # fmt: skip
+        phone_check_in(patient, by, timezone.now() + datetime.timedelta(days=1, hours=1))
+    original = dispatch.EmailMessage.send
+
+    def killed_on_the_third(self, *args, **kwargs):
+        if self.to == ["p2@example.org"]:
+            raise Killed  # the worker is killed while this message is on its way
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(dispatch.EmailMessage, "send", killed_on_the_third)
+    now = timezone.now() + datetime.timedelta(days=1)
+    with pytest.raises(Killed):
+        send_due_reminders(now=now)
+    assert [m.to[0] for m in mail.outbox] == ["p0@example.org", "p1@example.org"]
+    in_doubt = Reminder.objects.get(follow_up__patient__first_name="P2")
+    assert in_doubt.status == ReminderStatus.SENDING and in_doubt.started_at is not None
+    not_started = Reminder.objects.filter(status=ReminderStatus.SENDING, started_at=None)
+    assert not_started.count() == 3
+
+    monkeypatch.setattr(dispatch.EmailMessage, "send", original)
+    assert send_due_reminders(now=now).sent == 0  # the claim is still fresh: its pass may be alive
+    after = send_due_reminders(now=now + dispatch.RECLAIM + datetime.timedelta(minutes=1))
+    assert after.sent == 3 and after.interrupted == 0
+    assert sorted(m.to[0] for m in mail.outbox) == [f"p{n}@example.org" for n in (0, 1, 3, 4, 5)]
+    in_doubt.refresh_from_db()
+    assert in_doubt.status == ReminderStatus.SENDING  # never sent again automatically
+    late = send_due_reminders(now=now + dispatch.LEASE + datetime.timedelta(minutes=1))
+    assert late.interrupted == 1 and late.sent == 0
+    in_doubt.refresh_from_db()
+    assert in_doubt.status == ReminderStatus.FAILED and "may or may not have gone out" in in_doubt.last_error
+    assert len(mail.outbox) == 5
+
+
+def test_a_stalled_pass_loses_a_claim_taken_over_and_sends_nothing_twice(consenting, by):
+    consenting.consent_sms_reminders = False
+    consenting.save()
+    follow_up = phone_check_in(consenting, by, timezone.now() + datetime.timedelta(days=1, hours=1))
+    now = follow_up.due_at
+    stalled = dispatch._claim(now, 10, uuid.uuid4())  # a pass claims, then stalls
+    assert len(stalled) == 1
+    assert send_due_reminders(now=now + dispatch.RECLAIM + datetime.timedelta(seconds=1)).sent == 1
+    stalled_pass = dispatch.DispatchResult()
+    dispatch._send_batch(stalled, now, stalled[0].claimed_by, stalled_pass)  # it wakes up
+    assert stalled_pass.sent == 0 and len(mail.outbox) == 1
+
+
+def test_moving_a_follow_up_and_moving_it_back_leaves_its_reminders_pending(consenting, by):
+    due = timezone.now() + datetime.timedelta(days=5)
+    follow_up = phone_check_in(consenting, by, due)
+    moved = follow_up_reschedule(follow_up=follow_up, due_at=due + datetime.timedelta(days=2),
+                                 version=follow_up.version, by=by)  # fmt: skip
+    back = follow_up_reschedule(follow_up=moved, due_at=due, version=moved.version, by=by)
+    pending = back.reminders.filter(status=ReminderStatus.PENDING)
+    assert sorted(pending.values_list("channel", flat=True)) == ["email", "sms"]
+    assert all(r.send_at == due - datetime.timedelta(days=1) for r in pending)
+    assert send_due_reminders(now=due - datetime.timedelta(days=1)).sent == 2
+
+
+def test_consent_withdrawn_and_given_again_leaves_the_reminders_pending(consenting, by):
+    follow_up = phone_check_in(consenting, by, timezone.now() + datetime.timedelta(days=4))
+    for agreed in (False, True):
+        consenting = patient_update(
+            patient=consenting, data={"consent_email_reminders": agreed, "consent_sms_reminders": agreed},
+            version=consenting.version, by=by,
+        )  # fmt: skip
+        assert follow_up.reminders.filter(status=ReminderStatus.PENDING).count() == (2 if agreed else 0)
+    assert send_due_reminders(now=follow_up.due_at - datetime.timedelta(days=1)).sent == 2
+
+
+def test_reminder_times_changed_and_changed_back_leave_every_appointment_its_reminders(
+    consenting, by, org, django_capture_on_commit_callbacks
+):
+    consenting.consent_sms_reminders = False
+    consenting.save()
+    start = timezone.now() + datetime.timedelta(days=5)
+    follow_ups = [phone_check_in(consenting, by, start + datetime.timedelta(days=n)) for n in range(8)]
+    for leads in ("3d", "1d"):
+        with django_capture_on_commit_callbacks(execute=True):
+            organisation_update(organisation=org, data={"reminder_leads": leads}, version=org.version, by=by)
+        org.refresh_from_db()
+    for follow_up in follow_ups:
+        [reminder] = follow_up.reminders.filter(status=ReminderStatus.PENDING)
+        assert reminder.send_at == follow_up.due_at - datetime.timedelta(days=1)
 
 
 @pytest.mark.django_db(transaction=True)
