@@ -2,6 +2,8 @@
 
 import uuid
 
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import F, Q
@@ -241,6 +243,9 @@ def document_download(request, document_id):
 
 
 @requires(Capability.REVIEW_VIEW)
+# The page is the PDF's own HTML (shared with WeasyPrint), laid out with style attributes: the one
+# page whose policy allows inline styles. Scripts stay our own files only.
+@csp_update({"style-src": [UNSAFE_INLINE]})
 def document_print(request, document_id):
     """The issued version as a page to print at the counter, exactly as frozen (its snapshot)."""
     document = selectors.document_get(user=request.user, document_id=document_id)
@@ -258,6 +263,7 @@ def document_print(request, document_id):
             + ("" if document.is_current else " (replaced by a later version)"),
             "pdf_url": reverse("document_download", args=[document.pk]),
             "back_url": reverse("plan_edit", args=[document.review_id]),
+            "script_url": static("js/print.js"),
         },
     )
     return HttpResponse(html)

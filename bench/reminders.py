@@ -85,7 +85,9 @@ def main() -> None:
         print(
             f"{n:>14} {batches:>8} {queries:>8} {queries / batches:>10.1f} {seconds:>8.2f} {seconds / n * 1000:>8.2f}"
         )
-    print("per batch: claim (select, update), load; per message: start, record (update, attempt row); plus 2 per pass")
+    print(
+        "per batch: claim (select, update), load; per message: start, record (update, attempt row); plus 2 per pass"
+    )
 
 
 if __name__ == "__main__":

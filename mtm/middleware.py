@@ -1,11 +1,13 @@
 import zoneinfo
 from urllib.parse import urlsplit
 
+from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import JsonResponse
 from django.shortcuts import resolve_url
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 
 
@@ -79,3 +81,33 @@ def activate_organisation_time_zone(user) -> None:
         timezone.activate(zoneinfo.ZoneInfo(organisation.time_zone))
     else:
         timezone.deactivate()
+
+
+class ContentSecurityPolicyMiddleware(CSPMiddleware):
+    """The policy (settings.CONTENT_SECURITY_POLICY) on HTML pages. Not on PDFs and other files: a
+    policy there stops the browser's own PDF viewer."""
+
+    def process_response(self, request, response):
+        if not response.get("Content-Type", "").startswith("text/html"):
+            return response
+        return super().process_response(request, response)
+
+
+# Files that carry patient data whoever asks for them (a download link, a calendar feed).
+_PRIVATE_FILES = ("application/pdf", "text/calendar")
+
+
+class PrivacyHeadersMiddleware:
+    """Permissions-Policy on every response (no camera, microphone, location ...). Nothing with
+    patient data stays in a browser's or a proxy's cache: every page and API answer to a signed-in
+    user, and every PDF and calendar file, is `no-store`."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
+        if request.user.is_authenticated or response.get("Content-Type", "").startswith(_PRIVATE_FILES):
+            add_never_cache_headers(response)
+        return response

@@ -380,6 +380,12 @@
     if (unsaved) event.preventDefault();
   });
 
+  // A select that applies itself (e.g. whose follow-ups the queue shows): choosing sends its form.
+  document.addEventListener("change", (event) => {
+    const select = event.target.closest("select[data-submit-on-change]");
+    if (select && select.form) select.form.requestSubmit();
+  });
+
   document.addEventListener("DOMContentLoaded", () => {
     const restored = draftsRestore(document);
     if (restored) announce(`Restored ${restored} unsaved ${restored === 1 ? "entry" : "entries"} you typed earlier; saving now.`);

@@ -286,6 +286,8 @@ def test_an_emailed_link_downloads_the_document_until_it_expires(
     assert f"https://mtm.example.org/d/{link.token}/" in body and "Advil" not in body  # nothing clinical
     response = client.get(reverse("download_link", args=[link.token]))
     assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    assert "no-store" in response["Cache-Control"]  # kept in no cache on the way
+    assert "Content-Security-Policy" not in response  # it would stop the browser's PDF viewer
     assert AuditEvent.objects.filter(
         object_id=str(document.pk), actor_username="emailed download link"
     ).exists()

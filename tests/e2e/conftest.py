@@ -39,13 +39,24 @@ def browser():
     del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
+# Reported by every page the tests open: anything the Content-Security-Policy blocked.
+REPORT_CSP_VIOLATIONS = """document.addEventListener("securitypolicyviolation", (event) =>
+  console.error(`CSP violation: ${event.effectiveDirective} blocked ${event.blockedURI || "inline"} on ${location.pathname}`));"""
+
+
 @pytest.fixture
 def page(browser):
+    """A browser tab; the test fails if a page it opened broke the Content-Security-Policy (something
+    the page needs would then be missing for users)."""
     context = browser.new_context(viewport={"width": 1024, "height": 768})  # a tablet in landscape
+    context.add_init_script(REPORT_CSP_VIOLATIONS)
     page = context.new_page()
     page.set_default_timeout(15_000)
+    blocked = []
+    page.on("console", lambda message: "CSP violation" in message.text and blocked.append(message.text))
     yield page
     context.close()
+    assert not blocked, "\n".join(blocked)
 
 
 @pytest.fixture

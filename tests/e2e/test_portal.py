@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import sign_in
+from tests.e2e.conftest import REPORT_CSP_VIOLATIONS, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -19,7 +19,10 @@ PHONE = {
 
 def test_the_portal_is_comfortable_on_a_phone(demo, live_server, browser):
     context = browser.new_context(**PHONE)
+    context.add_init_script(REPORT_CSP_VIOLATIONS)
     page = context.new_page()
+    blocked = []
+    page.on("console", lambda message: "CSP violation" in message.text and blocked.append(message.text))
     sign_in(page, live_server.url, username="demo-patient")
     expect(page.get_by_role("heading", name="Hello, Margaret")).to_be_visible()
 
@@ -50,3 +53,4 @@ def test_the_portal_is_comfortable_on_a_phone(demo, live_server, browser):
     # The pharmacy's number is a button the phone can dial.
     expect(page.get_by_role("link", name="Call (608) 555-0142")).to_have_attribute("href", "tel:+16085550142")
     context.close()
+    assert not blocked, blocked  # nothing the Content-Security-Policy refused
