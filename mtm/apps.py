@@ -6,9 +6,11 @@ class MtmConfig(AppConfig):
     verbose_name = "MTM: users, organisations and audit"
 
     def ready(self) -> None:
+        from django.db.backends.signals import connection_created
         from django.db.models.signals import post_migrate
 
         from mtm import signals  # noqa: F401  (sign-in events go to the audit trail)
-        from mtm.audit import ensure_audit_append_only
+        from mtm.audit import ensure_audit_append_only, sqlite_audit_function
 
         post_migrate.connect(ensure_audit_append_only, sender=self)
+        connection_created.connect(sqlite_audit_function)

@@ -4,6 +4,8 @@ Services take an `Actor` instead of a request, so the page, the API, the CLI and
 record the same audit trail.
 """
 
+import contextlib
+import contextvars
 import datetime
 import decimal
 import uuid
@@ -93,10 +95,13 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list]:
     return {name: [before.get(name), value] for name, value in after.items() if before.get(name) != value}
 
 
-# The database itself refuses to change (and, on PostgreSQL, delete) audit rows, whatever code runs
-# against it. Re-applied after every migrate because SQLite drops triggers when a migration rebuilds
-# the table. SQLite cannot refuse deletes: Django's test flush empties tables with DELETE there
-# (PostgreSQL's TRUNCATE bypasses row triggers).
+# The database itself refuses to change or delete audit rows, whatever code runs against it.
+# Re-applied after every migrate because SQLite drops triggers when a migration rebuilds the table.
+# Emptying the whole database (`manage.py flush`, which tests use between transactional tests) is
+# the one exception: PostgreSQL's TRUNCATE bypasses row triggers, and on SQLite, which has no
+# TRUNCATE, the flush command (mtm/management/commands/flush.py) opens `audit_maintenance()`, which
+# the trigger asks through a function each Django connection has (`mtm_audit_locked()`; a
+# connection without it, e.g. the sqlite3 shell, cannot delete audit rows at all).
 _POSTGRES_TRIGGERS = """
 CREATE OR REPLACE FUNCTION mtm_auditevent_append_only() RETURNS trigger AS $$
 BEGIN
@@ -108,10 +113,29 @@ CREATE OR REPLACE TRIGGER mtm_auditevent_no_update BEFORE UPDATE ON mtm_auditeve
 CREATE OR REPLACE TRIGGER mtm_auditevent_no_delete BEFORE DELETE ON mtm_auditevent
     FOR EACH ROW EXECUTE FUNCTION mtm_auditevent_append_only();
 """
-_SQLITE_TRIGGER = """
-CREATE TRIGGER IF NOT EXISTS mtm_auditevent_no_update BEFORE UPDATE ON mtm_auditevent
-BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
-"""
+_SQLITE_TRIGGERS = [
+    """CREATE TRIGGER IF NOT EXISTS mtm_auditevent_no_update BEFORE UPDATE ON mtm_auditevent
+       BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;""",
+    """CREATE TRIGGER IF NOT EXISTS mtm_auditevent_no_delete BEFORE DELETE ON mtm_auditevent
+       WHEN mtm_audit_locked() BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;""",
+]
+_maintenance = contextvars.ContextVar("audit_maintenance", default=False)
+
+
+@contextlib.contextmanager
+def audit_maintenance():
+    """While the whole database is emptied (flush): SQLite lets audit rows be deleted."""
+    token = _maintenance.set(True)
+    try:
+        yield
+    finally:
+        _maintenance.reset(token)
+
+
+def sqlite_audit_function(sender, connection, **kwargs) -> None:
+    """connection_created handler: the function the SQLite delete trigger asks."""
+    if connection.vendor == "sqlite":
+        connection.connection.create_function("mtm_audit_locked", 0, lambda: 0 if _maintenance.get() else 1)
 
 
 def ensure_audit_append_only(sender=None, using="default", **kwargs) -> None:
@@ -125,4 +149,5 @@ def ensure_audit_append_only(sender=None, using="default", **kwargs) -> None:
         if connection.vendor == "postgresql":
             cursor.execute(_POSTGRES_TRIGGERS)
         elif connection.vendor == "sqlite":
-            cursor.execute(_SQLITE_TRIGGER)
+            for trigger in _SQLITE_TRIGGERS:
+                cursor.execute(trigger)
