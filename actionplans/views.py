@@ -305,10 +305,20 @@ def download_link(request, token):
             {"organisation": link.document.patient.organisation},
             status=410,
         )
+    document = link.document
+    if not document.is_current:
+        # Corrected since the email went: say so, and offer the current version, never the old one silently.
+        current = IssuedDocument.objects.filter(review_id=document.review_id, superseded_at=None).first()
+        if current is not None and request.GET.get("version") != "current":
+            return render(
+                request, "actionplans/link_replaced.html",
+                {"sent": document, "current": current, "organisation": document.patient.organisation},
+            )  # fmt: skip
+        document = current or document
     DownloadLink.objects.filter(pk=link.pk).update(downloads=F("downloads") + 1)
     audit_record(
-        actor=None, action=AuditAction.VIEW, organisation_id=link.document.patient.organisation_id,
-        patient_id=link.document.patient_id, obj=link.document, username="emailed download link",
-        changes={"download": [None, f"version {link.document.number} by emailed link"]}, ip_address=client_ip(request),
+        actor=None, action=AuditAction.VIEW, organisation_id=document.patient.organisation_id,
+        patient_id=document.patient_id, obj=document, username="emailed download link",
+        changes={"download": [None, f"version {document.number} by emailed link"]}, ip_address=client_ip(request),
     )  # fmt: skip
-    return _pdf_response(link.document)
+    return _pdf_response(document)

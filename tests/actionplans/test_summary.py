@@ -326,6 +326,32 @@ def test_a_spanish_speaker_gets_the_email_in_spanish(
     )
 
 
+def test_a_link_to_a_version_corrected_since_says_so_and_offers_the_current_one(
+    plan, by, patient, today, client, django_capture_on_commit_callbacks
+):
+    patient.email = "walter@example.org"
+    patient.save()
+    first = services.document_issue(plan=plan, by=by, today=today)
+    with django_capture_on_commit_callbacks(execute=True):
+        link = services.download_link_send(document=first, by=by, base_url="https://mtm.example.org/")
+    second = services.document_issue(
+        plan=plan, by=by, today=today, reason="Large print asked for", large_print=True
+    )
+    url = reverse("download_link", args=[link.token])
+    page = client.get(url)
+    assert page.status_code == 200 and page["Content-Type"].startswith("text/html")  # not the old PDF
+    text = page.content.decode()
+    assert "has since corrected them" in text and "Download the newer version" in text
+    newer = client.get(url, {"version": "current"})
+    assert newer.status_code == 200 and bytes(newer.content) == bytes(second.pdf)
+    assert AuditEvent.objects.filter(
+        object_id=str(second.pk), actor_username="emailed download link"
+    ).exists()
+    assert not AuditEvent.objects.filter(
+        object_id=str(first.pk), actor_username="emailed download link"
+    ).exists()
+
+
 def test_staff_send_the_link_from_the_plan_page(
     plan, by, patient, today, pharmacist_client, mailoutbox, django_capture_on_commit_callbacks
 ):
