@@ -141,6 +141,19 @@ class User(AbstractUser):
     def is_patient_user(self) -> bool:
         return self.role == Role.PATIENT
 
+    def set_password(self, raw_password) -> None:
+        super().set_password(raw_password)
+        self._password_changed = True
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **kwargs)
+        if getattr(self, "_password_changed", False) and not self._state.adding:
+            # A new password ends every API token issued with the old one.
+            from rest_framework.authtoken.models import Token
+
+            Token.objects.filter(user=self).delete()
+        self._password_changed = False
+
 
 class FormSubmission(models.Model):
     """A form already handled, recorded by the one-time token it was rendered with, so that a double

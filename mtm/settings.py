@@ -258,6 +258,18 @@ else:
         "store_processed": False,
     }
 CELERY_TASK_IGNORE_RESULT = True
+
+# --- Cache: one for every process (the API token endpoint's throttle counts across workers) ------
+if REDIS_URL and not TESTING:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env_str("CACHE_URL", REDIS_URL),
+                    "KEY_PREFIX": "mtm-cache"}
+    }  # fmt: skip
+else:  # embedded, and the tests (which empty it before each test): files any process can read
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+                    "LOCATION": env_str("CACHE_DIR", str(VAR_DIR / "cache"))}
+    }  # fmt: skip
 # Tests run tasks in-process unless they start a real worker (tests marked "integration").
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", TESTING)
 CELERY_TASK_ACKS_LATE = True
@@ -285,7 +297,7 @@ CELERY_BEAT_SCHEDULE = {
 REST_FRAMEWORK = {
     # Token first, so that a request without credentials is told how to authenticate (401).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "mtm.api.authentication.ExpiringTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["mtm.api.permissions.HasCapability"],
@@ -295,12 +307,13 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "mtm.api.exceptions.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"token": "10/minute"},
 }
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 30)
 SPECTACULAR_SETTINGS = {
     "TITLE": "MTM API",
     "DESCRIPTION": "Patients, their medication lists and clinical records, screening, and medication reviews for medication therapy management.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SERVE_PERMISSIONS": ["mtm.api.permissions.IsStaff"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -92,3 +92,11 @@ def broker_down(settings):
     finally:
         conf.task_always_eager, conf.broker_url, conf.broker_transport_options = previous
         celery_app._pool = celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with an empty cache (throttle counts, for one, would carry over)."""
+    from django.core.cache import cache
+
+    cache.clear()

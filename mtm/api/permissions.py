@@ -3,6 +3,14 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from mtm.middleware import activate_organisation_time_zone
 
 
+class IsStaff(BasePermission):
+    """Signed-in staff of an organisation (the API schema and its documentation: not for patients)."""
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and user.is_active and not user.is_patient_user)
+
+
 class HasCapability(BasePermission):
     """One permission class for the whole API, driven by two view attributes:
     `read_capability` for safe methods and `write_capability` for the rest.

@@ -1,21 +1,39 @@
 """The API's one router: every app registers its viewsets here."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.urls import path
 from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 from rest_framework.throttling import ScopedRateThrottle
 
 from followups.api.views import FollowUpViewSet
 from interactions.api.views import ScreeningView
+from mtm.api.authentication import token_for
 from patients.api import views as patients
 from reviews.api import views as reviews
 
 
 class ObtainToken(ObtainAuthToken):
-    """POST user name and password, get the token for the Authorization header. Lockout applies."""
+    """POST user name and password, get the token for the Authorization header (valid for
+    API_TOKEN_DAYS). Lockout applies; staff only."""
 
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "token"
+
+    def post(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = serializer.validated_data["user"]
+        if user.is_patient_user:
+            raise PermissionDenied("Patient accounts use the portal, not the API.")
+        token = token_for(user)
+        return Response(
+            {"token": token.key, "expires": token.created + timedelta(days=settings.API_TOKEN_DAYS)}
+        )
 
 
 router = DefaultRouter()
