@@ -9,7 +9,7 @@ class MtmConfig(AppConfig):
         from django.db.backends.signals import connection_created
         from django.db.models.signals import post_migrate
 
-        from mtm import signals  # noqa: F401  (sign-in events go to the audit trail)
+        from mtm import second_factor, signals  # noqa: F401  (sign-in events go to the audit trail)
         from mtm.audit import ensure_audit_append_only, sqlite_audit_function
 
         post_migrate.connect(ensure_audit_append_only, sender=self)

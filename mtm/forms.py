@@ -101,6 +101,14 @@ def bad_query_response(request, *, title: str, errors: list[str], start_again: t
     )
 
 
+class SecondFactorCodeForm(forms.Form):
+    code = forms.CharField(
+        label="Code", max_length=20,
+        help_text="The 6 digits your authenticator app shows, or one of your recovery codes.",
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}),
+    )  # fmt: skip
+
+
 class QueuedPasswordResetForm(PasswordResetForm):
     """Sends the reset email from a Celery worker, once the request's transaction has committed."""
 
@@ -143,7 +151,7 @@ class OrganisationForm(forms.ModelForm):
         model = Organisation
         fields = [
             "name", "phone", "fax", "tty", "email", "hours", "address_line1", "address_line2", "city", "state",
-            "postal_code", "time_zone", "prescriber_response_days", "reminder_leads",
+            "postal_code", "time_zone", "prescriber_response_days", "reminder_leads", "require_second_factor",
         ]  # fmt: skip
 
     def __init__(self, *args, **kwargs):

@@ -1,11 +1,11 @@
 import zoneinfo
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.http import JsonResponse
-from django.shortcuts import resolve_url
+from django.shortcuts import redirect, resolve_url
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -111,3 +111,32 @@ class PrivacyHeadersMiddleware:
         if request.user.is_authenticated or response.get("Content-Type", "").startswith(_PRIVATE_FILES):
             add_never_cache_headers(response)
         return response
+
+
+class SecondFactorMiddleware:
+    """A signed-in user with a second factor not yet given in this session sees only the code page
+    (and signing out); a pharmacist or admin whose organisation requires one and who has none yet,
+    only the page that sets it up (mtm/second_factor.py)."""
+
+    OPEN = ("/account/two-factor/", "/account/logout/", "/static/", "/healthz")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from mtm.second_factor import SESSION_KEY, required_for
+
+        user = request.user
+        if user.is_authenticated and not request.path.startswith(self.OPEN):
+            if request.session.get(SESSION_KEY) and not user.is_verified():
+                return self._elsewhere(request, "second_factor_verify")
+            if not request.session.get(SESSION_KEY) and required_for(user):
+                return self._elsewhere(request, "second_factor")
+        return self.get_response(request)
+
+    @staticmethod
+    def _elsewhere(request, url_name: str):
+        target = f"{resolve_url(url_name)}?{urlencode({'next': return_path(request)})}"
+        if request.path.startswith("/api/") or wants_fragment(request):
+            return JsonResponse({"detail": "Give your second factor first.", "url": target}, status=403)
+        return redirect(target)

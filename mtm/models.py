@@ -87,6 +87,12 @@ class Organisation(VersionedRecord):
         help_text="When patients who agreed to reminders get one, separated by commas: 1d is a day before at the "
         "same time, 3d three days before, 2h two hours before. Leave empty to send none.",
     )
+    require_second_factor = models.BooleanField(
+        "pharmacists and admins sign in with a second factor",
+        default=False,
+        help_text="A code from an authenticator app after the password. Those without one set it up at their "
+        "next sign-in.",
+    )
 
     class Meta:
         ordering = ["name"]

@@ -3,11 +3,15 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from mtm import views
+from mtm import second_factor_views, views
 from mtm.forms import QueuedPasswordResetForm
+from mtm.second_factor_views import SignInView
 
 auth_patterns = [
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", SignInView.as_view(), name="login"),
+    path("two-factor/", second_factor_views.second_factor_setup, name="second_factor"),
+    path("two-factor/code/", second_factor_views.second_factor_verify, name="second_factor_verify"),
+    path("two-factor/remove/", second_factor_views.second_factor_remove, name="second_factor_remove"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("password/change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
@@ -37,6 +41,11 @@ urlpatterns = [
     path("settings/", views.organisation_settings, name="organisation_settings"),
     path("team/add/", views.team_add, name="team_add"),
     path("team/<uuid:user_id>/", views.team_edit, name="team_edit"),
+    path(
+        "team/<uuid:user_id>/second-factor/reset/",
+        views.team_second_factor_reset,
+        name="team_second_factor_reset",
+    ),
     path("", include("patients.urls")),
     path("", include("reviews.urls")),
     path("", include("actionplans.urls")),

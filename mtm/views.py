@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 
-from mtm import services
+from mtm import second_factor, services
 from mtm.audit import actor_from_request
 from mtm.decorators import requires
 from mtm.errors import EditConflict
@@ -113,9 +113,28 @@ def team_edit(request, user_id):
         else:
             messages.success(request, "Saved.")
             return redirect("team_list")
-    return render(
-        request, "mtm/team_form.html", {"form": form, "member": member}, status=422 if form.errors else 200
+    context = {
+        "form": form, "member": member, "member_has_second_factor": second_factor.has_second_factor(member),
+        "member_second_factor_required": second_factor.required_for(member),
+    }  # fmt: skip
+    return render(request, "mtm/team_form.html", context, status=422 if form.errors else 200)
+
+
+@requires(Capability.TEAM_MANAGE)
+def team_second_factor_reset(request, user_id):
+    """A colleague lost their phone and recovery codes: their second factor goes (audited)."""
+    member = get_object_or_404(
+        User.objects.filter(organisation_id=request.user.organisation_id).exclude(role=Role.PATIENT),
+        pk=user_id,
     )
+    if request.method != "POST":
+        return redirect("team_edit", user_id=member.pk)
+    second_factor.remove(user=member, by=actor_from_request(request), reason="reset by an admin")
+    messages.success(
+        request,
+        f"{member.get_full_name() or member.username} sets up a new second factor at their next sign-in.",
+    )
+    return redirect("team_edit", user_id=member.pk)
 
 
 @requires(Capability.TEAM_MANAGE)

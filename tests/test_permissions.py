@@ -178,7 +178,7 @@ API = [
     (
         "get",
         "/api/schema/",
-        dict(anonymous=401, patient=200, staff=200, pharmacist=200, org_admin=200, other_org=200),
+        dict(anonymous=401, patient=403, staff=200, pharmacist=200, org_admin=200, other_org=200),
     ),
 ]
 

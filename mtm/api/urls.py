@@ -5,13 +5,14 @@ from datetime import timedelta
 from django.conf import settings
 from django.urls import path
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 from rest_framework.throttling import ScopedRateThrottle
 
 from followups.api.views import FollowUpViewSet
 from interactions.api.views import ScreeningView
+from mtm import second_factor
 from mtm.api.authentication import token_for
 from patients.api import views as patients
 from reviews.api import views as reviews
@@ -30,6 +31,14 @@ class ObtainToken(ObtainAuthToken):
         user = serializer.validated_data["user"]
         if user.is_patient_user:
             raise PermissionDenied("Patient accounts use the portal, not the API.")
+        if second_factor.has_second_factor(user):
+            code = str(request.data.get("otp_code", ""))
+            if not code:
+                raise ValidationError(
+                    {"otp_code": ["This user signs in with a second factor: send the code too."]}
+                )
+            if not second_factor.verify(request=request._request, user=user, code=code, session=False):
+                raise ValidationError({"otp_code": ["That code did not match."]})
         token = token_for(user)
         return Response(
             {"token": token.key, "expires": token.created + timedelta(days=settings.API_TOKEN_DAYS)}

@@ -75,9 +75,10 @@
         headers: { "X-MTM-Signin": "1" },
       });
       if (response.type !== "opaqueredirect" && !response.redirected) {
+        const answer = await response.json().catch(() => ({}));
         error.textContent = response.status === 429 || response.status === 403
           ? "Too many attempts: this account is locked for a while. Ask a colleague or try later."
-          : "That password did not match. Try again.";
+          : answer.error || "That password did not match. Try again.";
         form.querySelector("input[type=password]").select();
         return;
       }

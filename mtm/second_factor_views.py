@@ -1,0 +1,131 @@
+"""The pages of the second factor (mtm/second_factor.py): setting it up, giving the code after the
+password, new recovery codes, removing it; and the sign-in page that takes the code too when the
+page signs in again in place (static/js/app.js)."""
+
+from axes.handlers.proxy import AxesProxyHandler
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+
+from mtm import second_factor
+from mtm.audit import actor_from_request
+from mtm.forms import SecondFactorCodeForm
+
+
+def _next(request) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return "/"
+
+
+def _locked(request, user) -> bool:
+    return AxesProxyHandler.is_locked(request, credentials={"username": user.username})
+
+
+class SignInView(auth_views.LoginView):
+    """Django's sign-in. The page's in-place sign-in (X-MTM-Signin) sends the password and, for a
+    user with a second factor, the code in one request: both must match before the session is
+    signed in again, since that request cannot follow a redirect to the code page."""
+
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        user = form.get_user()
+        if self.request.headers.get("X-MTM-Signin") and second_factor.has_second_factor(user):
+            code = self.request.POST.get("otp_code", "")
+            if not code:
+                return JsonResponse({"error": "Enter the code from your authenticator app too."}, status=400)
+            response = super().form_valid(form)  # signed in; not verified until the code matches
+            if _locked(self.request, user) or not second_factor.verify(
+                request=self.request, user=user, code=code
+            ):
+                self.request.session.flush()
+                return JsonResponse({"error": "That code did not match. Try again."}, status=400)
+            return response
+        return super().form_valid(form)
+
+
+@never_cache
+@login_required
+def second_factor_verify(request):
+    """After the password: the code from the app, or a recovery code."""
+    user = request.user
+    if request.session.get(second_factor.SESSION_KEY) and not second_factor.has_second_factor(user):
+        request.session[second_factor.SESSION_KEY] = False  # an admin reset it meanwhile
+    if not request.session.get(second_factor.SESSION_KEY) or user.is_verified():
+        return redirect(_next(request))
+    form = SecondFactorCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if _locked(request, user):
+            return render(request, "registration/locked_out.html", status=429)
+        if second_factor.verify(request=request, user=user, code=form.cleaned_data["code"]):
+            left = second_factor.recovery_codes_left(user)
+            if left <= 3:
+                messages.warning(
+                    request,
+                    f"{left} recovery code{'s' if left != 1 else ''} left: make new ones under Account, Second factor.",
+                )
+            return redirect(_next(request))
+        wait = second_factor.seconds_to_wait(user)
+        form.add_error(
+            "code",
+            f"That code did not match. Wait {wait} seconds, then type the code showing then."
+            if wait
+            else "That code did not match. Codes change every 30 seconds: try the one showing now.",
+        )
+        if _locked(request, user):
+            return render(request, "registration/locked_out.html", status=429)
+    return render(request, "registration/second_factor_verify.html", {"form": form, "next": _next(request)},
+                  status=422 if form.errors else 200)  # fmt: skip
+
+
+@never_cache
+@login_required
+def second_factor_setup(request):
+    """The user's second factor: set it up (scan, type the first code), then see the recovery
+    codes once; later, make new recovery codes or remove it."""
+    user = request.user
+    has_one = bool(request.session.get(second_factor.SESSION_KEY)) and second_factor.has_second_factor(user)
+    if has_one and not user.is_verified():
+        return redirect("second_factor_verify")
+    context = {"has_one": has_one, "required": second_factor.required_for(user), "next": _next(request)}
+    if has_one:
+        context["codes_left"] = second_factor.recovery_codes_left(user)
+        if request.method == "POST" and request.POST.get("action") == "new-codes":
+            context["codes"] = second_factor.recovery_codes_renew(user)
+            context["codes_left"] = len(context["codes"])
+        return render(request, "registration/second_factor.html", context)
+    device = second_factor.totp_pending(user)
+    form = SecondFactorCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        codes = second_factor.totp_confirm(
+            request=request, device=device, code=form.cleaned_data["code"], by=actor_from_request(request)
+        )
+        if codes is not None:
+            context.update(has_one=True, codes=codes, codes_left=len(codes), just_set_up=True)
+            return render(request, "registration/second_factor.html", context)
+        form.add_error(
+            "code", "That code did not match. Check the time on your phone, then type the code showing now."
+        )
+    context.update(
+        form=form, qr=second_factor.qr_code_data_uri(device), secret=second_factor.secret_text(device)
+    )
+    return render(request, "registration/second_factor.html", context, status=422 if form.errors else 200)
+
+
+@never_cache
+@login_required
+def second_factor_remove(request):
+    """Remove one's own second factor (not when the organisation requires it)."""
+    user = request.user
+    if request.method != "POST" or second_factor.required_for(user):
+        return redirect("second_factor")
+    second_factor.remove(user=user, by=actor_from_request(request), reason="by the user")
+    request.session[second_factor.SESSION_KEY] = False
+    messages.success(request, "Your second factor was removed. You sign in with your password alone.")
+    return redirect("second_factor")
