@@ -196,7 +196,7 @@ CONTENT_SECURITY_POLICY = {
         "base-uri": [NONE], "object-src": [NONE],
     }
 }  # fmt: skip
-PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=()"
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=()"
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -4,6 +4,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.urls import path
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
@@ -25,6 +27,13 @@ class ObtainToken(ObtainAuthToken):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "token"
 
+    @extend_schema(
+        request=inline_serializer("TokenRequest", {
+            "username": serializers.CharField(), "password": serializers.CharField(),
+            "otp_code": serializers.CharField(required=False, help_text="For a user with a second factor."),
+        }),
+        responses=inline_serializer("Token", {"token": serializers.CharField(), "expires": serializers.DateTimeField()}),
+    )  # fmt: skip
     def post(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
