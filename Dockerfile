@@ -5,7 +5,9 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/*
 
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 MTM_VAR_DIR=/app/var
+# var/ is the volume of what must last (docker-compose.yml); the collected static files belong to the
+# image they were built with, so they live outside it.
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 MTM_VAR_DIR=/app/var STATIC_ROOT=/app/staticfiles
 WORKDIR /app
 COPY pyproject.toml constraints.txt README.md ./
 RUN pip install --no-cache-dir -c constraints.txt .

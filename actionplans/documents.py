@@ -6,18 +6,15 @@ again exactly as it was, whatever changes in the record afterwards.
 """
 
 import datetime
-from pathlib import Path
 
-from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from actionplans.models import ActionPlan
 from actionplans.texts import TEXTS, language_for, texts
+from mtm.fonts import pdf_fonts
 from patients.models import AllergyStatus, MedicationStatus
 from reviews.models import ChangeKind, Review
-
-FONTS = Path(settings.BASE_DIR) / "static" / "fonts"
 
 
 def _date(value: datetime.date | None) -> str:
@@ -142,11 +139,11 @@ def render_summary_html(
     snapshot: dict,
     *,
     large_print: bool = False,
-    font_dir: str = FONTS.as_uri(),
+    fonts: dict[str, str] | None = None,
     print_view: dict | None = None,
 ) -> str:
-    """The summary as HTML: for WeasyPrint, or (with `print_view`: label, pdf_url, back_url and a
-    `font_dir` URL the browser can load) as the page staff print at the counter."""
+    """The summary as HTML: for WeasyPrint, or (with `print_view`: label, pdf_url, back_url, and
+    `fonts` the browser can load: mtm.fonts.browser_fonts()) as the page staff print at the counter."""
     language = snapshot["language"]
     t = texts(
         language,
@@ -157,9 +154,10 @@ def render_summary_html(
         contact=_contact(snapshot),
         organisation=snapshot["organisation"]["name"],
     )
+    fonts = fonts or pdf_fonts()
     return render_to_string(
         "actionplans/pdf/summary.html",
-        {"s": snapshot, "t": t, "large_print": large_print, "font_dir": font_dir, "print_view": print_view},
+        {"s": snapshot, "t": t, "large_print": large_print, "fonts": fonts, "print_view": print_view},
     )
 
 

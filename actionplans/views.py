@@ -10,7 +10,6 @@ from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
 
@@ -23,6 +22,7 @@ from actionplans.wording import GRADE_AIM, readability
 from followups import selectors as followup_selectors
 from mtm.audit import actor_from_request, audit_record, client_ip
 from mtm.decorators import requires
+from mtm.fonts import browser_fonts
 from mtm.models import AuditAction
 from mtm.permissions import Capability
 from patients.models import MedicationStatus
@@ -257,7 +257,7 @@ def document_print(request, document_id):
     html = render_summary_html(
         document.snapshot,
         large_print=document.large_print,
-        font_dir=static("fonts"),
+        fonts=browser_fonts(),
         print_view={
             "label": f"Written summary, version {document.number}, issued {issued:%m/%d/%Y}"
             + ("" if document.is_current else " (replaced by a later version)"),

@@ -24,8 +24,9 @@ from pypdf import PdfReader  # noqa: E402
 from weasyprint import HTML  # noqa: E402
 
 from actionplans import services  # noqa: E402
-from actionplans.documents import FONTS, render_summary_html, render_summary_pdf, summary_snapshot  # noqa: E402
+from actionplans.documents import render_summary_html, render_summary_pdf, summary_snapshot  # noqa: E402
 from mtm.audit import Actor  # noqa: E402
+from mtm.fonts import pdf_fonts  # noqa: E402
 from patients.models import Prescriber  # noqa: E402
 from reviews import services as review_services  # noqa: E402
 from reviews.selectors import review_findings  # noqa: E402
@@ -34,8 +35,8 @@ from reviews.selectors import review_findings  # noqa: E402
 # same template, stylesheet, fonts and page setup, so that the ratio is what the rest of the content
 # costs. And, for reference, a bare half page with the same fonts and page counter.
 BARE_PAGE = f"""<!doctype html><html><head><meta charset="utf-8"><style>
-@font-face {{ font-family: "MTM Sans"; src: url("{FONTS.as_uri()}/DejaVuSans.ttf"); font-weight: normal; }}
-@font-face {{ font-family: "MTM Sans"; src: url("{FONTS.as_uri()}/DejaVuSans-Bold.ttf"); font-weight: bold; }}
+@font-face {{ font-family: "MTM Sans"; src: url("{pdf_fonts()["regular"]}"); font-weight: normal; }}
+@font-face {{ font-family: "MTM Sans"; src: url("{pdf_fonts()["bold"]}"); font-weight: bold; }}
 @page {{ size: Letter; margin: 0.7in;
   @bottom-right {{ content: "Page " counter(page) " of " counter(pages); font-family: "MTM Sans"; font-size: 8pt; }} }}
 body {{ font-family: "MTM Sans"; font-size: 11pt; }}

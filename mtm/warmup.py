@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 
 from actionplans.wording import readability
 from interactions.selectors import knowledge_base
+from mtm.fonts import pdf_fonts
 
 
 def warm_up() -> None:
@@ -17,6 +18,4 @@ def warm_up() -> None:
         readability("Take one tablet each morning.", language=language)
     from weasyprint import HTML
 
-    from actionplans.documents import FONTS
-
-    HTML(string=render_to_string("warmup.html", {"font_dir": FONTS.as_uri()})).write_pdf()
+    HTML(string=render_to_string("warmup.html", {"fonts": pdf_fonts()})).write_pdf()

@@ -9,19 +9,17 @@ read, the template lays it out, `prescriber_letter_pdf` renders it.
 """
 
 import datetime
-from pathlib import Path
 
-from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
+from mtm.fonts import pdf_fonts
 from patients.models import Prescriber
 from patients.selectors import patient_record
 from reviews.assessment import kidney_function_text, patient_kidney_function
 from reviews.models import Audience, Recommendation, Review
 
 TEMPLATE = "reviews/pdf/prescriber_letter.html"
-FONTS = Path(settings.BASE_DIR) / "static" / "fonts"
 ANSWERS_END = "answers-end"  # the anchor after the signature line, which must stay on page 1
 
 
@@ -77,7 +75,7 @@ def prescriber_letter_context(*, review: Review, prescriber: Prescriber, today: 
             "confidential": css_string("Confidential: protected health information"),
         },
         "compact": False,
-        "font_dir": FONTS.as_uri(),
+        "fonts": pdf_fonts(),
         "answers_end": ANSWERS_END,
     }
 

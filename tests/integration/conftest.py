@@ -31,8 +31,8 @@ class Workers:
     """Celery workers in subprocesses on a queue of their own (so no other worker on the machine takes
     the messages), writing email and text messages to files under the test's folder."""
 
-    def __init__(self, tmp_path: Path):
-        self.queue = f"test-{uuid.uuid4().hex[:12]}"
+    def __init__(self, tmp_path: Path, queue: str | None = None):
+        self.queue = queue or f"test-{uuid.uuid4().hex[:12]}"
         self.tmp_path = tmp_path
         self.mail_dir = tmp_path / "mail"
         self.sms_dir = tmp_path / "sms"
