@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from actionplans.models import ActionPlan
 from actionplans.texts import TEXTS, language_for, texts
-from mtm.fonts import pdf_fonts
+from mtm.fonts import pdf_fonts, pdf_url_fetcher
 from patients.models import AllergyStatus, MedicationStatus
 from reviews.models import ChangeKind, Review
 
@@ -164,4 +164,6 @@ def render_summary_html(
 def render_summary_pdf(snapshot: dict, *, large_print: bool = False) -> bytes:
     from weasyprint import HTML  # loaded on first use: most requests never render a PDF
 
-    return HTML(string=render_summary_html(snapshot, large_print=large_print)).write_pdf()
+    return HTML(
+        string=render_summary_html(snapshot, large_print=large_print), url_fetcher=pdf_url_fetcher()
+    ).write_pdf()

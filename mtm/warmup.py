@@ -9,7 +9,7 @@ from django.template.loader import render_to_string
 
 from actionplans.wording import readability
 from interactions.selectors import knowledge_base
-from mtm.fonts import pdf_fonts
+from mtm.fonts import pdf_fonts, pdf_url_fetcher
 
 
 def warm_up() -> None:
@@ -18,4 +18,6 @@ def warm_up() -> None:
         readability("Take one tablet each morning.", language=language)
     from weasyprint import HTML
 
-    HTML(string=render_to_string("warmup.html", {"fonts": pdf_fonts()})).write_pdf()
+    HTML(
+        string=render_to_string("warmup.html", {"fonts": pdf_fonts()}), url_fetcher=pdf_url_fetcher()
+    ).write_pdf()

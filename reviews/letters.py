@@ -13,7 +13,7 @@ import datetime
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
-from mtm.fonts import pdf_fonts
+from mtm.fonts import pdf_fonts, pdf_url_fetcher
 from patients.models import Prescriber
 from patients.selectors import patient_record
 from reviews.assessment import kidney_function_text, patient_kidney_function
@@ -87,7 +87,9 @@ def prescriber_letter_pdf(*, review: Review, prescriber: Prescriber, today: date
     from weasyprint import HTML
 
     context = prescriber_letter_context(review=review, prescriber=prescriber, today=today)
-    document = HTML(string=render_to_string(TEMPLATE, context)).render()
+    document = HTML(string=render_to_string(TEMPLATE, context), url_fetcher=pdf_url_fetcher()).render()
     if ANSWERS_END not in document.pages[0].anchors:
-        document = HTML(string=render_to_string(TEMPLATE, {**context, "compact": True})).render()
+        document = HTML(
+            string=render_to_string(TEMPLATE, {**context, "compact": True}), url_fetcher=pdf_url_fetcher()
+        ).render()
     return document.write_pdf()
