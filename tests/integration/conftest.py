@@ -114,11 +114,22 @@ def _wait_for_ready(log_path: Path, worker: subprocess.Popen, seconds: float = 6
     raise RuntimeError("the Celery worker did not become ready:\n" + log_path.read_text())
 
 
-def wait_for_files(folder: Path, count: int, seconds: float = 30) -> list[Path]:
+# Django's file email backend ends each message with this line; a file may hold several messages,
+# and is read while the worker may still be writing it.
+MESSAGE_END = "-" * 79
+
+
+def messages_in(folder: Path) -> list[str]:
+    """The complete messages written to `folder` so far, in the order of their files."""
+    messages = []
+    for path in sorted(folder.iterdir()):
+        parts = path.read_text().split(MESSAGE_END + "\n")
+        messages += [part for part in parts[:-1] if part.strip()]  # the last part: unfinished or empty
+    return messages
+
+
+def wait_for_messages(folder: Path, count: int, seconds: float = 30) -> list[str]:
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        files = sorted(folder.iterdir())
-        if len(files) >= count:
-            return files
+    while len(messages_in(folder)) < count and time.monotonic() < deadline:
         time.sleep(0.2)
-    return sorted(folder.iterdir())
+    return messages_in(folder)

@@ -16,6 +16,7 @@ from followups.services import follow_up_create
 from mtm.audit import Actor
 from mtm.models import QueuedTask, QueuedTaskStatus
 from tests import factories
+from tests.integration.conftest import messages_in, wait_for_messages
 
 pytestmark = pytest.mark.integration
 
@@ -77,17 +78,12 @@ def test_a_worker_killed_mid_pass_leaves_at_most_the_message_in_flight_in_doubt(
 
 
 def recipients_of(folder) -> list[str]:
-    """One "To:" line per message (the file backend may write several messages to one file)."""
+    """The "To:" line of each complete message."""
     return [
-        line
-        for f in sorted(folder.iterdir())
-        for line in f.read_text().splitlines()
-        if line.startswith("To: ")
+        line for message in messages_in(folder) for line in message.splitlines() if line.startswith("To: ")
     ]
 
 
 def wait_for_recipients(folder, count: int, seconds: float = 30) -> list[str]:
-    deadline = time.monotonic() + seconds
-    while len(recipients_of(folder)) < count and time.monotonic() < deadline:
-        time.sleep(0.2)
+    wait_for_messages(folder, count, seconds)
     return recipients_of(folder)

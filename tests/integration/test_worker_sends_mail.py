@@ -3,7 +3,7 @@ import time
 import pytest
 from django.urls import reverse
 
-from tests.integration.conftest import wait_for_files
+from tests.integration.conftest import messages_in, wait_for_messages
 
 pytestmark = pytest.mark.integration
 
@@ -12,10 +12,9 @@ def test_password_reset_email_is_sent_once_by_a_real_worker(client, pharmacist, 
     response = client.post(reverse("password_reset"), {"email": pharmacist.email})
     assert response.status_code == 302
 
-    files = wait_for_files(celery_worker.mail_dir, 1)
-    assert len(files) == 1, celery_worker.log.read_text()
-    message = files[0].read_text()
-    assert f"To: {pharmacist.email}" in message
-    assert "/account/password/reset/" in message
+    messages = wait_for_messages(celery_worker.mail_dir, 1)
+    assert len(messages) == 1, celery_worker.log.read_text()
+    assert f"To: {pharmacist.email}" in messages[0]
+    assert "/account/password/reset/" in messages[0]
     time.sleep(2)  # nothing more arrives: the task ran once
-    assert len(list(celery_worker.mail_dir.iterdir())) == 1
+    assert len(messages_in(celery_worker.mail_dir)) == 1

@@ -22,7 +22,7 @@ from patients.selectors import patient_record, patient_screening
 from reviews import services as review_services
 from tests import factories
 from tests.compose import compose
-from tests.integration.conftest import Workers, wait_for_files
+from tests.integration.conftest import Workers, wait_for_messages
 from tests.production.conftest import HOST, Links, Response, Visitor, address_path
 
 pytestmark = [pytest.mark.production, pytest.mark.django_db(transaction=True)]
@@ -206,11 +206,11 @@ def test_an_email_the_server_queues_is_sent_by_a_worker_with_the_sites_https_add
         )
         answer = production_server.visitor().form_post("/account/password/reset/", {"email": user.email})
         assert answer.status == 302, production_server.errors()
-        mail = wait_for_files(workers.mail_dir, 1)
+        mail = wait_for_messages(workers.mail_dir, 1)
         assert len(mail) == 1, workers.logs()
     finally:
         workers.stop()
-    link = re.search(r"https://\S+", mail[0].read_text()).group(0)
+    link = re.search(r"https://\S+", mail[0]).group(0)
     assert link.startswith(f"https://{HOST}/account/password/reset/")
     visitor = production_server.visitor()
     choose_password, final_path = follow(visitor, address_path(link), htmx=False)
