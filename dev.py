@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import venv
 from pathlib import Path
@@ -64,8 +65,7 @@ def port_problem(host: str, port: int) -> str | None:
     """Why the web server could not listen on host:port, found before anything starts; None when it
     can. Bound as runserver binds (SO_REUSEADDR): a port the last run left in TIME_WAIT is free."""
     try:
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET  # as runserver decides
-        family, kind, _, _, address = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)[0]
+        family, kind, _, _, address = socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_STREAM)[0]
         with socket.socket(family, kind) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind(address)
@@ -87,6 +87,9 @@ def wait_until_up(url: str, processes: list[subprocess.Popen], seconds: float = 
             with urllib.request.urlopen(url + "healthz", timeout=2) as response:  # noqa: S310 - our own localhost URL
                 if response.status == 200:
                     return True
+        except urllib.error.HTTPError as error:
+            say(f"{url}healthz answered {error.code} {error.reason}: is its host in ALLOWED_HOSTS?")
+            return False
         except OSError:
             time.sleep(0.2)
     return False
@@ -130,7 +133,8 @@ def run() -> int:
     if not port.isdigit():
         say(f"PORT must be a port number, not {port!r}")
         return 2
-    url = f"http://{host}:{port}/"
+    # Listening on every address (HOST=0.0.0.0), it is opened on this machine as 127.0.0.1.
+    url = f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}/"  # noqa: S104 - a comparison
     env.setdefault("SITE_URL", url)  # links in emails sent by the worker
     problem = port_problem(host, int(port))
     if problem:
@@ -157,7 +161,7 @@ def run() -> int:
             # then stops each process the way it stops cleanly (see stop()).
             processes.append(subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True))
         if not wait_until_up(url, processes):
-            say("the web server did not start; see the output above")
+            say("the web server is not up; see the output above")
             return 1
         print(
             f"\n  MTM is running at {url}\n"
