@@ -4,15 +4,18 @@ import datetime
 import functools
 import re
 
-import simple_icd_10_cm as icd10cm
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 ICD10CM_RELEASE = "ICD-10-CM April 2026 (CDC/NCHS), via simple-icd-10-cm"
+# simple_icd_10_cm is imported where it is used: importing it reads the whole code set (seconds), which
+# every process loading the models (manage.py commands, the Celery worker and beat) would pay.
 
 
 def normalise_icd10cm(code: str) -> str:
     """'i5022', ' I50.22 ' -> 'I50.22'."""
+    import simple_icd_10_cm as icd10cm
+
     compact = re.sub(r"[\s.]", "", code or "").upper()
     return icd10cm.add_dot(compact) if compact and icd10cm.is_valid_item(compact) else compact
 
@@ -22,6 +25,8 @@ def icd10cm_description(code: str) -> str | None:
 
     Chapters and blocks (ranges such as E08-E13) are not diagnoses and are refused.
     """
+    import simple_icd_10_cm as icd10cm
+
     compact = re.sub(r"[\s.]", "", code or "").upper()
     if not compact or not icd10cm.is_valid_item(compact) or icd10cm.is_chapter_or_block(compact):
         return None
@@ -75,6 +80,8 @@ def validate_plausible_birth_date(value: datetime.date) -> None:
 @functools.cache
 def _icd10cm_index() -> list[tuple[str, str, str]]:
     """(code, description, lower-case description) for every diagnosis code, built once (~1 s)."""
+    import simple_icd_10_cm as icd10cm
+
     index = []
     for code in icd10cm.get_all_codes(with_dots=True):
         if icd10cm.is_category_or_subcategory(code):

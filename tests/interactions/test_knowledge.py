@@ -6,7 +6,8 @@ import pytest
 import yaml
 
 from interactions.engine import KnowledgeBaseError
-from interactions.engine.knowledge import KNOWLEDGE_DIR, _load, validate_knowledge_base
+from interactions.engine.knowledge import KNOWLEDGE_DIR, _load, load_knowledge_base, validate_knowledge_base
+from interactions.selectors import knowledge_base
 from tests.interactions.conftest import FIXTURE_KB
 
 
@@ -131,3 +132,9 @@ def test_the_shipped_education_covers_the_common_medicines():
     ]:
         entry = kb.education[name]
         assert entry.purpose and entry.how_to_take and entry.side_effects and entry.get_help and entry.sources
+
+
+def test_the_knowledge_base_is_read_once_per_process(settings):
+    # The system check loads it without arguments, the selectors with the folder and extra names.
+    settings.KNOWLEDGE_EXTRA_DIRS = []
+    assert load_knowledge_base() is load_knowledge_base(KNOWLEDGE_DIR, ()) is knowledge_base()

@@ -1,3 +1,7 @@
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from django.core.exceptions import ValidationError
 
@@ -61,3 +65,14 @@ def test_it_refuses_bad_npis(npi):
 )
 def test_a_medication_shows_its_strength_once(name, strength, shown):
     assert MedicationEntry(name=name, strength_dose=strength).display_name == shown
+
+
+def test_the_icd10cm_code_set_is_read_on_first_use_not_when_django_starts():
+    # Importing simple_icd_10_cm reads the whole code set (seconds): every manage.py command, the
+    # Celery worker and beat would wait for it at start.
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, django; django.setup(); print('simple_icd_10_cm' in sys.modules)"],
+        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert loaded.stdout.strip() == "False", loaded.stderr
+    assert icd10cm_description("I10") == "Essential (primary) hypertension"
