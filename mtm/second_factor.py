@@ -18,6 +18,7 @@ import io
 import segno
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.db import transaction
+from django.utils import timezone
 from django_otp import devices_for_user, user_has_device
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -154,8 +155,6 @@ def verify(*, request, user: User, code: str, session: bool = True) -> bool:
 
 def seconds_to_wait(user: User) -> int:
     """After wrong codes django-otp refuses the next for a while (1, 2, 4 ... seconds): how long."""
-    from django.utils import timezone
-
     for device in TOTPDevice.objects.filter(user=user, confirmed=True):
         allowed, data = device.verify_is_allowed()
         if not allowed and data and data.get("locked_until"):
