@@ -11,7 +11,6 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from followups import selectors, services, today
@@ -21,6 +20,7 @@ from followups.models import CalendarFeed, FollowUp, FollowUpStatus, Reminder
 from mtm.audit import actor_from_request, audit_record
 from mtm.decorators import requires
 from mtm.forms import bad_query_response, run_service
+from mtm.middleware import next_page
 from mtm.models import AuditAction
 from mtm.permissions import Capability, Role
 from mtm.scoping import scope_to_organisation
@@ -41,10 +41,7 @@ def _bad_query(request, query, title: str):
 
 
 def _back(request, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return default
+    return next_page(request, default)
 
 
 def _fresh(follow_up: FollowUp) -> FollowUp:

@@ -4,8 +4,9 @@ from urllib.parse import urlencode, urlsplit
 from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, resolve_url
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -26,6 +27,15 @@ def return_path(request) -> str:
         parts = urlsplit(page)
         return parts.path + (f"?{parts.query}" if parts.query else "")
     return resolve_url(settings.LOGIN_REDIRECT_URL)
+
+
+def next_page(request, default: str) -> str:
+    """The `next` sent with a form or in the address, when it is a path on this site; `default`
+    otherwise. Only a path: "-1" or "home" would be taken for a view's name by redirect()."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target.startswith("/") and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return default
 
 
 def signed_out(request):
@@ -95,6 +105,46 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
 
 # Files that carry patient data whoever asks for them (a download link, a calendar feed).
 _PRIVATE_FILES = ("application/pdf", "text/calendar")
+
+
+class RejectNulCharacterMiddleware:
+    """A NUL character (%00) in the address, the query string or a sent form is a 400 naming
+    where it was. No page or API has a use for one, and PostgreSQL refuses it in any text, so
+    letting it through turned a lookup such as `/d/%00/` or `?q=%00` into a 500."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        where = _nul_character_in(request)
+        if where is None:
+            return self.get_response(request)
+        message = f"{where} cannot contain a NUL character (%00)."
+        if request.path.startswith("/api/") or wants_fragment(request):
+            return JsonResponse({"detail": message}, status=400)
+        return HttpResponse(render_to_string("400.html", {"message": message}, request), status=400)
+
+
+def _nul_character_in(request) -> str | None:
+    if "\x00" in request.path:
+        return "The address"
+    for source, label in ((request.GET, "The query parameter"), (_form_fields(request), "The field")):
+        for name, values in source.lists():
+            if "\x00" in name or any("\x00" in value for value in values if isinstance(value, str)):
+                printable = name.replace("\x00", "")
+                return f"{label} “{printable}”"
+    return None
+
+
+def _form_fields(request):
+    """The fields of a sent form (urlencoded or multipart); nothing for JSON, whose fields the
+    API's serializers check and name themselves."""
+    if request.method == "POST" and request.content_type in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
+        return request.POST
+    return QueryDict()
 
 
 class PrivacyHeadersMiddleware:

@@ -8,19 +8,16 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 
 from mtm import second_factor
 from mtm.audit import actor_from_request
 from mtm.forms import SecondFactorCodeForm
+from mtm.middleware import next_page
 
 
 def _next(request) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
-        return target
-    return "/"
+    return next_page(request, "/")
 
 
 def _locked(request, user) -> bool:

@@ -56,4 +56,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+handler404 = "mtm.views.page_not_found"  # JSON under /api/
 handler500 = "mtm.views.server_error"  # a database that is away: 503 "try again"

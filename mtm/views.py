@@ -7,6 +7,7 @@ from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 
 from mtm import second_factor, services
@@ -39,6 +40,13 @@ DATABASE_AWAY = (
     "We could not reach the database just now, so nothing was saved from this request. "
     "Wait a moment and try again: what you saved before is safe."
 )
+
+
+def page_not_found(request, exception):
+    """Django's 404 handler: the API answers in JSON, like its own 404s; pages as before."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "There is nothing at this address."}, status=404)
+    return defaults.page_not_found(request, exception)
 
 
 def server_error(request):

@@ -1,5 +1,8 @@
 import pytest
-from django.test import Client
+from django.core import signals
+from django.core.management import call_command
+from django.db import close_old_connections, transaction
+from django.test import Client, override_settings
 
 from mtm.permissions import Role
 from tests import factories
@@ -100,3 +103,21 @@ def empty_cache():
     from django.core.cache import cache
 
     cache.clear()
+
+
+@pytest.fixture(scope="module")
+def demo_data(django_db_setup, django_db_blocker):
+    """The demo organisations (`manage.py seed_demo`), made once for a module inside a transaction
+    rolled back at its end; each test's own transaction, nested in it, undoes what that test
+    changed. Requests sent straight to the WSGI app (not through the test client) must not close
+    the test's connection, so that is switched off as the test client switches it off."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        with django_db_blocker.unblock(), override_settings(DEBUG=True), transaction.atomic():
+            call_command("seed_demo", verbosity=0)
+            yield
+            transaction.set_rollback(True)
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)

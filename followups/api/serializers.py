@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from followups import selectors
 from followups.models import FollowUp, FollowUpStatus, Reminder
+from mtm.api.fields import VersionField
 from patients.api.serializers import VersionedSerializer
 from patients.selectors import patients_visible_to
 
@@ -54,5 +55,5 @@ class CloseSerializer(serializers.Serializer):
             (s.value, s.label) for s in (FollowUpStatus.DONE, FollowUpStatus.MISSED, FollowUpStatus.CANCELLED)
         ]
     )
-    version = serializers.IntegerField(min_value=1)
+    version = VersionField()
     note = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")

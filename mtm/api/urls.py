@@ -54,7 +54,13 @@ class ObtainToken(ObtainAuthToken):
         )
 
 
-router = DefaultRouter()
+class Router(DefaultRouter):
+    """JSON only: no `.json` suffix spelling of every address (it was a second, untested way in)."""
+
+    include_format_suffixes = False
+
+
+router = Router()
 router.register("patients", patients.PatientViewSet, basename="patient")
 router.register("prescribers", patients.PrescriberViewSet, basename="prescriber")
 router.register(

@@ -3,7 +3,7 @@
 from django.db import models
 from rest_framework import serializers
 
-from mtm.api.fields import RealDateField
+from mtm.api.fields import RealDateField, VersionField
 from patients.models import (
     Allergy,
     CareTeamMember,
@@ -27,9 +27,7 @@ class VersionedSerializer(serializers.ModelSerializer):
         models.DateField: RealDateField,
     }
 
-    version = serializers.IntegerField(
-        required=False, min_value=1, help_text="Required when updating: the version you last read."
-    )
+    version = VersionField(required=False, help_text="Required when updating: the version you last read.")
 
     def validate(self, attrs):
         if self.instance is not None and "version" not in attrs:
@@ -116,7 +114,7 @@ class MedicationSerializer(VersionedSerializer):
 class MedicationStopSerializer(serializers.Serializer):
     stop_date = RealDateField(label="date stopped")
     stop_reason = serializers.CharField(max_length=300)
-    version = serializers.IntegerField(min_value=1)
+    version = VersionField()
 
 
 class AllergySerializer(VersionedSerializer):
@@ -130,7 +128,7 @@ class AllergySerializer(VersionedSerializer):
 
 class AllergyInactivateSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=200)
-    version = serializers.IntegerField(min_value=1)
+    version = VersionField()
 
 
 class ConditionSerializer(VersionedSerializer):
@@ -151,7 +149,7 @@ class ConditionSerializer(VersionedSerializer):
 
 class ConditionResolveSerializer(serializers.Serializer):
     resolved_date = RealDateField(label="date resolved")
-    version = serializers.IntegerField(min_value=1)
+    version = VersionField()
 
 
 UNIT_CHOICES = sorted({unit for units in UNIT_FACTORS.values() for unit in units})

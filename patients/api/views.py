@@ -9,6 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from interactions.api.serializers import ScreeningResponseSerializer
+from mtm.api.fields import version_from_query
 from mtm.audit import actor_from_request, audit_record
 from mtm.models import AuditAction
 from mtm.permissions import Capability
@@ -296,9 +297,6 @@ class CareTeamViewSet(PatientRecordViewSet, mixins.DestroyModelMixin):
     @extend_schema(parameters=[OpenApiParameter("version", int, required=True)])
     def destroy(self, request, *args, **kwargs):
         member = self.get_object()
-        try:
-            version = int(request.query_params.get("version", ""))
-        except ValueError:
-            return Response({"version": ["Send ?version= with the version you last read."]}, status=400)
+        version = version_from_query(request)
         services.care_team_remove(member=member, version=version, by=self.actor())
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from mtm.api.fields import VersionField
 from patients.api.serializers import VersionedSerializer, _scope_prescriber_field
 from patients.selectors import patients_visible_to
 from reviews.models import MedicationAssessment, NonadherenceCause, Problem, Recommendation, Response, Review
@@ -16,6 +17,12 @@ class RecommendationSerializer(VersionedSerializer):
         help_text="Send true to confirm a prescriber who neither prescribes the problem's medications nor is "
         "on the patient's care team; without it such a prescriber is refused (400 naming this field).",
     )
+    response = serializers.ChoiceField(
+        choices=Response.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="The prescriber's answer; empty for a recommendation to the patient.",
+    )
 
     class Meta:
         model = Recommendation
@@ -27,7 +34,6 @@ class RecommendationSerializer(VersionedSerializer):
             "id",
             "problem",
             "sent_on",
-            "response",
             "response_on",
             "response_note",
             "created_at",
@@ -130,7 +136,7 @@ class AdherenceConfirmSerializer(serializers.Serializer):
 
 
 class CompleteSerializer(serializers.Serializer):
-    version = serializers.IntegerField(min_value=1)
+    version = VersionField()
     minutes_spent = serializers.IntegerField(min_value=1, max_value=600)
     acknowledge_undecided = serializers.BooleanField(
         default=False, help_text="Complete although major or contraindicated findings are undecided"
@@ -142,7 +148,7 @@ class AddendumSerializer(serializers.Serializer):
 
 
 class ResponseSerializer(serializers.Serializer):
-    version = serializers.IntegerField(min_value=1)
+    version = VersionField()
     response = serializers.ChoiceField(
         choices=Response.choices,
         help_text="The prescriber's answer; `pending` withdraws an answer recorded by mistake.",
@@ -163,5 +169,5 @@ class ResponseSerializer(serializers.Serializer):
 
 
 class SummaryDeliveredSerializer(serializers.Serializer):
-    version = serializers.IntegerField(min_value=1)
+    version = VersionField()
     on = serializers.DateField(help_text="The day the written summary was given or sent")

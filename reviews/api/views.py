@@ -149,8 +149,8 @@ class ReviewViewSet(
     @extend_schema(request=s.AssessmentSerializer, responses=s.AssessmentSerializer(many=True))
     @action(detail=True, methods=["get", "post"])
     def assessments(self, request, pk=None):
-        """The CMR questions per medication. POST the answers for one `medication` (with the
-        `version` you read when changing earlier answers)."""
+        """The CMR questions per medication, a page of them. POST the answers for one `medication`
+        (with the `version` you read when changing earlier answers); the answer is the first page."""
         review = self.get_object()
         if request.method == "POST":
             data = self.body(s.AssessmentSerializer)
@@ -161,8 +161,15 @@ class ReviewViewSet(
                 review=review, medication=medication, data=data, version=version, usual_answers=usual_answers,
                 by=self.actor(),
             )  # fmt: skip
-        assessments = MedicationAssessment.objects.filter(review=review).select_related("medication")
-        return Response(s.AssessmentSerializer(assessments, many=True, context={"review": review}).data)
+        assessments = (
+            MedicationAssessment.objects.filter(review=review)
+            .select_related("medication")
+            .order_by("medication__name", "pk")
+        )
+        page = self.paginate_queryset(assessments)
+        return self.get_paginated_response(
+            s.AssessmentSerializer(page, many=True, context={"review": review}).data
+        )
 
     @extend_schema(request=s.AdherenceConfirmSerializer, responses=None)
     @action(detail=True, methods=["get", "post"])
@@ -277,7 +284,8 @@ class RecommendationViewSet(ReviewAPIMixin, mixins.RetrieveModelMixin, viewsets.
     def overdue(self, request):
         """Sent to a prescriber and not answered within the organisation's number of days."""
         overdue = selectors.awaiting_answer(user=request.user, today=timezone.localdate())
-        return Response(self.get_serializer(overdue, many=True).data)
+        page = self.paginate_queryset(overdue)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(request=s.ResponseSerializer, responses=s.RecommendationSerializer)
     @action(detail=True, methods=["post"], url_path="response")

@@ -40,7 +40,7 @@ def test_a_whole_review_through_the_api(api, patient, medications, org):
         {"medication": str(medications[0].pk), "still_needed": "yes", "safe": "no"},
         format="json",
     )
-    assert answers.status_code == 200 and answers.json()[0]["safe"] == "no"
+    assert answers.status_code == 200 and answers.json()["results"][0]["safe"] == "no"
     stale = api.post(
         f"{base}/assessments/", {"medication": str(medications[0].pk), "safe": "yes"}, format="json"
     )
