@@ -121,10 +121,13 @@ def second_factor_setup(request):
 @never_cache
 @login_required
 def second_factor_remove(request):
-    """Remove one's own second factor (not when the organisation requires it)."""
+    """Remove one's own second factor (not when the organisation requires it; only once it was
+    given in this session)."""
     user = request.user
     if request.method != "POST" or second_factor.required_for(user):
         return redirect("second_factor")
+    if second_factor.has_second_factor(user) and not user.is_verified():
+        return redirect("second_factor_verify")  # a password alone does not take it away
     second_factor.remove(user=user, by=actor_from_request(request), reason="by the user")
     request.session[second_factor.SESSION_KEY] = False
     messages.success(request, "Your second factor was removed. You sign in with your password alone.")
