@@ -109,6 +109,15 @@ class SecondFactorCodeForm(forms.Form):
     )  # fmt: skip
 
 
+class SecurityKeyNameForm(forms.Form):
+    key = forms.IntegerField(widget=forms.HiddenInput, required=True)
+    name = forms.CharField(
+        label="Name of the key", max_length=64, required=False, initial="Security key",
+        help_text="To tell your keys apart, for example “Blue YubiKey” or “Work laptop”.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )  # fmt: skip
+
+
 class QueuedPasswordResetForm(PasswordResetForm):
     """Sends the reset email from a Celery worker, once the request's transaction has committed."""
 

@@ -4,7 +4,7 @@ with ten single-use recovery codes for a lost phone.
 django-otp was chosen over django-allauth's MFA (which would replace our whole sign-in) and
 django-two-factor-auth (its own sign-in wizard and templates): it is the maintained core both build
 on, and it leaves our sign-in page, in-place sign-in and lockout as they are. Security keys and
-passkeys (WebAuthn) are not offered yet: django-otp needs a separate plugin for them.
+passkeys (WebAuthn) are another kind of django-otp device: mtm/security_keys.py.
 
 The session remembers, at sign-in, whether the user has a second factor (SESSION_KEY), so that
 pages do not ask the database on every request. mtm.middleware.SecondFactorMiddleware sends a user
@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_otp import devices_for_user, user_has_device
 from django_otp import login as otp_login
+from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -35,6 +36,10 @@ REQUIRED_ROLES = (Role.PHARMACIST, Role.ORG_ADMIN)
 
 def has_second_factor(user: User) -> bool:
     return user_has_device(user, confirmed=True)
+
+
+def has_app(user: User) -> bool:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 
 def required_for(user: User) -> bool:
@@ -132,25 +137,41 @@ def verify(*, request, user: User, code: str, session: bool = True) -> bool:
     lockout (django-axes) like a wrong password; every use is audited. `session`: this browser
     session counts as verified from now on (not for an API token request)."""
     code = code.strip().replace(" ", "")
-    by = Actor(user=user, ip_address=client_ip(request))
     with transaction.atomic():
         for device in devices_for_user(user, confirmed=True, for_verify=True):
             token = _digits(code) if isinstance(device, TOTPDevice) else code
             if token and device.verify_token(token):
-                if session:
-                    otp_login(request, device)
-                    request.session[SESSION_KEY] = True
                 used = "recovery code" if isinstance(device, StaticDevice) else "authenticator app"
-                audit_record(
-                    actor=by,
-                    action=AuditAction.VIEW,
-                    obj=user,
-                    changes={"second factor": [None, f"{used} accepted"]},
-                )
+                accepted(request=request, device=device, what=used, session=session)
                 return True
-    user_login_failed.send(sender=__name__, credentials={"username": user.username}, request=request)
-    audit_record(actor=by, action=AuditAction.VIEW, obj=user, changes={"second factor": [None, "wrong code"]})
+    refused(request=request, user=user, what="wrong code")
     return False
+
+
+def accepted(*, request, device: Device, what: str, session: bool = True) -> None:
+    """A second factor given (`what`: "authenticator app", "security key" ...): audited, and with
+    `session` this browser session counts as verified from now on."""
+    if session:
+        otp_login(request, device)
+        request.session[SESSION_KEY] = True
+    audit_record(
+        actor=Actor(user=device.user, ip_address=client_ip(request)),
+        action=AuditAction.VIEW,
+        obj=device.user,
+        changes={"second factor": [None, f"{what} accepted"]},
+    )
+
+
+def refused(*, request, user: User, what: str) -> None:
+    """A second factor that did not match: audited, and counted towards the sign-in lockout
+    (django-axes listens to user_login_failed) like a wrong password."""
+    user_login_failed.send(sender=__name__, credentials={"username": user.username}, request=request)
+    audit_record(
+        actor=Actor(user=user, ip_address=client_ip(request)),
+        action=AuditAction.VIEW,
+        obj=user,
+        changes={"second factor": [None, what]},
+    )
 
 
 def seconds_to_wait(user: User) -> int:

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "mtm",
     "interactions",
     "patients",
@@ -175,6 +176,16 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False  # axes would log user names and addresses
 AXES_ENABLE_ADMIN = False
 OTP_TOTP_ISSUER = "MTM"  # the name authenticator apps show
+# Security keys and passkeys (django-otp-webauthn, mtm/security_keys.py): a second factor after the
+# password, never instead of it. The relying party is the host name the page was opened at, and the
+# origin checked is that address too (not a fixed OTP_WEBAUTHN_ALLOWED_ORIGINS list, hence the
+# silenced check that asks for one): it works on the test server, behind the TLS proxy and on
+# every name in ALLOWED_HOSTS, each with its own keys.
+OTP_WEBAUTHN_RP_NAME = "MTM"  # the name the browser shows when asking for the key
+OTP_WEBAUTHN_RP_ID_CALLABLE = "mtm.security_keys.relying_party_id"
+OTP_WEBAUTHN_HELPER_CLASS = "mtm.security_keys.WebAuthnHelper"
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+SILENCED_SYSTEM_CHECKS = ["otp_webauthn.E030"]
 
 # --- Security headers (production) -----------------------------------------------------------
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not (DEBUG or TESTING))

@@ -1,17 +1,49 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
+from django_otp_webauthn.views import BeginCredentialRegistrationView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from mtm import second_factor_views, views
 from mtm.forms import QueuedPasswordResetForm
 from mtm.second_factor_views import SignInView
 
+# The endpoints the library's scripts call (named as its template tags expect), under
+# /account/two-factor/ where SecondFactorMiddleware lets a user who has not given it yet in.
+security_key_patterns = [
+    path(
+        "registration/begin/", BeginCredentialRegistrationView.as_view(), name="credential-registration-begin"
+    ),
+    path(
+        "registration/complete/",
+        second_factor_views.SecurityKeyRegistrationComplete.as_view(),
+        name="credential-registration-complete",
+    ),
+    path(
+        "authentication/begin/",
+        second_factor_views.SecurityKeyAuthenticationBegin.as_view(),
+        name="credential-authentication-begin",
+    ),
+    path(
+        "authentication/complete/",
+        second_factor_views.SecurityKeyAuthenticationComplete.as_view(),
+        name="credential-authentication-complete",
+    ),
+    path("jsi18n/", JavaScriptCatalog.as_view(packages=["django_otp_webauthn"]), name="js-i18n-catalog"),
+]
+
 auth_patterns = [
     path("login/", SignInView.as_view(), name="login"),
     path("two-factor/", second_factor_views.second_factor_setup, name="second_factor"),
     path("two-factor/code/", second_factor_views.second_factor_verify, name="second_factor_verify"),
     path("two-factor/remove/", second_factor_views.second_factor_remove, name="second_factor_remove"),
+    path(
+        "two-factor/keys/<int:key_id>/remove/",
+        second_factor_views.security_key_remove,
+        name="security_key_remove",
+    ),
+    path("two-factor/webauthn/", include((security_key_patterns, "otp_webauthn"))),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("password/change/", auth_views.PasswordChangeView.as_view(), name="password_change"),
     path("password/change/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),

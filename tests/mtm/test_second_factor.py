@@ -96,6 +96,13 @@ def test_an_organisation_that_requires_it_sends_pharmacists_to_set_it_up(pharmac
     assert sign_in(staff.username).get("/patients/").status_code == 200  # clinic staff: not required
 
 
+def test_a_password_alone_does_not_remove_the_second_factor(pharmacist):
+    set_up(client_for(pharmacist), pharmacist)
+    client = sign_in(pharmacist.username)  # the code page is next: /account/two-factor/ is open to it
+    assert client.post(reverse("second_factor_remove")).url == reverse("second_factor_verify")
+    assert TOTPDevice.objects.filter(user=pharmacist, confirmed=True).exists()
+
+
 def test_an_admin_resets_a_colleagues_lost_second_factor(pharmacist, org_admin):
     set_up(client_for(pharmacist), pharmacist)
     admin = client_for(org_admin)
