@@ -1,8 +1,10 @@
+import time
 import zoneinfo
 from urllib.parse import urlencode, urlsplit
 
 from csp.middleware import CSPMiddleware
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY as SESSION_AUTH_KEY
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, resolve_url
@@ -105,6 +107,27 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
 
 # Files that carry patient data whoever asks for them (a download link, a calendar feed).
 _PRIVATE_FILES = ("application/pdf", "text/calendar")
+
+
+class IdleSessionMiddleware:
+    """The idle sign-out clock (SESSION_COOKIE_AGE, from SESSION_IDLE_MINUTES) restarts with the
+    user's requests, but the session is written at most once every SESSION_REFRESH_SECONDS:
+    writing it on every request (SESSION_SAVE_EVERY_REQUEST) made each page, even /healthz, pay
+    for a database write and a new cookie."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        session = request.session
+        if session.get(SESSION_AUTH_KEY):
+            now = int(time.time())
+            if now - session.get(REFRESHED_KEY, 0) >= settings.SESSION_REFRESH_SECONDS:
+                session[REFRESHED_KEY] = now  # modified: saved with a new expiry on the way out
+        return self.get_response(request)
+
+
+REFRESHED_KEY = "_mtm_refreshed"
 
 
 class RejectNulCharacterMiddleware:

@@ -91,6 +91,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "mtm.middleware.IdleSessionMiddleware",
     "mtm.middleware.RejectNulCharacterMiddleware",
     "mtm.middleware.PrivacyHeadersMiddleware",
     "django_otp.middleware.OTPMiddleware",
@@ -161,7 +162,9 @@ LOGOUT_REDIRECT_URL = "login"
 # Idle timeout: the session expires this many minutes after the last request.
 SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
 SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
-SESSION_SAVE_EVERY_REQUEST = True
+# The idle clock restarts with each request, the session being written at most this often
+# (mtm.middleware.IdleSessionMiddleware), not on every request.
+SESSION_REFRESH_SECONDS = env_int("SESSION_REFRESH_SECONDS", 60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -9,7 +9,9 @@ read, the template lays it out, `prescriber_letter_pdf` renders it.
 """
 
 import datetime
+import hashlib
 
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
@@ -17,7 +19,7 @@ from mtm.fonts import pdf_fonts, pdf_url_fetcher
 from patients.models import Prescriber
 from patients.selectors import patient_record
 from reviews.assessment import kidney_function_text, patient_kidney_function
-from reviews.models import Audience, Recommendation, Review
+from reviews.models import Audience, PrescriberLetter, Recommendation, Review
 
 TEMPLATE = "reviews/pdf/prescriber_letter.html"
 ANSWERS_END = "answers-end"  # the anchor after the signature line, which must stay on page 1
@@ -81,15 +83,40 @@ def prescriber_letter_context(*, review: Review, prescriber: Prescriber, today: 
 
 
 def prescriber_letter_pdf(*, review: Review, prescriber: Prescriber, today: datetime.date) -> bytes:
+    """The letter's PDF: the one kept for what the letter says today, or rendered now and kept.
+    Checking costs the HTML (milliseconds); rendering it with WeasyPrint costs about half a second."""
+    context = prescriber_letter_context(review=review, prescriber=prescriber, today=today)
+    html = render_to_string(TEMPLATE, context)
+    key = hashlib.sha256(html.encode()).hexdigest()
+    kept = PrescriberLetter.objects.filter(review=review, prescriber=prescriber, content_sha256=key)
+    pdf = kept.values_list("pdf", flat=True).first()
+    if pdf is not None:
+        return bytes(pdf)
+    pdf = render_letter(html, context)
+    try:
+        with transaction.atomic():
+            PrescriberLetter.objects.create(review=review, prescriber=prescriber, content_sha256=key, pdf=pdf)
+    except IntegrityError:
+        pass  # a colleague's download (or the worker) kept the same letter a moment ago
+    return pdf
+
+
+def render_letter(html: str, context: dict) -> bytes:
     """The letter with each question's assessment beside it when page 1 holds them all with the
     boxes to tick and the signature; otherwise page 1 lists the questions compactly and the
     assessments follow."""
     from weasyprint import HTML
 
-    context = prescriber_letter_context(review=review, prescriber=prescriber, today=today)
-    document = HTML(string=render_to_string(TEMPLATE, context), url_fetcher=pdf_url_fetcher()).render()
+    document = HTML(string=html, url_fetcher=pdf_url_fetcher()).render()
     if ANSWERS_END not in document.pages[0].anchors:
         document = HTML(
             string=render_to_string(TEMPLATE, {**context, "compact": True}), url_fetcher=pdf_url_fetcher()
         ).render()
     return document.write_pdf()
+
+
+def prescribers_written_to(review: Review) -> list[Prescriber]:
+    ids = Recommendation.objects.filter(
+        problem__review=review, audience=Audience.PRESCRIBER, prescriber__isnull=False
+    ).values("prescriber_id")
+    return list(Prescriber.objects.filter(pk__in=ids))

@@ -397,3 +397,26 @@ class MedicationChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.medication}"
+
+
+class PrescriberLetter(models.Model):
+    """A prescriber letter as rendered (reviews/letters.py): its PDF, kept for the exact content it
+    was made from (the SHA-256 of its HTML), so that downloading it again costs no rendering. A
+    change to anything the letter says, its date included, makes a new one."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="prescriber_letters")
+    prescriber = models.ForeignKey(Prescriber, on_delete=models.PROTECT, related_name="+")
+    content_sha256 = models.CharField(max_length=64)
+    pdf = models.BinaryField()
+    rendered_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["review", "prescriber", "content_sha256"], name="prescriber_letter_once_per_content"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Letter to {self.prescriber} for {self.review}"

@@ -17,11 +17,12 @@ from django.utils import timezone
 from mtm.audit import Actor, audit_record, diff, snapshot
 from mtm.errors import EditConflict
 from mtm.models import AuditAction
+from mtm.outbox import enqueue
 from mtm.records import audited_fields, record_create, record_update
 from patients import services as patient_services
 from patients.models import MedicationEntry, Patient
 from patients.selectors import patient_record, patient_screening
-from reviews import prescribers, signals
+from reviews import prescribers, signals, tasks
 from reviews.assessment import finding_assessment
 from reviews.models import (
     CATEGORY_FOR_FINDING_KIND,
@@ -168,6 +169,8 @@ def review_complete(
         by=by,
     )
     signals.review_completed.send(sender=Review, review=review, by=by)
+    if Recommendation.objects.filter(problem__review=review, audience=Audience.PRESCRIBER).exists():
+        enqueue(tasks.prepare_prescriber_letters, str(review.pk))
     return review
 
 

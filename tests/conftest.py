@@ -57,8 +57,11 @@ def other_patient(other_org):
 
 
 def client_for(user) -> Client:
+    """Signed in, with the session's idle clock started (mtm.middleware.IdleSessionMiddleware), so
+    that the test's first request is not the one that writes the session."""
     client = Client()
     client.force_login(user)
+    client.get("/healthz")
     return client
 
 

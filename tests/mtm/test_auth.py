@@ -1,10 +1,15 @@
 import re
+import time
 
 from django.conf import settings
+from django.contrib.sessions.models import Session
 from django.core import mail
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from mtm import middleware
 from mtm.models import AuditAction, AuditEvent
 from tests import factories
 
@@ -91,12 +96,33 @@ def test_password_reset_for_an_unknown_address_sends_nothing_and_says_the_same(
     assert response.status_code == 302 and mail.outbox == []
 
 
-def test_sessions_expire_after_the_idle_timeout(pharmacist_client):
-    response = pharmacist_client.get(reverse("patient_list"))
-    assert response.status_code == 200
-    session = pharmacist_client.session
-    assert session.get_expiry_age() == settings.SESSION_IDLE_MINUTES * 60
-    assert settings.SESSION_SAVE_EVERY_REQUEST  # every request restarts the idle clock
+def session_writes(client, path: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(path).status_code == 200
+    return sum(1 for q in queries if "django_session" in q["sql"] and not q["sql"].startswith("SELECT"))
+
+
+def test_sessions_expire_after_the_idle_timeout_restarted_by_requests(client, pharmacist, monkeypatch):
+    """Each request restarts the idle clock, but the session is written at most once a minute: a
+    write on every request made every page (and /healthz) pay for one."""
+    clock = [time.time()]
+    monkeypatch.setattr(middleware.time, "time", lambda: clock[0])
+    client.force_login(pharmacist)
+    assert session_writes(client, "/healthz") == 1  # the first request starts the clock
+    expires = Session.objects.get().expire_date
+    clock[0] += 30
+    assert session_writes(client, reverse("patient_list")) == 0
+    assert session_writes(client, "/healthz") == 0
+    clock[0] += settings.SESSION_REFRESH_SECONDS
+    time.sleep(0.01)  # the expiry is counted from the real clock: let it move
+    assert session_writes(client, "/healthz") == 1  # a minute on: the clock restarts
+    assert Session.objects.get().expire_date > expires
+    assert client.session.get_expiry_age() == settings.SESSION_IDLE_MINUTES * 60
+
+
+def test_an_anonymous_request_writes_no_session(client, db):
+    assert session_writes(client, "/healthz") == 0
+    assert not Session.objects.exists()
 
 
 def test_an_htmx_request_after_the_session_ended_is_a_401_the_page_handles(client, patient):

@@ -9,9 +9,9 @@ from django.urls import reverse
 from pypdf import PdfReader
 
 from mtm.audit import Actor
-from reviews import services
+from reviews import letters, services
 from reviews.letters import prescriber_letter_pdf
-from reviews.models import Audience, ProblemCategory
+from reviews.models import Audience, PrescriberLetter, ProblemCategory, Recommendation
 from tests import factories
 
 FAX_BACK = "(608) 555-0100"
@@ -142,3 +142,36 @@ def test_the_background_gives_kidney_function_with_its_method(review, prescriber
         pages(prescriber_letter_pdf(review=review, prescriber=prescriber, today=factories.today()))
     )
     assert "Creatinine clearance" in text and "Cockcroft-Gault with actual body weight 70 kg" in text
+
+
+def test_a_letter_is_rendered_once_for_what_it_says_and_again_when_that_changes(
+    review, prescriber, by, pharmacist_client, monkeypatch
+):
+    """Downloading the letter again (to fax it once more, a colleague opening it) serves the PDF
+    kept for its content; a changed question makes a new one."""
+    with_questions(review, prescriber, by, QUESTIONS[:1])
+    renders = []
+    real_render = letters.render_letter
+    monkeypatch.setattr(letters, "render_letter", lambda *a: renders.append(1) or real_render(*a))
+    url = reverse("prescriber_letter", args=[review.pk, prescriber.pk])
+    first = pharmacist_client.get(url).content
+    assert pharmacist_client.get(url).content == first
+    assert len(renders) == 1 and PrescriberLetter.objects.filter(review=review).count() == 1
+
+    recommendation = Recommendation.objects.get(problem__review=review)
+    services.recommendation_update(
+        recommendation=recommendation, data={"text": QUESTIONS[1]}, version=recommendation.version, by=by
+    )
+    changed = pharmacist_client.get(url).content
+    assert len(renders) == 2 and QUESTIONS[1] in " ".join(pages(changed))
+    assert pharmacist_client.get(url).content == changed and len(renders) == 2
+
+
+def test_completing_a_review_prepares_its_letters(review, prescriber, by, django_capture_on_commit_callbacks):
+    with_questions(review, prescriber, by, QUESTIONS[:2])
+    with django_capture_on_commit_callbacks(execute=True):
+        services.review_complete(review=review, version=review.version, minutes_spent=30, by=by)
+    kept = PrescriberLetter.objects.get(review=review, prescriber=prescriber)
+    assert pages(bytes(kept.pdf))[0].startswith(pages(prescriber_letter_pdf(
+        review=review, prescriber=prescriber, today=factories.today()))[0][:200])  # fmt: skip
+    assert PrescriberLetter.objects.filter(review=review).count() == 1  # the download used the kept one
