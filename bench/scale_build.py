@@ -200,6 +200,7 @@ class Builder:
     def __init__(self, *, slug: str, patients: int, seed: int):
         self.slug, self.n = slug, patients
         self.rng = random.Random(seed)
+        self.ids = random.Random(f"{seed}:{slug}")  # the same content in two organisations, other ids
         self.now = timezone.now().replace(microsecond=0)
         self.today = timezone.localdate()
         self.target = expected_counts(patients)
@@ -208,7 +209,7 @@ class Builder:
     # --- helpers ---------------------------------------------------------------------------------
 
     def uuid(self) -> uuid.UUID:
-        return uuid.UUID(int=self.rng.getrandbits(128), version=4)
+        return uuid.UUID(int=self.ids.getrandbits(128), version=4)
 
     def ago(self, days_from: float, days_to: float) -> datetime.datetime:
         """A time between days_from and days_to days before now (negative: after now)."""
@@ -562,7 +563,7 @@ class Builder:
             if due < self.now:
                 status = rng.choices(
                     [FollowUpStatus.DONE, FollowUpStatus.MISSED, FollowUpStatus.CANCELLED, FollowUpStatus.SCHEDULED],
-                    [80, 10, 4, 6] if due < self.now - datetime.timedelta(days=30) else [70, 10, 2, 18],
+                    [84, 11, 4, 1] if due < self.now - datetime.timedelta(days=30) else [80, 10, 2, 8],
                 )[0]  # fmt: skip
             else:
                 status = FollowUpStatus.SCHEDULED
@@ -599,7 +600,7 @@ class Builder:
             FollowUpKind.ANNUAL_CMR,
         ]
         while len(rows) < wanted:
-            due = at_nine(self.ago(365, -90) if rng.random() < 0.9 else self.ago(7, -7))
+            due = at_nine(self.ago(365, -90) if rng.random() < 0.97 else self.ago(7, -7))
             follow_up(rng.choice(self.patient_list), rng.choices(manual, [60, 20, 10, 10])[0], due)
         self.save(FollowUp, rows)
         reminders = []
