@@ -119,15 +119,15 @@ class OrganisationFigures:
 def organisation_figures(*, user, today: datetime.date) -> OrganisationFigures:
     month_start = today.replace(day=1)
     total, _ = review_selectors.outcomes(user=user, start=month_start, end=today)
-    summaries = review_selectors.summaries_due(user=user, today=today)
+    summaries_late, summaries_due_soon = review_selectors.summaries_due(
+        user=user, today=today
+    ).late_and_due_soon()
     return OrganisationFigures(
         month_start=month_start,
         outcomes=total,
         open_reviews=review_selectors.reviews_visible_to(user).exclude(status=ReviewStatus.COMPLETED).count(),
-        summaries_late=sum(1 for s in summaries if s.late),
-        summaries_due_soon=sum(
-            1 for s in summaries if 0 <= s.days_left <= review_selectors.SUMMARY_AT_RISK_DAYS
-        ),
+        summaries_late=summaries_late,
+        summaries_due_soon=summaries_due_soon,
         answers_overdue=review_selectors.awaiting_answer(user=user, today=today).count(),
         follow_ups_overdue=selectors.follow_ups_visible_to(user)
         .filter(status=FollowUpStatus.SCHEDULED, due_at__lt=timezone.now())

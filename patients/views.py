@@ -1,6 +1,8 @@
 """Patient pages. Each section of the patient page is a fragment that htmx swaps in place:
 the same view answers with the whole page or, for htmx, only the fragment."""
 
+import datetime
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -16,6 +18,7 @@ from mtm.decorators import requires
 from mtm.errors import EditConflict
 from mtm.forms import add_service_errors, bad_query_response, run_service
 from mtm.models import AuditAction, AuditEvent, User
+from mtm.paging import CappedPaginator, page_of
 from mtm.permissions import Capability
 from patients import selectors, services
 from patients.forms import AuditQuery, PatientForm, PrescriberForm
@@ -33,9 +36,9 @@ AUDIT_EVENTS_PER_PAGE = 50
 def patient_list(request):
     """Search is a POST so that names and birth dates stay out of addresses and access logs."""
     query = request.POST.get("q", "").strip()
-    page = Paginator(selectors.patient_search(user=request.user, query=query), PATIENTS_PER_PAGE).get_page(
-        request.POST.get("page")
-    )
+    page = CappedPaginator(
+        selectors.patient_search(user=request.user, query=query), PATIENTS_PER_PAGE
+    ).get_page(request.POST.get("page"))
     template = "patients/patient_list.html#results" if request.htmx else "patients/patient_list.html"
     return render(request, template, {"page": page, "query": query})
 
@@ -307,10 +310,15 @@ def _audit_filter(query: AuditQuery, events: QuerySet[AuditEvent]) -> QuerySet[A
         events = events.filter(actor_username=filters["user"])
     if filters["action"]:
         events = events.filter(action=filters["action"])
+    # Days in the organisation's time zone, as a range of `at` (the index's column, not a date of it).
+    zone = timezone.get_current_timezone()
     if filters["since"]:
-        events = events.filter(at__date__gte=filters["since"])
+        events = events.filter(
+            at__gte=datetime.datetime.combine(filters["since"], datetime.time(), tzinfo=zone)
+        )
     if filters["until"]:
-        events = events.filter(at__date__lte=filters["until"])
+        next_day = filters["until"] + datetime.timedelta(days=1)
+        events = events.filter(at__lt=datetime.datetime.combine(next_day, datetime.time(), tzinfo=zone))
     return events
 
 
@@ -327,7 +335,7 @@ def audit_log(request):
         )
     events = AuditEvent.objects.filter(organisation_id=request.user.organisation_id).select_related("actor")
     events = _audit_filter(query, events)
-    page = Paginator(events, AUDIT_EVENTS_PER_PAGE).get_page(request.GET.get("page"))
+    page = page_of(request, events, per_page=AUDIT_EVENTS_PER_PAGE)
     patient_ids = {event.patient_id for event in page if event.patient_id}
     patients = {p.pk: p for p in selectors.patients_visible_to(request.user).filter(pk__in=patient_ids)}
     for event in page:

@@ -67,7 +67,13 @@ class Review(VersionedRecord):
     class Meta:
         ordering = ["-created_at"]
         indexes = [
-            models.Index(fields=["organisation", "status"], name="review_org_status"),
+            # The reviews page's open and completed lists, summaries to deliver, billing and the
+            # outcomes report (a status, then newest first or a period); the API's list.
+            models.Index(fields=["organisation", "status", "created_at"], name="review_org_status_created"),
+            models.Index(
+                fields=["organisation", "status", "completed_at"], name="review_org_status_completed"
+            ),
+            models.Index(fields=["organisation", "created_at"], name="review_org_created"),
             models.Index(fields=["patient", "-created_at"], name="review_patient_created"),
         ]
 
@@ -328,7 +334,15 @@ class Recommendation(VersionedRecord):
 
     class Meta:
         ordering = ["created_at"]
-        indexes = [models.Index(fields=["audience", "response"], name="recommendation_response")]
+        indexes = [
+            models.Index(fields=["audience", "response"], name="recommendation_response"),
+            # Answers awaited: the few sent and pending, by the day they were sent.
+            models.Index(
+                fields=["sent_on"],
+                condition=models.Q(audience="prescriber", response="pending"),
+                name="recommendation_awaiting",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.text[:80]

@@ -4,6 +4,7 @@ through mtm.scoping; a review of another organisation is a 404."""
 import datetime
 import hashlib
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.db import models
@@ -35,6 +36,8 @@ from reviews.models import (
     Recommendation,
     Response,
     Review,
+    ReviewKind,
+    ReviewStatus,
 )
 from reviews.services import SERIOUS_SEVERITIES, cpt_units
 
@@ -142,19 +145,54 @@ class SummaryDue:
         return self.days_left < 0
 
 
-def summaries_due(*, user, today: datetime.date, pharmacist=None) -> list[SummaryDue]:
+class SummariesDue:
+    """Completed CMRs whose written summary has not been delivered, the earliest deadline first:
+    sliced and counted in the database (a list of SummaryDue per slice), so a page of them costs
+    the same whatever the organisation holds."""
+
+    def __init__(self, reviews: QuerySet[Review], today: datetime.date):
+        self.reviews = reviews.order_by("completed_at", "pk")
+        self.today = today
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self._due(review) for review in self.reviews[index]]
+        return self._due(self.reviews[index])
+
+    def _due(self, review: Review) -> SummaryDue:
+        deadline = timezone.localdate(review.completed_at) + datetime.timedelta(days=SUMMARY_DAYS)
+        return SummaryDue(review, deadline, (deadline - self.today).days)
+
+    def count(self) -> int:
+        return self.reviews.count()
+
+    def late_and_due_soon(self) -> tuple[int, int]:
+        """How many are late, and how many have at most SUMMARY_AT_RISK_DAYS left (one query)."""
+        zone = timezone.get_current_timezone()
+
+        def day_start(day: datetime.date) -> datetime.datetime:
+            return datetime.datetime.combine(day, datetime.time(), tzinfo=zone)
+
+        # Late: completed before (today - SUMMARY_DAYS); due soon: completed on one of the
+        # SUMMARY_AT_RISK_DAYS + 1 days from then on.
+        late_before = day_start(self.today - datetime.timedelta(days=SUMMARY_DAYS))
+        soon_before = day_start(self.today - datetime.timedelta(days=SUMMARY_DAYS - SUMMARY_AT_RISK_DAYS - 1))
+        counts = self.reviews.order_by().aggregate(
+            late=Count("pk", filter=Q(completed_at__lt=late_before)),
+            soon=Count("pk", filter=Q(completed_at__gte=late_before, completed_at__lt=soon_before)),
+        )
+        return counts["late"], counts["soon"]
+
+
+def summaries_due(*, user, today: datetime.date, pharmacist=None) -> SummariesDue:
     """Completed CMRs whose written summary has not been delivered (of one pharmacist's reviews
-    when given), latest deadline last; the late and the nearly due are what lists show first."""
-    due = []
+    when given); the late and the nearly due come first."""
     reviews = reviews_visible_to(user).filter(
-        kind="cmr", status="completed", summary_delivered_on__isnull=True
+        kind=ReviewKind.CMR, status=ReviewStatus.COMPLETED, summary_delivered_on__isnull=True
     )
     if pharmacist is not None:
         reviews = reviews.filter(pharmacist=pharmacist)
-    for review in reviews:
-        deadline = timezone.localdate(review.completed_at) + datetime.timedelta(days=SUMMARY_DAYS)
-        due.append(SummaryDue(review, deadline, (deadline - today).days))
-    return sorted(due, key=lambda item: item.due)
+    return SummariesDue(reviews, today)
 
 
 def recommendations_visible_to(user) -> QuerySet[Recommendation]:
@@ -356,13 +394,18 @@ def completed_in_period(*, user, start: datetime.date, end: datetime.date) -> Qu
     )
 
 
-def billing_lines(*, user, start: datetime.date, end: datetime.date) -> list[dict]:
-    """One line per CPT code of each completed review in the period."""
-    lines = []
-    for review in completed_in_period(user=user, start=start, end=end).order_by("completed_at"):
+def billing_lines(*, user, start: datetime.date, end: datetime.date) -> Iterator[dict]:
+    """One line per CPT code of each completed review in the period, read from the database a
+    few hundred reviews at a time as the lines are used (an export of any period, in flat memory).
+    The query is made now, in the organisation's time zone; the rows are read later."""
+    reviews = completed_in_period(user=user, start=start, end=end).order_by("completed_at", "pk")
+    return _billing_lines(reviews)
+
+
+def _billing_lines(reviews: QuerySet[Review]) -> Iterator[dict]:
+    for review in reviews.iterator(chunk_size=500):
         for code, units in cpt_units(minutes=review.minutes_spent or 0, new_patient=bool(review.new_patient)):
-            lines.append({"review": review, "code": code, "units": units})
-    return lines
+            yield {"review": review, "code": code, "units": units}
 
 
 @dataclass

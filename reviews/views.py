@@ -5,7 +5,7 @@ import csv
 import json
 
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,6 +16,7 @@ from mtm.decorators import requires
 from mtm.forms import run_service
 from mtm.middleware import wants_fragment
 from mtm.models import AuditAction
+from mtm.paging import page_of
 from mtm.permissions import Capability
 from patients import selectors as patient_selectors
 from patients.models import MedicationStatus
@@ -46,8 +47,11 @@ from reviews.models import (
     ProblemCategory,
     Recommendation,
     Review,
+    ReviewStatus,
 )
 
+REVIEWS_PER_PAGE = 25
+WORK_PER_PAGE = 10  # summaries to deliver, answers overdue: the most urgent first
 ANSWERS = [("", "—"), *Answer.choices]  # the CMR questions' choices, for the hand-written selects
 
 
@@ -164,22 +168,29 @@ def review_new(request, patient_id):
 
 @requires(Capability.REVIEW_VIEW)
 def review_list(request):
-    rank = {"in_progress": 0, "planned": 1, "completed": 2}  # open work first
-    recent = selectors.reviews_visible_to(request.user).order_by("-created_at")[:200]
-    reviews = sorted(recent, key=lambda review: rank[review.status])
+    """Summaries to deliver and answers overdue (the work), the open reviews, then the completed
+    ones: each list a page at a time, so the page weighs the same whatever the organisation holds."""
     today = timezone.localdate()
-    awaiting = selectors.awaiting_answer(user=request.user, today=today)
-    summaries = selectors.summaries_due(user=request.user, today=today)
+    reviews = selectors.reviews_visible_to(request.user)
+    open_reviews = reviews.exclude(status=ReviewStatus.COMPLETED).order_by("-created_at", "-pk")
+    completed = reviews.filter(status=ReviewStatus.COMPLETED).order_by("-completed_at", "-pk")
     return render(
         request,
         "reviews/review_list.html",
         {
-            "reviews": reviews,
-            "awaiting": awaiting,
-            "summaries": summaries,
+            "open_reviews": page_of(request, open_reviews, per_page=REVIEWS_PER_PAGE, param="open_page"),
+            "completed": page_of(request, completed, per_page=REVIEWS_PER_PAGE, param="completed_page"),
+            "awaiting": page_of(
+                request, selectors.awaiting_answer(user=request.user, today=today), per_page=WORK_PER_PAGE,
+                param="awaiting_page",
+            ),
+            "summaries": page_of(
+                request, selectors.summaries_due(user=request.user, today=today), per_page=WORK_PER_PAGE,
+                param="summaries_page",
+            ),
             "at_risk_days": selectors.SUMMARY_AT_RISK_DAYS,
         },
-    )
+    )  # fmt: skip
 
 
 @requires(Capability.REVIEW_VIEW)
@@ -697,28 +708,41 @@ def billing_export(request):
         # The outcomes page, with what is wrong on the fields of the period, rather than a file.
         return render(request, "reviews/outcomes.html", {"form": form}, status=400)
     start, end = form.cleaned_data["start"], form.cleaned_data["end"]
-    response = HttpResponse(content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="mtm-billing-{start:%Y%m%d}-{end:%Y%m%d}.csv"'
-    writer = csv.writer(response)
-    writer.writerow([
-        "date_of_service", "patient_last_name", "patient_first_name", "date_of_birth", "health_plan", "member_id",
-        "review", "method", "pharmacist", "minutes", "patient_status", "cpt_code", "units", "review_id",
-    ])  # fmt: skip
-    zone = timezone.get_current_timezone()
-    for line in selectors.billing_lines(user=request.user, start=start, end=end):
-        review = line["review"]
-        patient = review.patient
-        writer.writerow([_csv_cell(value) for value in [
-            review.completed_at.astimezone(zone).date().isoformat(), patient.last_name, patient.first_name,
-            patient.date_of_birth.isoformat(), patient.plan_name, patient.member_id, review.kind.upper(),
-            review.get_method_display(), review.pharmacist.get_full_name() or review.pharmacist.username,
-            review.minutes_spent, "new" if review.new_patient else "established", line["code"], line["units"], review.pk,
-        ]])  # fmt: skip
+    zone = timezone.get_current_timezone()  # the rows are written after the view has returned
+    lines = selectors.billing_lines(user=request.user, start=start, end=end)
+
+    def rows():
+        yield [
+            "date_of_service", "patient_last_name", "patient_first_name", "date_of_birth", "health_plan",
+            "member_id", "review", "method", "pharmacist", "minutes", "patient_status", "cpt_code", "units",
+            "review_id",
+        ]  # fmt: skip
+        for line in lines:
+            review = line["review"]
+            patient = review.patient
+            yield [_csv_cell(value) for value in [
+                review.completed_at.astimezone(zone).date().isoformat(), patient.last_name, patient.first_name,
+                patient.date_of_birth.isoformat(), patient.plan_name, patient.member_id, review.kind.upper(),
+                review.get_method_display(), review.pharmacist.get_full_name() or review.pharmacist.username,
+                review.minutes_spent, "new" if review.new_patient else "established", line["code"], line["units"],
+                review.pk,
+            ]]  # fmt: skip
+
     audit_record(
         actor=actor_from_request(request), action=AuditAction.VIEW, organisation_id=request.user.organisation_id,
         changes={"export": ["", f"billing {start} to {end}"]},
     )  # fmt: skip
+    writer = csv.writer(_Echo())
+    response = StreamingHttpResponse((writer.writerow(row) for row in rows()), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="mtm-billing-{start:%Y%m%d}-{end:%Y%m%d}.csv"'
     return response
+
+
+class _Echo:
+    """A file for csv.writer that hands each line back instead of keeping it (a streamed export)."""
+
+    def write(self, line: str) -> str:
+        return line
 
 
 # A problem's recommendation forms, by the address they load from: to the patient, to a prescriber,

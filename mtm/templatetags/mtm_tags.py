@@ -11,3 +11,18 @@ register = template.Library()
 def form_token() -> str:
     """A hidden one-time token: sent twice, the form runs once (mtm.submissions)."""
     return form_token_input()
+
+
+@register.simple_tag(takes_context=True)
+def page_url(context, param: str, number: int) -> str:
+    """The address of this page with `?<param>=<number>`, the other query parameters kept (the
+    filters, and the page of the page's other lists)."""
+    query = context["request"].GET.copy()
+    query[param] = number
+    return f"?{query.urlencode()}"
+
+
+@register.inclusion_tag("includes/pager.html", takes_context=True)
+def pager(context, page, param: str = "page", label: str = "rows"):
+    """Previous / next links under a list shown a page at a time (mtm.paging), with where one is."""
+    return {"request": context["request"], "page": page, "param": param, "label": label}

@@ -450,7 +450,7 @@ def test_undelivered_cmr_summaries_are_listed_late_first(org, patient, pharmacis
     delivered = completed_cmr(factories.make_patient(org, first_name="Done", last_name="Already"), 5)
     ReviewModel.objects.filter(pk=delivered.pk).update(summary_delivered_on=factories.today())
     page = pharmacist_client.get(url("review_list")).content.decode()
-    section = page[page.index("CMR summaries to deliver") : page.index("Recent reviews")]
+    section = page[page.index("CMR summaries to deliver") : page.index("Open reviews")]
     assert section.index("Brennan") < section.index("Deadline")
     assert "late by 2 days" in section and "2 days left" in section and "Already" not in section
 

@@ -1,18 +1,26 @@
 import csv
 import datetime
 import io
+import tracemalloc
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from mtm.audit import Actor
 from mtm.permissions import Role
+from patients.models import Patient
 from reviews import services
-from reviews.models import Audience, PatientAction, ProblemCategory, Response
+from reviews.models import Audience, PatientAction, ProblemCategory, Response, Review, ReviewStatus
 from tests import factories
 from tests.conftest import client_for
+
+
+def streamed(response) -> str:
+    assert response.streaming
+    return b"".join(response.streaming_content).decode()
 
 
 def completed_review(patient, pharmacist, *, minutes=25, problems=(), prescriber=None, answer=None):
@@ -104,7 +112,7 @@ def test_billing_export_lists_cpt_units_per_review(patient, pharmacist, pharmaci
     completed_review(patient, pharmacist, minutes=minutes, problems=[ProblemCategory.UNNECESSARY])
     response = pharmacist_client.get(reverse("billing_export"), period())
     assert response["Content-Type"] == "text/csv"
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    rows = list(csv.DictReader(io.StringIO(streamed(response))))
     assert [[row["cpt_code"], row["units"]] for row in rows] == lines
     assert rows[0]["patient_last_name"] == "'=HYPERLINK(1)" and rows[0]["patient_status"] == "new"
 
@@ -117,4 +125,44 @@ def test_reports_are_for_pharmacists_and_admins_of_the_organisation(
     assert staff_client.get(reverse("billing_export")).status_code == 403
     assert admin_client_org.get(reverse("billing_export"), period()).status_code == 200
     other = client_for(other_pharmacist).get(reverse("billing_export"), period())
-    assert other.status_code == 200 and other.content.decode().count("\n") == 1  # the header only
+    assert other.status_code == 200 and streamed(other).count("\n") == 1  # the header only
+
+
+def bulk_completed_reviews(org, pharmacist, n: int) -> None:
+    """n completed reviews in the period, written straight to the database (thousands in a second)."""
+    patients = Patient.objects.bulk_create(
+        Patient(organisation=org, first_name=f"Bulk{i}", last_name="Export", date_of_birth=datetime.date(1950, 1, 1))
+        for i in range(n)
+    )  # fmt: skip
+    completed_at = timezone.now() - datetime.timedelta(days=3)
+    Review.objects.bulk_create(
+        Review(organisation=org, patient=patient, pharmacist=pharmacist, status=ReviewStatus.COMPLETED,
+               started_at=completed_at, completed_at=completed_at, minutes_spent=40, new_patient=True,
+               consent_noted=True)
+        for patient in patients
+    )  # fmt: skip
+
+
+def test_the_billing_export_streams_in_flat_memory(org, pharmacist, pharmacist_client):
+    """The first line goes out before the reviews are read, and a period ten times as full takes
+    about the same memory to export: rows are read a few hundred at a time and sent on."""
+
+    def export_peak() -> tuple[int, int]:
+        response = pharmacist_client.get(reverse("billing_export"), period(days_back=7))
+        assert response.streaming and response["Content-Type"] == "text/csv"
+        chunks = iter(response.streaming_content)
+        with CaptureQueriesContext(connection) as before_first:
+            first = next(chunks)
+        assert first.startswith(b"date_of_service,") and len(before_first) == 0
+        tracemalloc.start()
+        lines = 1 + sum(chunk.count(b"\n") for chunk in chunks)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return lines, peak
+
+    bulk_completed_reviews(org, pharmacist, 1000)  # two of the batches the rows are read in
+    lines_few, peak_few = export_peak()
+    bulk_completed_reviews(org, pharmacist, 4000)
+    lines_many, peak_many = export_peak()
+    assert (lines_few, lines_many) == (1 + 1000 * 2, 1 + 5000 * 2)  # 40 minutes: 99605, then 99607 x2
+    assert peak_many < peak_few * 1.5, (peak_few, peak_many)
