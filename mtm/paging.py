@@ -3,6 +3,7 @@
 from functools import cached_property
 
 from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet
 
 COUNT_CAP = 1000
 
@@ -19,8 +20,12 @@ class CappedPaginator(Paginator):
     @cached_property
     def counted(self) -> int:
         """Rows counted, at most cap + 1 (one more than the cap says "more")."""
-        rows = self.object_list[: self.cap + 1]
-        return len(rows) if isinstance(rows, list) else rows.count()
+        limit = self.cap + 1
+        if isinstance(self.object_list, QuerySet):
+            return self.object_list[:limit].count()
+        if isinstance(self.object_list, list | tuple):
+            return len(self.object_list[:limit])
+        return self.object_list.count(at_most=limit)  # a list of its own kind, counted in SQL
 
     @cached_property
     def count(self) -> int:

@@ -163,8 +163,8 @@ class SummariesDue:
         deadline = timezone.localdate(review.completed_at) + datetime.timedelta(days=SUMMARY_DAYS)
         return SummaryDue(review, deadline, (deadline - self.today).days)
 
-    def count(self) -> int:
-        return self.reviews.count()
+    def count(self, at_most: int | None = None) -> int:
+        return self.reviews.count() if at_most is None else self.reviews[:at_most].count()
 
     def late_and_due_soon(self) -> tuple[int, int]:
         """How many are late, and how many have at most SUMMARY_AT_RISK_DAYS left (one query)."""
