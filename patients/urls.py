@@ -22,6 +22,11 @@ urlpatterns = [
     path("patients/<uuid:patient_id>/details/", views.patient_details, name="patient_details"),
     path("patients/<uuid:patient_id>/history/", views.patient_history, name="patient_history"),
     path("patients/<uuid:patient_id>/screening/", views.patient_screening, name="patient_screening"),
+    path(
+        "patients/<uuid:patient_id>/screening/finding/",
+        views.finding_explanation,
+        name="finding_explanation",
+    ),
     path("patients/<uuid:patient_id>/<section:section_slug>/", views.section_show, name="section_show"),
     path("patients/<uuid:patient_id>/<section:section_slug>/add/", views.section_add, name="section_add"),
     path(

@@ -160,6 +160,20 @@ def patient_screening(request, patient_id):
 
 
 @requires(Capability.PATIENT_VIEW)
+def finding_explanation(request, patient_id):
+    """One finding's explanation (why, what to do, what can happen, sources), `?id=` its id: the
+    patient page and the review workspace send a folded finding's explanation when it is opened.
+    Without JavaScript, opening it shows a link to this as a page."""
+    patient = selectors.patient_get(user=request.user, patient_id=patient_id)
+    screening = selectors.patient_screening(selectors.patient_record(patient=patient), today=timezone.localdate())
+    finding = next((f for f in screening.findings if f["id"] == request.GET.get("id")), None)
+    if finding is None:
+        raise Http404("That finding is no longer on the screening (the list may have changed).")
+    template = "patients/_finding_explanation.html" if request.htmx else "patients/finding_page.html"
+    return render(request, template, {"patient": patient, "finding": finding})
+
+
+@requires(Capability.PATIENT_VIEW)
 def patient_history(request, patient_id):
     patient = selectors.patient_get(user=request.user, patient_id=patient_id)
     page = Paginator(selectors.patient_changes(patient=patient), AUDIT_EVENTS_PER_PAGE).get_page(

@@ -277,6 +277,12 @@ class FindingLine:
         return bool(self.problem or self.dismissal)
 
     @property
+    def starts_open(self) -> bool:
+        """Undecided and not minor (or refused, to show why): open, its explanation on the page.
+        Folded otherwise, the explanation sent when opened (patients/_finding_lazy.html)."""
+        return (not self.decided and self.finding["severity"] != "minor") or bool(getattr(self, "errors", None))
+
+    @property
     def dom_id(self) -> str:
         """A page id for the finding that stays the same while the list does (its id has colons)."""
         return "f-" + hashlib.sha1(self.finding["id"].encode(), usedforsecurity=False).hexdigest()[:12]

@@ -339,3 +339,16 @@ def test_without_javascript_every_section_adds_changes_and_ends_with_plain_forms
     back_saved("details")
     expect(page.locator("#section-details")).to_contain_text("(608) 555-0177")
     context.close()
+
+
+def test_a_folded_finding_shows_its_explanation_when_opened(demo, live_server, page):
+    patient = Patient.objects.get(last_name="Okafor")
+    for name in ("atazanavir", "omeprazole"):
+        factories.make_medication(patient, name=name)
+    sign_in(page, live_server.url)
+    page.goto(f"{live_server.url}/patients/{patient.pk}/")
+    finding = page.locator("#screening li.finding:has(.finding-explanation)").first  # a folded one
+    explanation = finding.locator(".finding-explanation")
+    expect(explanation.get_by_text("Why:")).to_have_count(0)  # not on the page until opened
+    finding.locator("summary").click()
+    expect(explanation.get_by_text("What to do:")).to_be_visible()

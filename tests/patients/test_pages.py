@@ -1,13 +1,17 @@
 import datetime
+from urllib.parse import urlencode
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils.html import escape
 
 from mtm.models import AuditAction, AuditEvent
 from patients.models import MedicationEntry
+from patients.selectors import patient_record, patient_screening
 from tests import factories
+from tests.conftest import client_for
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
 
@@ -358,3 +362,28 @@ def test_audit_filters_by_user_action_and_dates(admin_client_org, pharmacist_cli
     assert [(e.actor_username, e.action) for e in response.context["page"].object_list] == [
         ("pharmacist", "view")
     ]
+
+
+def test_a_folded_finding_sends_its_explanation_when_opened(pharmacist_client, patient, other_pharmacist):
+    """The page carries the explanations of the findings it shows open (major, contraindicated);
+    a folded one's is fetched when it is opened, or followed as a link without JavaScript."""
+    for name in ("atazanavir", "omeprazole", "Coumadin 5 mg", "Diflucan 150 mg"):
+        factories.make_medication(patient, name=name)
+    findings = patient_screening(patient_record(patient=patient), today=factories.today()).findings
+    folded = next(f for f in findings if f["severity"] not in ("major", "contraindicated"))
+    shown = next(f for f in findings if f["severity"] in ("major", "contraindicated"))
+    body = pharmacist_client.get(reverse("patient_detail", args=[patient.pk])).content.decode()
+    url = f"{reverse('finding_explanation', args=[patient.pk])}?{urlencode({'id': folded['id']})}"
+    assert escape(shown["management"]) in body
+    assert escape(folded["management"]) not in body and escape(url) in body
+
+    fragment = pharmacist_client.get(url, headers={"HX-Request": "true"}).content.decode()
+    assert escape(folded["management"]) in fragment and "<html" not in fragment
+    page = pharmacist_client.get(url).content.decode()
+    assert "<html" in page and escape(folded["management"]) in page and escape(folded["title"]) in page
+
+    assert (
+        pharmacist_client.get(reverse("finding_explanation", args=[patient.pk]) + "?id=nope").status_code
+        == 404
+    )
+    assert client_for(other_pharmacist).get(url).status_code == 404
