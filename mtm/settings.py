@@ -166,6 +166,7 @@ SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
 # (mtm.middleware.IdleSessionMiddleware), not on every request.
 SESSION_REFRESH_SECONDS = env_int("SESSION_REFRESH_SECONDS", 60)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"  # read from the cache (Redis), written through
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 PASSWORD_RESET_TIMEOUT = 60 * 60  # one hour
