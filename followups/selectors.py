@@ -55,9 +55,9 @@ def day_start(user, day: datetime.date) -> datetime.datetime:
     return datetime.datetime.combine(day, datetime.time(0), zone_of(user))
 
 
-QUEUE_PAGE = 20  # rows per section of the queue
+QUEUE_PAGE = 15  # rows per section of the queue (as many as each list of the Today page)
 COUNT_CAP = 1000  # past this a list says "more than 1,000" rather than count the organisation's rows
-AGENDA_WEEK_ROWS = 12  # per day in the week view; the rest are on the day's own page
+AGENDA_WEEK_ROWS = 8  # per day in the week view; the rest are on the day's own page
 AGENDA_DAY_ROWS = 50  # per page of the day view
 # Cancelled follow-ups are left off the agenda; naming the statuses shown lets the index serve them.
 AGENDA_STATUSES = [FollowUpStatus.SCHEDULED, FollowUpStatus.DONE, FollowUpStatus.MISSED]
@@ -265,7 +265,7 @@ def agenda(
         ids.append(pk)
         totals[day] = day_total
     by_day: dict[datetime.date, list[FollowUp]] = {}
-    for follow_up in rows.filter(pk__in=ids).order_by("due_at", "pk"):
+    for follow_up in follow_ups_visible_to(user).filter(pk__in=ids).order_by("due_at", "pk"):
         by_day.setdefault(timezone.localtime(follow_up.due_at, zone).date(), []).append(follow_up)
     today = local_today(user)
     return [
