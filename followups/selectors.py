@@ -122,7 +122,8 @@ def window(rows: QuerySet, *, per_page: int, number: int = 1) -> Window:
 
 
 def _scheduled(user, assigned_to: User | None) -> QuerySet[FollowUp]:
-    rows = follow_ups_visible_to(user).filter(status=FollowUpStatus.SCHEDULED).order_by("due_at")
+    # The id after the time: pages of follow-ups booked at the same time neither repeat nor skip one.
+    rows = follow_ups_visible_to(user).filter(status=FollowUpStatus.SCHEDULED).order_by("due_at", "pk")
     if assigned_to is not None:
         rows = rows.filter(assigned_to=assigned_to)
     return rows
@@ -158,7 +159,7 @@ def queue(
         scope_to_organisation(Reminder.objects.all(), user)
         .filter(status=ReminderStatus.FAILED, handled_at__isnull=True)
         .select_related("follow_up__patient", "staff")
-        .order_by("send_at")
+        .order_by("send_at", "pk")
     )
     return Queue(
         overdue=window(scheduled.filter(due_at__lt=now), per_page=per_page, number=overdue_page),

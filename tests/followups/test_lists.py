@@ -69,6 +69,20 @@ def test_the_queue_shows_a_page_of_each_section_and_the_next_page_the_rest(staff
     assert "next=/follow-ups/%3Foverdue_page%3D2" in second
 
 
+def test_pages_of_follow_ups_booked_at_the_same_time_neither_repeat_nor_skip_one(
+    staff_client, staff, patient
+):
+    same_time = add(patient, [timezone.now() - datetime.timedelta(days=1)] * (selectors.QUEUE_PAGE + 5))
+    pages = [
+        staff_client.get(reverse("follow_up_queue"), {"overdue_page": n}).content.decode() for n in (1, 2)
+    ]
+    assert sorted(f.pk for page in pages for f in shown(page, same_time)) == sorted(f.pk for f in same_time)
+    api = client_for(staff)
+    add(patient, [at(MONDAY)] * 60)
+    listed = [f["id"] for n in (1, 2) for f in api.get("/api/v1/follow-ups/", {"page": n}).json()["results"]]
+    assert len(listed) == len(set(listed)) == 60 + len(same_time)
+
+
 def test_a_backlog_past_the_cap_says_more_than_the_cap(staff_client, patient, monkeypatch):
     monkeypatch.setattr(selectors, "COUNT_CAP", 10)
     add(patient, overdue_times(12))
