@@ -106,9 +106,29 @@ class StaffQuery(QueryForm):
                 ) from None
         return value
 
+    def page_number(self, name: str) -> int:
+        return self.cleaned_data.get(name) or 1
+
+
+MAX_PAGE = 1000  # far past any real list; a number beyond it is an address nobody's link gives
+
+
+def page_field() -> forms.IntegerField:
+    """Which page of a list (the first when absent)."""
+    return forms.IntegerField(required=False, min_value=1, max_value=MAX_PAGE)
+
+
+class QueueQuery(StaffQuery):
+    """The staff filter and the page of each section of the queue."""
+
+    overdue_page = page_field()
+    today_page = page_field()
+    failed_page = page_field()
+
 
 class AgendaQuery(StaffQuery):
-    """?view=day|week (a week by default) and ?day=YYYY-MM-DD (today by default)."""
+    """?view=day|week (a week by default), ?day=YYYY-MM-DD (today by default) and ?page= (of the day)."""
 
     view = forms.ChoiceField(choices=[("day", "day"), ("week", "week")], required=False)
     day = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
+    page = page_field()

@@ -83,7 +83,14 @@ class FollowUp(VersionedRecord):
 
     class Meta:
         ordering = ["due_at"]
-        indexes = [models.Index(fields=["organisation", "status", "due_at"], name="followup_agenda")]
+        indexes = [
+            # The queue (scheduled, by time), and the agenda's days (its statuses, by time).
+            models.Index(fields=["organisation", "status", "due_at"], name="followup_agenda"),
+            # The API's list and any list in time order whatever the status.
+            models.Index(fields=["organisation", "due_at"], name="followup_due"),
+            # One staff member's queue, Today and agenda.
+            models.Index(fields=["assigned_to", "status", "due_at"], name="followup_staff"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["trigger"], condition=~Q(trigger=""), name="followup_trigger_once"

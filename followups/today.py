@@ -40,7 +40,7 @@ class PharmacistDay:
     open_reviews: Capped  # planned or in progress, the pharmacist's own
     summaries: Capped  # written summaries of their CMRs to deliver, the latest deadline last
     answers_overdue: Capped  # prescribers' answers awaited longer than the organisation allows
-    follow_ups: selectors.Queue  # assigned to them: overdue and still due today
+    follow_ups: selectors.Window  # assigned to them: overdue and still due today, the oldest first
 
 
 def pharmacist_day(*, user, today: datetime.date) -> PharmacistDay:
@@ -56,7 +56,7 @@ def pharmacist_day(*, user, today: datetime.date) -> PharmacistDay:
         answers_overdue=_capped(
             review_selectors.awaiting_answer(user=user, today=today).filter(problem__review__pharmacist=user)
         ),
-        follow_ups=selectors.queue(user=user, assigned_to=user),
+        follow_ups=selectors.follow_ups_due(user=user, assigned_to=user, per_page=SHOWN),
     )
 
 
@@ -70,7 +70,8 @@ class LetterToSend:
 
 @dataclass(frozen=True)
 class StaffDay:
-    follow_ups: selectors.Queue  # everyone's: overdue and still due today
+    follow_ups: selectors.Window  # everyone's: overdue and still due today, the oldest first
+    reminders_failed: int  # not sent and not dealt with (counted up to selectors.COUNT_CAP + 1)
     letters_to_send: Capped  # prescriber letters not marked as faxed yet, one per review and prescriber
     answers_overdue: Capped  # answers to chase and record
 
@@ -86,7 +87,8 @@ def staff_day(*, user, today: datetime.date) -> StaffDay:
     letters = list(unsent[: SHOWN + 1])
     reviews = review_selectors.reviews_visible_to(user).in_bulk([row["problem__review"] for row in letters])
     return StaffDay(
-        follow_ups=selectors.queue(user=user),
+        follow_ups=selectors.follow_ups_due(user=user, per_page=SHOWN),
+        reminders_failed=selectors.reminders_failed_count(user=user),
         letters_to_send=Capped(
             [
                 LetterToSend(

@@ -8,6 +8,8 @@ urlpatterns = [
     path("follow-ups/agenda/", views.agenda, name="agenda"),
     path("follow-ups/calendar-feed/", views.calendar_feed_reset, name="calendar_feed_reset"),
     path("follow-ups/<uuid:follow_up_id>/", views.follow_up_detail, name="follow_up_detail"),
+    # A follow-up's actions live under its page's address: the rows of long lists build them from it
+    # (templates/followups/_row.html) rather than reverse each one.
     path("follow-ups/<uuid:follow_up_id>/row/", views.follow_up_row, name="follow_up_row"),
     path("follow-ups/<uuid:follow_up_id>/close/", views.follow_up_close, name="follow_up_close"),
     path(

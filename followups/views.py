@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from followups import selectors, services, today
 from followups.calendar import calendar_ics, initials
-from followups.forms import AgendaQuery, CloseForm, FollowUpForm, RescheduleForm, StaffQuery
+from followups.forms import AgendaQuery, CloseForm, FollowUpForm, QueueQuery, RescheduleForm
 from followups.models import CalendarFeed, FollowUp, FollowUpStatus, Reminder
 from mtm.audit import actor_from_request, audit_record
 from mtm.decorators import requires
@@ -70,11 +70,17 @@ def _row(request, follow_up: FollowUp, *, status: int = 200, **extra):
 
 @requires(Capability.PATIENT_VIEW)
 def follow_up_queue(request):
-    query = StaffQuery(request.GET, user=request.user)
+    query = QueueQuery(request.GET, user=request.user)
     if not query.is_valid():
         return _bad_query(request, query, "Follow-ups due")
     staff = query.staff_member
-    queue = selectors.queue(user=request.user, assigned_to=staff)
+    queue = selectors.queue(
+        user=request.user,
+        assigned_to=staff,
+        overdue_page=query.page_number("overdue_page"),
+        today_page=query.page_number("today_page"),
+        failed_page=query.page_number("failed_page"),
+    )
     return render(
         request,
         "followups/queue.html",
@@ -98,16 +104,28 @@ def agenda(request):
     view = query.cleaned_data["view"] or "week"
     today = selectors.local_today(request.user)
     day = query.cleaned_data["day"] or today
-    if view == "week":
-        first_day, length = day - datetime.timedelta(days=day.weekday()), 7  # Monday to Sunday
+    if view == "week":  # Monday to Sunday, the first of each day: the rest on the day's page
+        first_day, length, per_day = (
+            day - datetime.timedelta(days=day.weekday()),
+            7,
+            selectors.AGENDA_WEEK_ROWS,
+        )
     else:
-        first_day, length = day, 1
+        first_day, length, per_day = day, 1, selectors.AGENDA_DAY_ROWS
     step = datetime.timedelta(days=length)
+    days = selectors.agenda(
+        user=request.user,
+        first_day=first_day,
+        days=length,
+        per_day=per_day,
+        page=query.page_number("page") if view == "day" else 1,
+        assigned_to=staff,
+    )
     return render(
         request,
         "followups/agenda.html",
         {
-            "days": selectors.agenda(user=request.user, first_day=first_day, days=length, assigned_to=staff),
+            "days": days,
             "view": view,
             "first_day": first_day,
             "last_day": first_day + step - datetime.timedelta(days=1),

@@ -83,6 +83,11 @@ class QueryForm(forms.Form):
             elif isinstance(field, forms.ChoiceField):
                 allowed = " or ".join(str(value) for value, _ in field.choices if value)
                 messages["invalid_choice"] = f"{shown} cannot be “%(value)s”: use {allowed}."
+            elif isinstance(field, forms.IntegerField) and None not in (field.min_value, field.max_value):
+                for code in ("invalid", "min_value", "max_value"):
+                    messages[code] = (
+                        f"{shown} must be a whole number from {field.min_value} to {field.max_value}."
+                    )
 
     def query_errors(self) -> list[str]:
         """What is wrong with the address, one line per problem."""

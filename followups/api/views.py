@@ -47,8 +47,9 @@ class FollowUpViewSet(
     def get_queryset(self):
         rows = (
             selectors.follow_ups_visible_to(self.request.user)
+            .select_related(None)  # the API gives the patient's and the staff member's ids alone
             .prefetch_related("reminders")
-            .order_by("due_at")
+            .order_by("due_at", "pk")
         )
         if self.action != "list":
             return rows

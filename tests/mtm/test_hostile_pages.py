@@ -36,6 +36,7 @@ PARAMETERS = [
     "view", "version", "finding_id", "kind", "name", "edit", "fields", "resolve", "usual", "show_patient",
     "status", "reason", "category", "priority", "audience", "text", "prescriber", "on", "sent_on",
     "response", "response_on", "scheduled_for", "assigned_to", "minutes_spent", "medication",
+    "overdue_page", "today_page", "failed_page",
 ]  # fmt: skip
 SKIPPED = {"logout", "healthz"}  # signing out would end the walk; healthz reads no input
 
