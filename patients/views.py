@@ -165,7 +165,9 @@ def finding_explanation(request, patient_id):
     patient page and the review workspace send a folded finding's explanation when it is opened.
     Without JavaScript, opening it shows a link to this as a page."""
     patient = selectors.patient_get(user=request.user, patient_id=patient_id)
-    screening = selectors.patient_screening(selectors.patient_record(patient=patient), today=timezone.localdate())
+    screening = selectors.patient_screening(
+        selectors.patient_record(patient=patient), today=timezone.localdate()
+    )
     finding = next((f for f in screening.findings if f["id"] == request.GET.get("id")), None)
     if finding is None:
         raise Http404("That finding is no longer on the screening (the list may have changed).")

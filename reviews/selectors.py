@@ -280,7 +280,9 @@ class FindingLine:
     def starts_open(self) -> bool:
         """Undecided and not minor (or refused, to show why): open, its explanation on the page.
         Folded otherwise, the explanation sent when opened (patients/_finding_lazy.html)."""
-        return (not self.decided and self.finding["severity"] != "minor") or bool(getattr(self, "errors", None))
+        return (not self.decided and self.finding["severity"] != "minor") or bool(
+            getattr(self, "errors", None)
+        )
 
     @property
     def dom_id(self) -> str:
