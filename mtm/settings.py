@@ -5,6 +5,7 @@ configuration must stop the process, not silently turn a safety feature off.
 """
 
 import os
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -47,10 +48,12 @@ def env_list(name: str, default: str = "") -> list[str]:
 DEBUG = env_bool("DEBUG", False)
 # pytest sets PYTEST_VERSION before settings load; tests run with DEBUG off but need no secrets.
 TESTING = "PYTEST_VERSION" in os.environ
+# `manage.py makemigrations` reads the models only: it needs no secret on a fresh checkout.
+MAKING_MIGRATIONS = sys.argv[1:2] == ["makemigrations"]
 
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
-    if not (DEBUG or TESTING):
+    if not (DEBUG or TESTING or MAKING_MIGRATIONS):
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
     SECRET_KEY = "insecure-key-only-used-with-DEBUG-on-or-in-tests"  # noqa: S105
 
