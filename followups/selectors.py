@@ -21,6 +21,7 @@ from followups.models import (
     ReminderStatus,
 )
 from mtm.models import User
+from mtm.paging import COUNT_CAP, count_at_most
 from mtm.scoping import scope_to_organisation
 
 
@@ -56,7 +57,6 @@ def day_start(user, day: datetime.date) -> datetime.datetime:
 
 
 QUEUE_PAGE = 15  # rows per section of the queue (as many as each list of the Today page)
-COUNT_CAP = 1000  # past this a list says "more than 1,000" rather than count the organisation's rows
 AGENDA_WEEK_ROWS = 8  # per day in the week view; the rest are on the day's own page
 AGENDA_DAY_ROWS = 50  # per page of the day view
 # Cancelled follow-ups are left off the agenda; naming the statuses shown lets the index serve them.
@@ -66,7 +66,7 @@ AGENDA_STATUSES = [FollowUpStatus.SCHEDULED, FollowUpStatus.DONE, FollowUpStatus
 def count_capped(rows: QuerySet) -> int:
     """How many rows there are, counting no further than COUNT_CAP + 1: "more than 1,000" serves as
     well as the exact figure and costs a bounded scan, whatever the organisation holds."""
-    return rows.select_related(None).order_by()[: COUNT_CAP + 1].count()
+    return count_at_most(rows.select_related(None).order_by(), COUNT_CAP + 1)
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,7 @@ class LetterToSend:
 @dataclass(frozen=True)
 class StaffDay:
     follow_ups: selectors.Window  # everyone's: overdue and still due today, the oldest first
-    reminders_failed: int  # not sent and not dealt with (counted up to selectors.COUNT_CAP + 1)
+    reminders_failed: int  # not sent and not dealt with (counted up to mtm.paging.COUNT_CAP + 1)
     letters_to_send: Capped  # prescriber letters not marked as faxed yet, one per review and prescriber
     answers_overdue: Capped  # answers to chase and record
 

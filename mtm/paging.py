@@ -8,6 +8,12 @@ from django.db.models import QuerySet
 COUNT_CAP = 1000
 
 
+def count_at_most(rows: QuerySet, limit: int) -> int:
+    """How many rows there are, counting no further than `limit` (`SELECT COUNT(*)` over a
+    `LIMIT` subquery): a bounded scan, whatever the organisation holds."""
+    return rows[:limit].count()
+
+
 class CappedPaginator(Paginator):
     """Django's paginator, counting at most COUNT_CAP rows (`SELECT COUNT(*)` over a `LIMIT`
     subquery): a list past that says "1,000+" and is narrowed with its filters rather than paged
@@ -22,7 +28,7 @@ class CappedPaginator(Paginator):
         """Rows counted, at most cap + 1 (one more than the cap says "more")."""
         limit = self.cap + 1
         if isinstance(self.object_list, QuerySet):
-            return self.object_list[:limit].count()
+            return count_at_most(self.object_list, limit)
         if isinstance(self.object_list, list | tuple):
             return len(self.object_list[:limit])
         return self.object_list.count(at_most=limit)  # a list of its own kind, counted in SQL
