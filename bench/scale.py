@@ -361,6 +361,30 @@ def _json(value):
 # --- The report -----------------------------------------------------------------------------------
 
 
+def prepared_export(server: Server, built, cookie: str) -> str:
+    """The billing export of 12 months prepared as the worker does it (mtm/exports.py), then
+    downloaded: how long the preparation takes, and the download's first byte and whole."""
+    from mtm.exports import prepare_export
+    from mtm.models import Export
+
+    today = timezone.localdate()
+    export = Export.objects.create(
+        organisation_id=built.pharmacist.organisation_id, requested_by=built.pharmacist, kind="billing",
+        title="bench", parameters={"start": today.replace(year=today.year - 1).isoformat(), "end": today.isoformat()},
+    )  # fmt: skip
+    try:
+        started = time.perf_counter()
+        prepare_export(str(export.pk))
+        seconds = time.perf_counter() - started
+        export.refresh_from_db()
+        status, body, whole, first = server.get_timed(f"/exports/{export.pk}/download/", cookie)
+        assert status == 200 and len(body) == export.size, (status, len(body), export.status)
+    finally:
+        export.delete()
+    return (f"{export.items_done:,} reviews in {seconds * 1000:.0f} ms, {export.size / 1024:.0f} KB; "
+            f"download first byte {first * 1000:.1f} ms, whole {whole * 1000:.1f} ms")  # fmt: skip
+
+
 def mark(ok: bool) -> str:
     return "ok" if ok else "OVER"
 
@@ -438,6 +462,9 @@ def main() -> None:
                 small, large = results[page.key]["small"], results[page.key]["large"]
                 print(f"{page.label}: first byte {small.first_byte * 1000:.1f} ms (small), "
                       f"{large.first_byte * 1000:.1f} ms (large) {mark(large.first_byte < 1)}")  # fmt: skip
+                for size, built in organisations.items():
+                    prepared = prepared_export(server, built, cookies[size]["pharmacist"])
+                    print(f"    prepared by the worker instead ({size}): {prepared}")
 
         if not args.no_load:
             print(f"\nUnder load: {USERS} users at once, each with its own session, {args.load_seconds:.0f} s "

@@ -251,3 +251,62 @@ class QueuedTask(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} ({self.status})"
+
+
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued", "Waiting to start"
+    RUNNING = "running", "Being prepared"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class Export(models.Model):
+    """A long export (a CSV of a long period, and later FHIR and reports) prepared by the Celery
+    worker while the user does something else, then downloaded when ready (mtm/exports.py). Its file
+    is kept in the database in parts, so that web and worker need share no disk and neither holds the
+    whole file in memory; it is forgotten EXPORT_KEEP_DAYS after it was asked for."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    requested_by = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=30)  # a key of mtm.exports.KINDS
+    parameters = models.JSONField(default=dict)  # e.g. the period, as ISO dates
+    title = models.CharField(max_length=200)
+    status = models.CharField(max_length=20, choices=ExportStatus.choices, default=ExportStatus.QUEUED)
+    items_total = models.PositiveIntegerField(null=True)  # what it reads (reviews), once known
+    items_done = models.PositiveIntegerField(default=0)
+    filename = models.CharField(max_length=200, blank=True)
+    size = models.PositiveBigIntegerField(default=0)  # bytes
+    error = models.CharField(max_length=300, blank=True)  # for the user; no patient data
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["requested_by", "-created_at"], name="export_by_user")]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.status})"
+
+    @property
+    def percent(self) -> int | None:
+        if not self.items_total:
+            return None
+        return min(99, 100 * self.items_done // self.items_total)
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status in (ExportStatus.QUEUED, ExportStatus.RUNNING)
+
+
+class ExportPart(models.Model):
+    """One piece of an export's file, in order."""
+
+    export = models.ForeignKey(Export, on_delete=models.CASCADE, related_name="parts")
+    number = models.PositiveIntegerField()
+    data = models.BinaryField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["export", "number"], name="export_part_once")]
+
+    def __str__(self) -> str:
+        return f"part {self.number} of {self.export_id}"

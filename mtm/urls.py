@@ -71,6 +71,9 @@ urlpatterns = [
     path("account/", include(auth_patterns)),
     path("team/", views.team_list, name="team_list"),
     path("settings/", views.organisation_settings, name="organisation_settings"),
+    path("exports/", views.export_list, name="export_list"),
+    path("exports/<uuid:export_id>/", views.export_detail, name="export_detail"),
+    path("exports/<uuid:export_id>/download/", views.export_download, name="export_download"),
     path("team/add/", views.team_add, name="team_add"),
     path("team/<uuid:user_id>/", views.team_edit, name="team_edit"),
     path(

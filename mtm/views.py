@@ -4,18 +4,18 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError, connection
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 
-from mtm import second_factor, services
-from mtm.audit import actor_from_request
+from mtm import exports, second_factor, services
+from mtm.audit import actor_from_request, audit_record
 from mtm.decorators import requires
 from mtm.errors import EditConflict
 from mtm.forms import OrganisationForm, TeamMemberForm, run_service
-from mtm.models import Organisation, User
+from mtm.models import AuditAction, ExportStatus, Organisation, User
 from mtm.permissions import Capability, Role
 
 
@@ -168,3 +168,41 @@ def organisation_settings(request):
             messages.success(request, "The pharmacy's details were saved.")
             return redirect("organisation_settings")
     return render(request, "mtm/organisation_form.html", {"form": form}, status=422 if form.errors else 200)
+
+
+# --- Exports prepared by the worker (mtm/exports.py) --------------------------------------------
+
+
+@requires(Capability.PATIENT_VIEW)
+def export_list(request):
+    """The exports the user asked for this past week."""
+    return render(
+        request,
+        "mtm/exports.html",
+        {"exports": exports.exports_of(request.user).order_by("-created_at")[:50]},
+    )
+
+
+@requires(Capability.PATIENT_VIEW)
+def export_detail(request, export_id):
+    """An export's progress, polled by its page while the worker prepares it; then its download."""
+    export = exports.export_get(user=request.user, export_id=export_id)
+    context = {"export": export}
+    if request.htmx:
+        return render(request, "mtm/_export_status.html", context)
+    return render(request, "mtm/export.html", context)
+
+
+@requires(Capability.PATIENT_VIEW)
+def export_download(request, export_id):
+    export = exports.export_get(user=request.user, export_id=export_id)
+    if export.status != ExportStatus.READY:
+        return redirect("export_detail", export_id=export.pk)
+    audit_record(
+        actor=actor_from_request(request), action=AuditAction.VIEW, organisation_id=request.user.organisation_id,
+        obj=export, changes={"export": ["", f"{export.title} (downloaded)"]},
+    )  # fmt: skip
+    response = StreamingHttpResponse(exports.export_content(export), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    response["Content-Length"] = str(export.size)
+    return response

@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from interactions.selectors import knowledge_base
+from mtm.exports import CsvExport, spreadsheet_safe
 from mtm.models import AuditAction, AuditEvent
 from mtm.scoping import scope_to_organisation
 from patients.models import MedicationEntry, MedicationStatus, Prescriber
@@ -402,18 +403,55 @@ def completed_in_period(*, user, start: datetime.date, end: datetime.date) -> Qu
     )
 
 
-def billing_lines(*, user, start: datetime.date, end: datetime.date) -> Iterator[dict]:
-    """One line per CPT code of each completed review in the period, read from the database a
-    few hundred reviews at a time as the lines are used (an export of any period, in flat memory).
-    The query is made now, in the organisation's time zone; the rows are read later."""
+BILLING_HEADER = [
+    "date_of_service", "patient_last_name", "patient_first_name", "date_of_birth", "health_plan", "member_id",
+    "review", "method", "pharmacist", "minutes", "patient_status", "cpt_code", "units", "review_id",
+]  # fmt: skip
+
+
+def billing_csv(user, parameters: dict) -> CsvExport:
+    """The billing export of a period (`start` and `end`, ISO dates): one line per CPT code of each
+    completed review, read from the database a few hundred reviews at a time as the lines are
+    written (an export of any period, in flat memory). Streamed by the outcomes page, or prepared by
+    the worker for a long period (mtm/exports.py). Dates in the organisation's time zone, the one
+    active when this is called."""
+    start, end = (datetime.date.fromisoformat(parameters[name]) for name in ("start", "end"))
     reviews = completed_in_period(user=user, start=start, end=end).order_by("completed_at", "pk")
-    return _billing_lines(reviews)
+    zone = timezone.get_current_timezone()  # the rows are written later, perhaps after the view returned
 
+    def lines(review: Review) -> list[list]:
+        patient = review.patient
+        return [
+            [
+                spreadsheet_safe(value)
+                for value in [
+                    review.completed_at.astimezone(zone).date().isoformat(),
+                    patient.last_name,
+                    patient.first_name,
+                    patient.date_of_birth.isoformat(),
+                    patient.plan_name,
+                    patient.member_id,
+                    review.kind.upper(),
+                    review.get_method_display(),
+                    review.pharmacist.get_full_name() or review.pharmacist.username,
+                    review.minutes_spent,
+                    "new" if review.new_patient else "established",
+                    code,
+                    units,
+                    review.pk,
+                ]
+            ]  # fmt: skip
+            for code, units in cpt_units(
+                minutes=review.minutes_spent or 0, new_patient=bool(review.new_patient)
+            )
+        ]
 
-def _billing_lines(reviews: QuerySet[Review]) -> Iterator[dict]:
-    for review in reviews.iterator(chunk_size=500):
-        for code, units in cpt_units(minutes=review.minutes_spent or 0, new_patient=bool(review.new_patient)):
-            yield {"review": review, "code": code, "units": units}
+    return CsvExport(
+        filename=f"mtm-billing-{start:%Y%m%d}-{end:%Y%m%d}.csv",
+        header=BILLING_HEADER,
+        items=(lines(review) for review in reviews.iterator(chunk_size=500)),
+        count=reviews.count,
+    )
 
 
 @dataclass

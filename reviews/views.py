@@ -1,7 +1,6 @@
 """The review workspace: one page; every form on it saves through htmx and gets the workspace back
 (or, for the CMR questions, the medication's row), and works as a plain form without JavaScript."""
 
-import csv
 import json
 
 from django.core.exceptions import ValidationError
@@ -10,9 +9,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
+from django.views.decorators.http import require_POST
 
 from mtm.audit import actor_from_request, audit_record
 from mtm.decorators import requires
+from mtm import exports
 from mtm.forms import run_service
 from mtm.middleware import wants_fragment
 from mtm.models import AuditAction
@@ -691,58 +692,47 @@ def outcomes_report(request):
     return render(
         request,
         "reviews/outcomes.html",
-        {"form": form, "total": total, "per_pharmacist": per_pharmacist, "categories": categories},
+        {
+            "form": form,
+            "total": total,
+            "per_pharmacist": per_pharmacist,
+            "categories": categories,
+            "prepare_billing": total.reviews > exports.STREAM_AT_MOST,
+        },  # fmt: skip
     )
-
-
-def _csv_cell(value) -> str:
-    """Text that a spreadsheet would run as a formula is quoted (CSV injection)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 @requires(Capability.REPORTS_VIEW)
 def billing_export(request):
+    """The billing CSV of a period, streamed: the first line leaves before the last is read."""
     form = _period(request)
     if not form.is_valid():
         # The outcomes page, with what is wrong on the fields of the period, rather than a file.
         return render(request, "reviews/outcomes.html", {"form": form}, status=400)
     start, end = form.cleaned_data["start"], form.cleaned_data["end"]
-    zone = timezone.get_current_timezone()  # the rows are written after the view has returned
-    lines = selectors.billing_lines(user=request.user, start=start, end=end)
-
-    def rows():
-        yield [
-            "date_of_service", "patient_last_name", "patient_first_name", "date_of_birth", "health_plan",
-            "member_id", "review", "method", "pharmacist", "minutes", "patient_status", "cpt_code", "units",
-            "review_id",
-        ]  # fmt: skip
-        for line in lines:
-            review = line["review"]
-            patient = review.patient
-            yield [_csv_cell(value) for value in [
-                review.completed_at.astimezone(zone).date().isoformat(), patient.last_name, patient.first_name,
-                patient.date_of_birth.isoformat(), patient.plan_name, patient.member_id, review.kind.upper(),
-                review.get_method_display(), review.pharmacist.get_full_name() or review.pharmacist.username,
-                review.minutes_spent, "new" if review.new_patient else "established", line["code"], line["units"],
-                review.pk,
-            ]]  # fmt: skip
-
+    export = selectors.billing_csv(request.user, {"start": start.isoformat(), "end": end.isoformat()})
     audit_record(
         actor=actor_from_request(request), action=AuditAction.VIEW, organisation_id=request.user.organisation_id,
         changes={"export": ["", f"billing {start} to {end}"]},
     )  # fmt: skip
-    writer = csv.writer(_Echo())
-    response = StreamingHttpResponse((writer.writerow(row) for row in rows()), content_type="text/csv")
-    response["Content-Disposition"] = f'attachment; filename="mtm-billing-{start:%Y%m%d}-{end:%Y%m%d}.csv"'
+    response = StreamingHttpResponse(exports.csv_lines(export.rows()), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
     return response
 
 
-class _Echo:
-    """A file for csv.writer that hands each line back instead of keeping it (a streamed export)."""
-
-    def write(self, line: str) -> str:
-        return line
+@require_POST
+@requires(Capability.REPORTS_VIEW)
+def billing_export_prepare(request):
+    """The billing CSV of a long period, prepared by the worker; its page shows the progress."""
+    form = PeriodForm(request.POST)
+    if not form.is_valid():
+        return render(request, "reviews/outcomes.html", {"form": form}, status=400)
+    start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+    export = exports.export_request(
+        user=request.user, kind="billing", parameters={"start": start.isoformat(), "end": end.isoformat()},
+        title=f"Billing, {start:%m/%d/%Y} to {end:%m/%d/%Y}", by=actor_from_request(request),
+    )  # fmt: skip
+    return redirect("export_detail", export_id=export.pk)
 
 
 # A problem's recommendation forms, by the address they load from: to the patient, to a prescriber,

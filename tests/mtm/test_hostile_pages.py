@@ -8,7 +8,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from actionplans.models import IssuedDocument
 from followups.models import FollowUp, Reminder
-from mtm.models import User
+from mtm.models import Export, ExportStatus, User
 from patients.models import MedicationEntry, Prescriber
 from reviews.models import Problem, Recommendation
 from tests.conftest import client_for
@@ -69,6 +69,14 @@ def real_arguments(pharmacist) -> dict[str, str]:
         "follow_up_id": FollowUp.objects.filter(organisation=organisation).first().pk,
         "user_id": pharmacist.pk,
         "which": "problem",
+        "export_id": Export.objects.create(
+            organisation=organisation,
+            requested_by=pharmacist,
+            kind="billing",
+            title="Billing",
+            parameters={"start": "2026-01-01", "end": "2026-01-31"},
+            status=ExportStatus.READY,
+        ).pk,  # fmt: skip
     }
     reminder = Reminder.objects.filter(follow_up__organisation=organisation).first()
     if reminder is not None:
