@@ -4,8 +4,8 @@ from celery import shared_task
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
-from mtm.models import User
 from mtm.exports import forget_old_exports, prepare_export  # noqa: F401  (registered here, where the worker looks)
+from mtm.models import User
 from mtm.outbox import relay, run_queued  # noqa: F401
 from mtm.services import password_link_email_send
 from mtm.submissions import submissions_forget_old

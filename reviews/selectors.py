@@ -4,7 +4,6 @@ through mtm.scoping; a review of another organisation is a 404."""
 import datetime
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.db import models
@@ -420,30 +419,16 @@ def billing_csv(user, parameters: dict) -> CsvExport:
     zone = timezone.get_current_timezone()  # the rows are written later, perhaps after the view returned
 
     def lines(review: Review) -> list[list]:
-        patient = review.patient
+        patient, pharmacist = review.patient, review.pharmacist
+        values = [
+            review.completed_at.astimezone(zone).date().isoformat(), patient.last_name, patient.first_name,
+            patient.date_of_birth.isoformat(), patient.plan_name, patient.member_id, review.kind.upper(),
+            review.get_method_display(), pharmacist.get_full_name() or pharmacist.username, review.minutes_spent,
+            "new" if review.new_patient else "established",
+        ]  # fmt: skip
+        units = cpt_units(minutes=review.minutes_spent or 0, new_patient=bool(review.new_patient))
         return [
-            [
-                spreadsheet_safe(value)
-                for value in [
-                    review.completed_at.astimezone(zone).date().isoformat(),
-                    patient.last_name,
-                    patient.first_name,
-                    patient.date_of_birth.isoformat(),
-                    patient.plan_name,
-                    patient.member_id,
-                    review.kind.upper(),
-                    review.get_method_display(),
-                    review.pharmacist.get_full_name() or review.pharmacist.username,
-                    review.minutes_spent,
-                    "new" if review.new_patient else "established",
-                    code,
-                    units,
-                    review.pk,
-                ]
-            ]  # fmt: skip
-            for code, units in cpt_units(
-                minutes=review.minutes_spent or 0, new_patient=bool(review.new_patient)
-            )
+            [spreadsheet_safe(value) for value in [*values, code, count, review.pk]] for code, count in units
         ]
 
     return CsvExport(

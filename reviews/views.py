@@ -11,9 +11,9 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
+from mtm import exports
 from mtm.audit import actor_from_request, audit_record
 from mtm.decorators import requires
-from mtm import exports
 from mtm.forms import run_service
 from mtm.middleware import wants_fragment
 from mtm.models import AuditAction
@@ -698,7 +698,7 @@ def outcomes_report(request):
             "per_pharmacist": per_pharmacist,
             "categories": categories,
             "prepare_billing": total.reviews > exports.STREAM_AT_MOST,
-        },  # fmt: skip
+        },
     )
 
 

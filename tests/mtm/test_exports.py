@@ -140,7 +140,7 @@ def test_a_user_who_lost_the_right_gets_no_file(org, pharmacist):
 
 
 def test_exports_are_forgotten_after_a_week(org, pharmacist):
-    old, recent = (
+    old, _ = (
         Export.objects.create(organisation=org, requested_by=pharmacist, kind="billing", title=title)
         for title in ("old", "recent")
     )

@@ -76,7 +76,7 @@ def real_arguments(pharmacist) -> dict[str, str]:
             title="Billing",
             parameters={"start": "2026-01-01", "end": "2026-01-31"},
             status=ExportStatus.READY,
-        ).pk,  # fmt: skip
+        ).pk,
     }
     reminder = Reminder.objects.filter(follow_up__organisation=organisation).first()
     if reminder is not None:
