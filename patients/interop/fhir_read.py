@@ -1,0 +1,723 @@
+"""Reading FHIR R4 data into what MTM keeps: plain data, no database.
+
+The input is one or more files: a Bundle (collection, transaction, searchset, document), a single
+resource, or NDJSON as a Bulk Data export writes it (one resource per line, one file per type).
+Every resource is validated on its own with the fhir.resources R4B models, so that one bad resource
+is reported (with its type/id, and its line for NDJSON) and the rest still reads. References are
+resolved across all the files read together: `Patient/123`, a bundle's `urn:uuid:` fullUrls, an
+absolute URL ending in Type/id, `#contained` ids, and conditional references by NPI
+(`Practitioner?identifier=http://hl7.org/fhir/sid/us-npi|123`).
+
+What comes out is grouped per patient (`PatientData`), each item with where it came from (the
+resource's Type/id and its lastUpdated), so that the import (patients/interop/fhir_import.py) can
+recognise on a second import what it wrote on the first. Codes are kept: RxNorm and NDC for drugs,
+ICD-10-CM and SNOMED CT for conditions, LOINC for observations, whose UCUM units are converted to
+MTM's. What MTM does not keep is skipped and counted by resource type.
+"""
+
+import datetime
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from fhir.resources.R4B import get_fhir_model_class
+from pydantic import ValidationError as ModelError
+
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+NDC = "http://hl7.org/fhir/sid/ndc"
+NPI = "http://hl7.org/fhir/sid/us-npi"
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+SNOMED = "http://snomed.info/sct"
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+
+READ = {
+    "Patient", "MedicationRequest", "MedicationStatement", "MedicationDispense", "Medication",
+    "AllergyIntolerance", "Condition", "Observation", "Practitioner", "PractitionerRole", "Organization",
+}  # fmt: skip
+NO_KNOWN_ALLERGY = {"716186003", "409137002", "428607008"}  # SNOMED: no known allergy / drug allergy
+
+
+# --- What comes out ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where an item came from: the resource (Type/id) and when it was last changed there."""
+
+    resource: str
+    updated: datetime.datetime | None = None
+
+
+@dataclass
+class Medication:
+    origin: Origin
+    name: str  # as the source writes it (text, else the first coding's display)
+    rxcuis: list[str]
+    ndcs: list[str]
+    directions: str
+    reported: bool  # what the patient says they take (OTC, supplements), not a prescription
+    active: bool
+    start_date: datetime.date | None
+    stop_date: datetime.date | None
+    prescriber_npi: str = ""
+    prescriber_name: str = ""
+
+
+@dataclass
+class Fill:
+    origin: Origin
+    name: str
+    rxcuis: list[str]
+    ndcs: list[str]
+    fill_date: datetime.date
+    days_supply: int
+    quantity: Decimal
+
+
+@dataclass
+class Allergy:
+    origin: Origin
+    substance: str
+    reaction: str
+    severity: str  # AllergySeverity value
+    kind: str  # AllergyKind value
+    active: bool
+    noted_on: datetime.date | None
+
+
+@dataclass
+class Condition:
+    origin: Origin
+    system: str  # ICD10CM or SNOMED
+    code: str
+    display: str
+    icd10_code: str  # when the source gives one ("" otherwise)
+    active: bool
+    onset_date: datetime.date | None
+    resolved_date: datetime.date | None
+
+
+@dataclass
+class Observation:
+    origin: Origin
+    kind: str  # a patients.models.MeasurementKind value
+    value: Decimal  # in MTM's unit for the kind (MEASUREMENT_UNITS)
+    diastolic: Decimal | None
+    measured_on: datetime.date
+    loinc: str
+
+
+@dataclass
+class PatientData:
+    key: str  # Type/id in the files read
+    origin: Origin | None = None  # None when the files hold no Patient resource for these items
+    identifiers: list[tuple[str, str]] = field(default_factory=list)  # (system, value)
+    first_name: str = ""
+    last_name: str = ""
+    birth_date: datetime.date | None = None
+    sex: str = ""
+    phone: str = ""
+    email: str = ""
+    address_line1: str = ""
+    address_line2: str = ""
+    city: str = ""
+    state: str = ""
+    postal_code: str = ""
+    language: str = ""
+    no_known_allergies: bool = False
+    medications: list[Medication] = field(default_factory=list)
+    fills: list[Fill] = field(default_factory=list)
+    allergies: list[Allergy] = field(default_factory=list)
+    conditions: list[Condition] = field(default_factory=list)
+    observations: list[Observation] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Problem:
+    where: str  # "MedicationRequest/abc (line 12 of MedicationRequest.000.ndjson)"
+    reason: str
+
+
+@dataclass
+class FhirData:
+    patients: dict[str, PatientData] = field(default_factory=dict)
+    read: Counter = field(default_factory=Counter)  # resources read, by type
+    skipped: Counter = field(default_factory=Counter)  # (type, why) -> how many
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def items(self) -> int:
+        return sum(
+            len(p.medications) + len(p.fills) + len(p.allergies) + len(p.conditions) + len(p.observations)
+            for p in self.patients.values()
+        )
+
+
+class Refused(Exception):
+    """One resource that cannot be read, and why (reported; the others go on)."""
+
+
+class Skipped(Exception):
+    """A resource that is valid but holds nothing MTM can keep, and why (counted)."""
+
+
+# --- Reading files ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Resource:
+    data: dict
+    model: object
+    where: str
+    keys: list[str]  # how others may refer to it
+
+
+def fhir_read(files: Iterable[tuple[str, bytes | str]], *, today: datetime.date) -> FhirData:
+    """Read files given as (name, content). Names ending in .ndjson are read a line at a time;
+    anything else is one JSON document (a Bundle or a single resource)."""
+    out = FhirData()
+    resources: dict[str, _Resource] = {}  # by Type/id: a resource read twice is kept once
+    for name, content in files:
+        text = content.decode("utf-8-sig") if isinstance(content, bytes) else content
+        if name.lower().endswith(".ndjson"):
+            for number, line in enumerate(text.splitlines(), start=1):
+                if line.strip():
+                    _parse(line, f"line {number} of {name}", out, resources)
+        else:
+            _parse(text, name, out, resources)
+    return _Reader(list(resources.values()), out, today).run()
+
+
+def _parse(text: str, where: str, out: FhirData, resources: dict[str, _Resource]) -> None:
+    try:
+        data = json.loads(text)
+    except ValueError as error:
+        out.problems.append(
+            Problem(where, f"not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})")
+        )
+        return
+    if isinstance(data, dict) and "resourceType" not in data and "exportId" in data:
+        out.skipped[("export log", "a line of the Bulk Data client's log, not data")] += 1
+        return
+    if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
+        out.problems.append(Problem(where, "not a FHIR resource (no resourceType)"))
+        return
+    if data["resourceType"] == "Bundle":
+        for index, entry in enumerate(data.get("entry") or [], start=1):
+            resource = entry.get("resource") if isinstance(entry, dict) else None
+            if not isinstance(resource, dict):
+                out.problems.append(Problem(f"entry {index} of {where}", "the entry holds no resource"))
+                continue
+            _add(resource, f"entry {index} of {where}", out, resources, full_url=entry.get("fullUrl"))
+        return
+    _add(data, where, out, resources)
+
+
+def _add(
+    data: dict, where: str, out: FhirData, resources: dict[str, _Resource], full_url: str | None = None
+) -> None:
+    kind = data.get("resourceType")
+    label = f"{kind}/{data.get('id')}" if data.get("id") else str(kind)
+    where = f"{label} ({where})"
+    if kind not in READ:
+        out.skipped[(str(kind), "MTM does not keep this type of resource")] += 1
+        return
+    try:
+        model = get_fhir_model_class(kind).model_validate(data)
+    except ModelError as error:
+        first = error.errors()[0]
+        path = ".".join(str(part) for part in first["loc"]) or kind
+        more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+        out.problems.append(Problem(where, f"fails the FHIR R4 model at {path}: {first['msg']}{more}"))
+        return
+    keys = [f"{kind}/{data['id']}"] if data.get("id") else []
+    if isinstance(full_url, str) and full_url:
+        keys.append(full_url)
+    out.read[kind] += 1
+    resource = _Resource(data, model, where, keys)
+    earlier = resources.get(keys[0]) if keys else None
+    if earlier is not None:  # the same resource in two files (a bundle and its Provenance's, say)
+        out.skipped[(kind, "the same resource read twice (the later version kept)")] += 1
+        if _updated(model) < _updated(earlier.model):
+            return
+    resources[keys[0] if keys else f"#{len(resources)}"] = resource
+
+
+def _updated(model) -> datetime.datetime:
+    meta = model.meta
+    updated = meta.lastUpdated if meta is not None else None
+    return updated or datetime.datetime.min.replace(tzinfo=datetime.UTC)
+
+
+# --- From resources to what MTM keeps -----------------------------------------------------------------
+
+
+class _Reader:
+    def __init__(self, resources: list[_Resource], out: FhirData, today: datetime.date):
+        self.resources, self.out, self.today = resources, out, today
+        self.by_key: dict[str, _Resource] = {}
+        self.by_npi: dict[str, _Resource] = {}
+        for resource in resources:
+            for key in resource.keys:
+                self.by_key[key] = resource
+            if resource.data["resourceType"] == "Practitioner":
+                npi = _identifier(resource.model, NPI)
+                if npi:
+                    self.by_npi[npi] = resource
+
+    def run(self) -> FhirData:
+        for resource in self.resources:
+            if resource.data["resourceType"] == "Patient":
+                self._patient(resource)
+        readers = {
+            "MedicationRequest": self._medication, "MedicationStatement": self._medication,
+            "MedicationDispense": self._fill, "AllergyIntolerance": self._allergy, "Condition": self._condition,
+            "Observation": self._observation,
+        }  # fmt: skip
+        for resource in self.resources:
+            reader = readers.get(resource.data["resourceType"])
+            if reader is None:
+                continue
+            try:
+                reader(resource)
+            except Refused as refusal:
+                self.out.problems.append(Problem(resource.where, str(refusal)))
+            except Skipped as skip:
+                self.out.skipped[(resource.data["resourceType"], str(skip))] += 1
+        return self.out
+
+    # References
+
+    def resolve(self, reference, *, within: _Resource | None = None) -> _Resource | None:
+        target = getattr(reference, "reference", None)
+        if not target:
+            return None
+        if target.startswith("#") and within is not None:
+            for contained in within.data.get("contained") or []:
+                if contained.get("id") == target[1:]:
+                    kind = contained.get("resourceType")
+                    model = get_fhir_model_class(kind).model_validate(contained)
+                    return _Resource(contained, model, within.where, [])
+            return None
+        if target in self.by_key:
+            return self.by_key[target]
+        match = re.search(r"([A-Za-z]+/[A-Za-z0-9\-.]{1,64})(/_history/[^/]+)?$", target)
+        if match and match.group(1) in self.by_key:
+            return self.by_key[match.group(1)]
+        npi = re.fullmatch(r"Practitioner\?identifier=" + re.escape(NPI) + r"\|(\d{10})", target)
+        if npi:
+            return self.by_npi.get(npi.group(1))
+        return None
+
+    def patient_of(self, resource: _Resource, reference) -> PatientData:
+        target = getattr(reference, "reference", None)
+        if not target:
+            raise Refused("it names no patient (subject or patient)")
+        found = self.resolve(reference)
+        if found is None or found.data["resourceType"] != "Patient":
+            raise Refused(f"it refers to {target}, which is not among the resources read")
+        return self.out.patients[found.keys[0]]
+
+    def origin(self, resource: _Resource) -> Origin:
+        meta = resource.model.meta
+        updated = meta.lastUpdated if meta is not None else None
+        return Origin(resource.keys[0] if resource.keys else resource.where, updated)
+
+    def date(self, value, what: str) -> datetime.date | None:
+        """A FHIR date or dateTime as a date, refused when it is after today."""
+        if value is None:
+            return None
+        day = value.date() if isinstance(value, datetime.datetime) else value
+        if not isinstance(day, datetime.date):  # a partial date (year or year-month)
+            day = _partial_date(str(value))
+        if day is not None and day > self.today:
+            raise Refused(f"its {what} ({day.isoformat()}) is in the future")
+        return day
+
+    # Resources
+
+    def _patient(self, resource: _Resource) -> None:
+        model = resource.model
+        patient = PatientData(
+            key=resource.keys[0] if resource.keys else resource.where, origin=self.origin(resource)
+        )
+        patient.identifiers = [
+            (identifier.system or "", identifier.value)
+            for identifier in model.identifier or []
+            if identifier.value
+        ]
+        names = model.name or []
+        name = next((n for n in names if n.use == "official"), names[0] if names else None)
+        if name is not None:
+            patient.last_name = name.family or ""
+            patient.first_name = " ".join(name.given or []) if name.given else ""
+            if not (patient.last_name or patient.first_name) and name.text:
+                *given, family = name.text.split()
+                patient.first_name, patient.last_name = " ".join(given), family
+        patient.sex = _sex(model)
+        try:
+            patient.birth_date = self.date(model.birthDate, "birth date")
+        except Refused as refusal:
+            self.out.problems.append(Problem(resource.where, str(refusal)))
+        for telecom in model.telecom or []:
+            if telecom.system == "phone" and telecom.value and not patient.phone:
+                patient.phone = telecom.value
+            elif telecom.system == "email" and telecom.value and not patient.email:
+                patient.email = telecom.value
+        address = next(iter(model.address or []), None)
+        if address is not None:
+            lines = list(address.line or [])
+            patient.address_line1 = lines[0] if lines else ""
+            patient.address_line2 = ", ".join(lines[1:])
+            patient.city, patient.state = address.city or "", address.state or ""
+            patient.postal_code = address.postalCode or ""
+        for communication in model.communication or []:
+            codes = [c.code for c in communication.language.coding or [] if c.code]
+            if codes:
+                patient.language = codes[0].split("-")[0].lower()
+                if communication.preferred:
+                    break
+        self.out.patients[patient.key] = patient
+        for key in resource.keys:
+            self.out.patients.setdefault(key, patient)
+
+    def _drug(self, resource: _Resource) -> tuple[str, list[str], list[str]]:
+        """The drug of a MedicationRequest/Statement/Dispense: its name and codes."""
+        model = resource.model
+        concept = model.medicationCodeableConcept
+        if concept is None and model.medicationReference is not None:
+            medication = self.resolve(model.medicationReference, within=resource)
+            if medication is not None and medication.data["resourceType"] == "Medication":
+                concept = medication.model.code
+            elif model.medicationReference.display:
+                return model.medicationReference.display, [], []
+            else:
+                raise Refused(
+                    f"its medication refers to {model.medicationReference.reference}, "
+                    "which is not among the resources read"
+                )
+        if concept is None:
+            raise Refused("it names no medication")
+        codings = list(concept.coding or [])
+        rxcuis = [c.code for c in codings if c.system == RXNORM and c.code]
+        ndcs = [re.sub(r"\D", "", c.code) for c in codings if c.system == NDC and c.code]
+        name = concept.text or next((c.display for c in codings if c.display), "")
+        if not name:
+            unknown = ", ".join(sorted({c.system or "no system" for c in codings})) or "none"
+            if rxcuis or ndcs:
+                name = f"RxNorm {rxcuis[0]}" if rxcuis else f"NDC {ndcs[0]}"
+            else:
+                raise Refused(
+                    f"its medication has no name and no RxNorm or NDC code (code systems: {unknown})"
+                )
+        return name.strip()[:200], rxcuis, ndcs
+
+    def _medication(self, resource: _Resource) -> None:
+        model = resource.model
+        kind = resource.data["resourceType"]
+        if model.status in ("entered-in-error", "draft", "unknown", "not-taken"):
+            self.out.skipped[(kind, f"status {model.status}")] += 1
+            return
+        patient = self.patient_of(resource, model.subject)
+        name, rxcuis, ndcs = self._drug(resource)
+        if kind == "MedicationRequest":
+            active = model.status in ("active", "on-hold")
+            reported = bool(model.reportedBoolean or model.reportedReference)
+            start = self.date(model.authoredOn, "date written")
+            dosage, requester = model.dosageInstruction, model.requester
+            stop = None
+        else:
+            active = model.status in ("active", "intended")
+            reported = False
+            period = model.effectivePeriod
+            start = self.date(model.effectiveDateTime or (period.start if period else None), "start date")
+            stop = self.date(period.end if period else None, "end date")
+            dosage, requester = model.dosage, model.informationSource
+        prescriber_npi, prescriber_name = self._prescriber(requester)
+        patient.medications.append(
+            Medication(
+                origin=self.origin(resource), name=name, rxcuis=rxcuis, ndcs=ndcs, directions=_directions(dosage),
+                reported=reported, active=active, start_date=start, stop_date=None if active else stop,
+                prescriber_npi=prescriber_npi, prescriber_name=prescriber_name,
+            )
+        )  # fmt: skip
+
+    def _prescriber(self, reference) -> tuple[str, str]:
+        if reference is None:
+            return "", ""
+        found = self.resolve(reference)
+        if found is not None and found.data["resourceType"] == "PractitionerRole":
+            found = self.resolve(found.model.practitioner) if found.model.practitioner else None
+        if found is not None and found.data["resourceType"] == "Practitioner":
+            name = next(iter(found.model.name or []), None)
+            full = " ".join([*(name.given or []), name.family or ""]).strip() if name is not None else ""
+            return _identifier(found.model, NPI), full or (reference.display or "")
+        npi = re.search(r"us-npi\|(\d{10})$", reference.reference or "")
+        return (npi.group(1) if npi else ""), (reference.display or "")
+
+    def _fill(self, resource: _Resource) -> None:
+        model = resource.model
+        if model.status != "completed":
+            self.out.skipped[("MedicationDispense", f"status {model.status} (not handed over)")] += 1
+            return
+        patient = self.patient_of(resource, model.subject)
+        name, rxcuis, ndcs = self._drug(resource)
+        day = self.date(model.whenHandedOver or model.whenPrepared, "date handed over")
+        if day is None:
+            raise Refused("it has no date handed over (whenHandedOver)")
+        days = model.daysSupply.value if model.daysSupply is not None else None
+        if days is None:
+            raise Skipped("no days supply (adherence cannot be computed without it)")
+        if not 1 <= days <= 365:
+            raise Refused(f"its days supply ({days if days is not None else 'none'}) is not 1 to 365")
+        quantity = model.quantity.value if model.quantity is not None else None
+        if quantity is None or quantity <= 0:
+            raise Refused("it has no quantity above zero")
+        patient.fills.append(
+            Fill(self.origin(resource), name, rxcuis, ndcs, day, int(days), Decimal(str(quantity)))
+        )
+
+    def _allergy(self, resource: _Resource) -> None:
+        model = resource.model
+        verification = _code(model.verificationStatus)
+        if verification in ("entered-in-error", "refuted"):
+            self.out.skipped[("AllergyIntolerance", f"verification {verification}")] += 1
+            return
+        patient = self.patient_of(resource, model.patient)
+        codes = {c.code for c in (model.code.coding or [])} if model.code is not None else set()
+        if codes & NO_KNOWN_ALLERGY:
+            patient.no_known_allergies = True
+            return
+        substance = (
+            (model.code.text or next((c.display for c in model.code.coding or [] if c.display), ""))
+            if model.code
+            else ""
+        )
+        if not substance:
+            raise Refused("it names no substance")
+        reactions = []
+        severity = {"high": "severe", "low": "mild"}.get(model.criticality or "", "unknown")
+        for reaction in model.reaction or []:
+            for manifestation in reaction.manifestation or []:
+                text = manifestation.text or next(
+                    (c.display for c in manifestation.coding or [] if c.display), ""
+                )
+                if text:
+                    reactions.append(text)
+            if reaction.severity:
+                severity = reaction.severity
+        status = _code(model.clinicalStatus) or "active"
+        noted = self.date(model.recordedDate or model.onsetDateTime, "date recorded")
+        patient.allergies.append(
+            Allergy(
+                origin=self.origin(resource), substance=substance[:200], reaction=", ".join(reactions)[:200],
+                severity=severity, kind="intolerance" if model.type == "intolerance" else "allergy",
+                active=status == "active", noted_on=noted,
+            )
+        )  # fmt: skip
+
+    def _condition(self, resource: _Resource) -> None:
+        model = resource.model
+        verification = _code(model.verificationStatus)
+        if verification in ("entered-in-error", "refuted"):
+            self.out.skipped[("Condition", f"verification {verification}")] += 1
+            return
+        patient = self.patient_of(resource, model.subject)
+        codings = list(model.code.coding or []) if model.code is not None else []
+        icd = next((c for c in codings if c.system == ICD10CM and c.code), None)
+        snomed = next((c for c in codings if c.system == SNOMED and c.code), None)
+        chosen = icd or snomed
+        if chosen is None:
+            systems = ", ".join(sorted({c.system or "no system" for c in codings})) or "none"
+            raise Refused(
+                f"its code is in no system MTM reads (ICD-10-CM, SNOMED CT); systems given: {systems}"
+            )
+        display = (model.code.text or chosen.display or "").strip()
+        status = _code(model.clinicalStatus) or "active"
+        onset = self.date(
+            model.onsetDateTime or (model.onsetPeriod.start if model.onsetPeriod else None), "onset"
+        )
+        abated = self.date(model.abatementDateTime, "date resolved")
+        patient.conditions.append(
+            Condition(
+                origin=self.origin(resource), system=chosen.system, code=chosen.code.strip(), display=display[:300],
+                icd10_code=icd.code.strip() if icd else "", active=status in ("active", "recurrence", "relapse"),
+                onset_date=onset, resolved_date=abated,
+            )
+        )  # fmt: skip
+
+    def _observation(self, resource: _Resource) -> None:
+        model = resource.model
+        if model.status in ("entered-in-error", "cancelled", "registered"):
+            self.out.skipped[("Observation", f"status {model.status}")] += 1
+            return
+        loinc = next(
+            (c.code for c in (model.code.coding or []) if c.system == LOINC and c.code in OBSERVED), None
+        )
+        if loinc is None:
+            self.out.skipped[("Observation", "a measurement MTM does not keep")] += 1
+            return
+        patient = self.patient_of(resource, model.subject)
+        period = model.effectivePeriod
+        day = self.date(model.effectiveDateTime or (period.start if period else None) or model.issued, "date")
+        if day is None:
+            raise Refused("it has no date (effective)")
+        kind = OBSERVED[loinc]
+        if kind == "blood_pressure":
+            values = {}
+            for component in model.component or []:
+                code = next((c.code for c in component.code.coding or [] if c.system == LOINC), None)
+                if code in ("8480-6", "8462-4"):
+                    if component.dataAbsentReason is not None:
+                        raise Skipped("a value is absent (dataAbsentReason)")
+                    values[code] = _converted(component.valueQuantity, kind)
+            if "8480-6" not in values or "8462-4" not in values:
+                raise Refused(
+                    "its blood pressure lacks the systolic (8480-6) or diastolic (8462-4) component"
+                )
+            value, diastolic = values["8480-6"], values["8462-4"]
+        else:
+            if model.dataAbsentReason is not None:
+                raise Skipped("a value is absent (dataAbsentReason)")
+            value, diastolic = _converted(model.valueQuantity, kind), None
+        patient.observations.append(Observation(self.origin(resource), kind, value, diastolic, day, loinc))
+
+
+# --- Codes, units, dosage -------------------------------------------------------------------------------
+
+# LOINC codes MTM keeps, by measurement kind (US Core vital signs and the labs the screening uses;
+# older codes too, as Synthea writes them).
+OBSERVED = {
+    "29463-7": "weight", "3141-9": "weight",
+    "8302-2": "height", "8306-3": "height",
+    "2160-0": "serum_creatinine", "38483-4": "serum_creatinine", "14682-9": "serum_creatinine",
+    "33914-3": "egfr", "48642-3": "egfr", "48643-1": "egfr", "62238-1": "egfr", "98979-8": "egfr",
+    "50044-7": "egfr", "88293-6": "egfr", "88294-4": "egfr", "69405-9": "egfr",
+    "2823-3": "potassium", "6298-4": "potassium",
+    "6301-6": "inr", "34714-6": "inr",
+    "4548-4": "a1c", "17856-6": "a1c",
+    "85354-9": "blood_pressure", "55284-4": "blood_pressure",
+}  # fmt: skip
+
+# UCUM unit -> factor to MTM's unit, per kind (creatinine in µmol/L: 1 mg/dL = 88.42 µmol/L).
+UNITS = {
+    "weight": {"kg": Decimal(1), "g": Decimal("0.001"), "[lb_av]": Decimal("0.45359237")},
+    "height": {"cm": Decimal(1), "m": Decimal(100), "[in_i]": Decimal("2.54")},
+    "serum_creatinine": {"mg/dL": Decimal(1), "umol/L": 1 / Decimal("88.42")},
+    "egfr": {"mL/min/{1.73_m2}": Decimal(1), "mL/min/1.73m2": Decimal(1), "mL/min": Decimal(1)},
+    "potassium": {"mmol/L": Decimal(1), "meq/L": Decimal(1), "mEq/L": Decimal(1)},
+    "inr": {"{INR}": Decimal(1), "{ratio}": Decimal(1), "1": Decimal(1), "{Ratio}": Decimal(1)},
+    "a1c": {"%": Decimal(1)},
+    "blood_pressure": {"mm[Hg]": Decimal(1), "mmHg": Decimal(1)},
+}
+
+
+def _converted(quantity, kind: str) -> Decimal:
+    if quantity is None or quantity.value is None:
+        raise Refused("it has no value (valueQuantity)")
+    unit = quantity.code or quantity.unit or ""
+    factor = UNITS[kind].get(unit)
+    if factor is None and kind == "inr" and not unit:
+        factor = Decimal(1)  # an INR is a ratio: no unit is its unit
+    if factor is None:
+        known = ", ".join(UNITS[kind])
+        raise Refused(f"its unit “{unit or 'none'}” is not one MTM converts for this measurement ({known})")
+    try:
+        return (Decimal(str(quantity.value)) * factor).quantize(Decimal("0.01"))
+    except InvalidOperation as error:
+        raise Refused(f"its value {quantity.value} is not a number MTM keeps") from error
+
+
+PERIOD_WORDS = {"h": "hour", "d": "day", "wk": "week", "mo": "month"}
+
+
+def _directions(dosages) -> str:
+    """The sig: the dosage's text when it has one; otherwise written from its structure
+    ("1 tablet twice a day", "every 8 hours as needed")."""
+    if not dosages:
+        return ""
+    dosage = dosages[0]
+    if dosage.text:
+        return dosage.text.strip()[:300]
+    parts = []
+    for dose_rate in dosage.doseAndRate or []:
+        quantity = dose_rate.doseQuantity
+        if quantity is not None and quantity.value is not None:
+            parts.append(f"{_number(quantity.value)} {quantity.unit or ''}".strip())
+            break
+    repeat = dosage.timing.repeat if dosage.timing is not None else None
+    if repeat is not None and repeat.period and repeat.periodUnit in PERIOD_WORDS:
+        unit, frequency, period = (
+            PERIOD_WORDS[repeat.periodUnit],
+            repeat.frequency or 1,
+            _number(repeat.period),
+        )
+        if period == "1":
+            words = {1: "once", 2: "twice"}.get(frequency, f"{frequency} times")
+            parts.append(f"{words} a {unit}")
+        elif frequency == 1:
+            parts.append(f"every {period} {unit}s")
+        else:
+            parts.append(f"{frequency} times every {period} {unit}s")
+    if dosage.asNeededBoolean or dosage.asNeededCodeableConcept is not None:
+        parts.append("as needed")
+    return " ".join(parts)[:300]
+
+
+def _number(value) -> str:
+    text = f"{Decimal(str(value)).normalize():f}"
+    return text
+
+
+SEX_EXTENSIONS = {
+    # US Core 6+: individual sex (SNOMED), and the older birth sex (F/M).
+    "http://hl7.org/fhir/us/core/StructureDefinition/us-core-individual-sex": {
+        "248152002": "female",
+        "248153007": "male",
+    },
+    "http://hl7.org/fhir/us/core/StructureDefinition/us-core-birthsex": {"F": "female", "M": "male"},
+}
+
+
+def _sex(model) -> str:
+    if model.gender in ("female", "male"):
+        return model.gender
+    for extension in model.extension or []:
+        codes = SEX_EXTENSIONS.get(extension.url)
+        if codes:
+            value = extension.valueCode or (extension.valueCoding.code if extension.valueCoding else None)
+            if value in codes:
+                return codes[value]
+    return "other"
+
+
+def _code(concept) -> str:
+    if concept is None:
+        return ""
+    return next((c.code for c in concept.coding or [] if c.code), "")
+
+
+def _identifier(model, system: str) -> str:
+    return next((i.value for i in model.identifier or [] if i.system == system and i.value), "")
+
+
+def _partial_date(text: str) -> datetime.date | None:
+    match = re.match(r"(\d{4})(?:-(\d{2}))?", text)
+    if not match:
+        return None
+    return datetime.date(int(match.group(1)), int(match.group(2) or 1), 1)
+
+
+def files_in(paths: Iterable) -> Iterator[tuple[str, bytes]]:
+    """(name, content) of each .json and .ndjson file in the paths given (files or folders)."""
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(path.iterdir()):
+                if child.suffix.lower() in (".json", ".ndjson") and child.is_file():
+                    yield child.name, child.read_bytes()
+        else:
+            yield path.name, path.read_bytes()
