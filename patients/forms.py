@@ -283,7 +283,7 @@ class UnitSelect(forms.Select):
 
 UNIT_KINDS = {unit: str(kind) for kind, units in UNIT_FACTORS.items() for unit in units}
 UNIT_CHOICES = [
-    ("", "Usual unit (kg, cm, mg/dL, mmHg, %)"),
+    ("", "Usual unit (kg, cm, mg/dL, mmHg, %, mL/min/1.73m², mmol/L)"),
     *[
         (MeasurementKind(kind).label, [(unit, unit) for unit in units])
         for kind, units in UNIT_FACTORS.items()

@@ -21,6 +21,19 @@ from patients.validators import (
 )
 
 
+class SourcedRecord(models.Model):
+    """Where an imported row came from (patients/interop/): the system that sent it, the record
+    there (a FHIR Type/id) and when it last changed there. Empty for what was typed in MTM. A second
+    import recognises its rows by these and changes them instead of adding them again."""
+
+    source_system = models.CharField("imported from", max_length=200, blank=True, editable=False)
+    source_record = models.CharField("record there", max_length=200, blank=True, editable=False)
+    source_updated = models.DateTimeField("last changed there", null=True, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+
 class Sex(models.TextChoices):
     FEMALE = "female", "Female"
     MALE = "male", "Male"
@@ -122,6 +135,28 @@ class Patient(VersionedRecord):
         return years - ((day.month, day.day) < (self.date_of_birth.month, self.date_of_birth.day))
 
 
+class PatientIdentifier(models.Model):
+    """An identifier another system gives the patient (a pharmacy's MRN, an EHR's id, a plan's
+    member id), by which imports find them. Unique per organisation, system and value."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="identifiers")
+    system = models.CharField(
+        max_length=200, help_text="A URI or the name of the system, e.g. “Main St Pharmacy MRN”"
+    )
+    value = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "system", "value"], name="patient_identifier_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system}: {self.value}"
+
+
 class Prescriber(VersionedRecord):
     """A prescriber in the organisation's directory; patients' care teams and medications point here."""
 
@@ -186,7 +221,7 @@ class MedicationStatus(models.TextChoices):
     STOPPED = "stopped", "Stopped"
 
 
-class MedicationEntry(VersionedRecord):
+class MedicationEntry(VersionedRecord, SourcedRecord):
     """One line of the medication list, as the patient told it."""
 
     NOT_AUDITED = ("ingredients", "recognised_as", "knowledge_base_version")  # derived from `name`
@@ -287,7 +322,7 @@ class AllergyStatus(models.TextChoices):
     INACTIVE = "inactive", "No longer applies"
 
 
-class Allergy(VersionedRecord):
+class Allergy(VersionedRecord, SourcedRecord):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="allergies")
     substance = models.CharField(max_length=200, help_text="Drug, drug class or other substance")
@@ -321,10 +356,13 @@ class ConditionStatus(models.TextChoices):
     RESOLVED = "resolved", "Resolved"
 
 
-class Condition(VersionedRecord):
+class Condition(VersionedRecord, SourcedRecord):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="conditions")
-    icd10_code = models.CharField("ICD-10-CM code", max_length=10, validators=[validate_icd10cm])
+    # ICD-10-CM when known (what the screening rules read); a condition imported with a SNOMED CT
+    # code only keeps that code and the sender's display.
+    icd10_code = models.CharField("ICD-10-CM code", max_length=10, blank=True, validators=[validate_icd10cm])
+    snomed_code = models.CharField("SNOMED CT code", max_length=20, blank=True, editable=False)
     description = models.CharField(max_length=300, editable=False)
     onset_date = models.DateField("onset", null=True, blank=True, validators=[validate_not_future])
     status = models.CharField(max_length=10, choices=ConditionStatus.choices, default=ConditionStatus.ACTIVE)
@@ -335,7 +373,7 @@ class Condition(VersionedRecord):
         ordering = ["status", "icd10_code"]
 
     def __str__(self) -> str:
-        return f"{self.icd10_code} {self.description}"
+        return f"{self.icd10_code or 'SNOMED ' + self.snomed_code} {self.description}"
 
     @property
     def is_ended(self) -> bool:
@@ -357,6 +395,9 @@ class MeasurementKind(models.TextChoices):
     SERUM_CREATININE = "serum_creatinine", "Serum creatinine"
     BLOOD_PRESSURE = "blood_pressure", "Blood pressure"
     A1C = "a1c", "A1c"
+    EGFR = "egfr", "eGFR"
+    POTASSIUM = "potassium", "Potassium"
+    INR = "inr", "INR"
 
 
 # Canonical unit and the range a real measurement can fall in, per kind.
@@ -366,6 +407,9 @@ MEASUREMENT_UNITS = {
     MeasurementKind.SERUM_CREATININE: "mg/dL",
     MeasurementKind.BLOOD_PRESSURE: "mmHg",
     MeasurementKind.A1C: "%",
+    MeasurementKind.EGFR: "mL/min/1.73m²",
+    MeasurementKind.POTASSIUM: "mmol/L",
+    MeasurementKind.INR: "ratio",  # shown without a unit: "2.4"
 }
 MEASUREMENT_RANGES = {
     MeasurementKind.WEIGHT: (Decimal("0.5"), Decimal("400")),
@@ -373,12 +417,16 @@ MEASUREMENT_RANGES = {
     MeasurementKind.SERUM_CREATININE: (Decimal("0.1"), Decimal("25")),
     MeasurementKind.BLOOD_PRESSURE: (Decimal("50"), Decimal("300")),
     MeasurementKind.A1C: (Decimal("3"), Decimal("20")),
+    MeasurementKind.EGFR: (Decimal("1"), Decimal("200")),
+    MeasurementKind.POTASSIUM: (Decimal("1"), Decimal("10")),
+    MeasurementKind.INR: (Decimal("0.5"), Decimal("15")),
 }
 DIASTOLIC_RANGE = (Decimal("20"), Decimal("200"))
 
 
-class Measurement(VersionedRecord):
-    """A dated measurement in its canonical unit (kg, cm, mg/dL, mmHg, %)."""
+class Measurement(VersionedRecord, SourcedRecord):
+    """A dated measurement in its canonical unit (kg, cm, mg/dL, mmHg, %, mL/min/1.73m², mmol/L;
+    an INR is a ratio)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="measurements")
@@ -404,12 +452,21 @@ class Measurement(VersionedRecord):
         """ "132/76 mmHg", "1.0 mg/dL", "6.1%", "86.2 kg"."""
         if self.kind == MeasurementKind.BLOOD_PRESSURE:
             return f"{self.value:.0f}/{self.diastolic:.0f} mmHg" if self.diastolic is not None else ""
-        if self.kind in (MeasurementKind.SERUM_CREATININE, MeasurementKind.A1C):
+        if self.kind in (
+            MeasurementKind.SERUM_CREATININE,
+            MeasurementKind.A1C,
+            MeasurementKind.POTASSIUM,
+            MeasurementKind.INR,
+        ):
             text = f"{self.value.normalize():f}"
             text = text if "." in text else f"{text}.0"  # lab values keep their decimal: 1.0, not 1
         else:
             text = f"{self.value.normalize():f}"
-        return f"{text}%" if self.kind == MeasurementKind.A1C else f"{text} {self.unit}"
+        if self.kind == MeasurementKind.A1C:
+            return f"{text}%"
+        if self.kind == MeasurementKind.INR:
+            return text
+        return f"{text} {self.unit}"
 
     def clean(self) -> None:
         if not self.kind or self.value is None:
@@ -436,7 +493,7 @@ class Measurement(VersionedRecord):
             raise ValidationError(errors)
 
 
-class PharmacyFill(VersionedRecord):
+class PharmacyFill(VersionedRecord, SourcedRecord):
     """A dispensing from the pharmacy's records, used to compute adherence."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -474,3 +531,114 @@ class PharmacyFill(VersionedRecord):
     def clean(self) -> None:
         if self.medication_id and self.patient_id and self.medication.patient_id != self.patient_id:
             raise ValidationError({"medication": "That medication is not on this patient's list."})
+
+
+# --- Imports (patients/interop/) ---------------------------------------------------------------------
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", "Waiting to start"
+    READING = "reading", "Being read"
+    READY = "ready", "Ready for review"
+    FAILED = "failed", "Failed"
+
+
+class FhirImport(models.Model):
+    """One FHIR import: the files a user gave, what the worker read in them (the report), and per
+    patient the lines the pharmacist accepts before anything is written to a record."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    requested_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    source_system = models.CharField("where the data comes from", max_length=200)
+    target_patient = models.ForeignKey(
+        "Patient", on_delete=models.CASCADE, null=True, blank=True, related_name="+",
+        help_text="Imported from this patient's page: resources without a Patient of their own are theirs",
+    )  # fmt: skip
+    file_names = models.JSONField(default=list)
+    status = models.CharField(max_length=20, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
+    report = models.JSONField(default=dict)  # counts read and skipped, problems (where, reason)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organisation", "-created_at"], name="fhir_import_org_created")]
+
+    def __str__(self) -> str:
+        return f"FHIR import from {self.source_system} ({self.status})"
+
+
+class FhirImportFile(models.Model):
+    """A file of an import as uploaded, kept until the worker has read it."""
+
+    job = models.ForeignKey(FhirImport, on_delete=models.CASCADE, related_name="files")
+    name = models.CharField(max_length=200)
+    content = models.BinaryField()
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PatientMatch(models.TextChoices):
+    IDENTIFIER = "identifier", "Same identifier"
+    NAME_BIRTH_DATE = "name_birth_date", "Same name and birth date: confirm it is the same person"
+    TARGET = "target", "The patient the import was started from"
+    NEW = "new", "New patient"
+
+
+class FhirImportPatient(models.Model):
+    """A patient of the files, and the MTM patient they are (matched, confirmed, or made new)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    job = models.ForeignKey(FhirImport, on_delete=models.CASCADE, related_name="patients")
+    key = models.CharField(max_length=200)  # Type/id in the files
+    patient = models.ForeignKey("Patient", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    match = models.CharField(max_length=20, choices=PatientMatch.choices)
+    confirmed = models.BooleanField(default=False)  # a name + birth date match, confirmed by the pharmacist
+    name = models.CharField(max_length=200)  # as the files give it
+    birth_date = models.DateField(null=True, blank=True)
+    details = models.JSONField(default=dict)  # demographics and identifiers from the files
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class LineAction(models.TextChoices):
+    ADD = "add", "Add"
+    CHANGE = "change", "Change"
+    STOP = "stop", "No longer on the source's list"
+    SAME = "same", "Already the same"
+
+
+class LineDecision(models.TextChoices):
+    PENDING = "pending", "To decide"
+    APPLIED = "applied", "Accepted and written"
+    DECLINED = "declined", "Declined"
+
+
+class FhirImportLine(models.Model):
+    """One change an import proposes for one patient: what it would write, shown before it is."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    job = models.ForeignKey(FhirImport, on_delete=models.CASCADE, related_name="lines")
+    import_patient = models.ForeignKey(FhirImportPatient, on_delete=models.CASCADE, related_name="lines")
+    number = models.PositiveIntegerField()
+    category = models.CharField(max_length=20)  # details, medication, allergy, condition, measurement, fill
+    action = models.CharField(max_length=10, choices=LineAction.choices)
+    summary = models.CharField(max_length=500)
+    changes = models.JSONField(default=list)  # [[field label, before, after], ...]
+    target_id = models.CharField(max_length=64, blank=True)  # the existing row a change or stop is for
+    data = models.JSONField(default=dict)  # what is written if accepted
+    decision = models.CharField(max_length=10, choices=LineDecision.choices, default=LineDecision.PENDING)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["import_patient", "number"]
+        constraints = [models.UniqueConstraint(fields=["job", "number"], name="fhir_import_line_once")]
+
+    def __str__(self) -> str:
+        return self.summary

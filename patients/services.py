@@ -226,9 +226,11 @@ def allergy_inactivate(*, allergy: Allergy, reason: str, version: int, by: Actor
 
 def _condition_code(data: dict[str, Any], condition: Condition) -> dict[str, Any]:
     """Normalise the code, fill the official description, refuse a second active entry of one code."""
-    if "icd10_code" not in data:
-        return data
+    if "icd10_code" not in data or (not data["icd10_code"] and data.get("snomed_code")):
+        return data  # unchanged, or an imported condition known by its SNOMED CT code only
     code = normalise_icd10cm(data["icd10_code"])
+    if not code:
+        raise ValidationError({"icd10_code": "Enter the ICD-10-CM code."})
     description = icd10cm_description(code)
     if description is None:
         try:
@@ -281,6 +283,9 @@ UNIT_FACTORS: dict[str, dict[str, Decimal]] = {
     MeasurementKind.SERUM_CREATININE: {"mg/dL": Decimal(1), "umol/L": Decimal(1) / Decimal("88.42")},
     MeasurementKind.BLOOD_PRESSURE: {"mmHg": Decimal(1)},
     MeasurementKind.A1C: {"%": Decimal(1)},
+    MeasurementKind.EGFR: {"mL/min/1.73m²": Decimal(1)},
+    MeasurementKind.POTASSIUM: {"mmol/L": Decimal(1), "mEq/L": Decimal(1)},
+    MeasurementKind.INR: {"ratio": Decimal(1)},
 }
 
 

@@ -138,13 +138,18 @@ class ConditionSerializer(VersionedSerializer):
             "id",
             "version",
             "icd10_code",
+            "snomed_code",
             "description",
             "onset_date",
             "status",
             "resolved_date",
             "notes",
+            "source_system",
+            "source_record",
         ]
         read_only_fields = ["id", "description", "status", "resolved_date"]
+        # Required when a condition is added through the API (an imported one may have SNOMED only).
+        extra_kwargs = {"icd10_code": {"required": True, "allow_blank": False}}
 
 
 class ConditionResolveSerializer(serializers.Serializer):

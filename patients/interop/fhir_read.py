@@ -579,7 +579,7 @@ class _Reader:
                 raise Refused(
                     "its blood pressure lacks the systolic (8480-6) or diastolic (8462-4) component"
                 )
-            value, diastolic = values["8480-6"], values["8462-4"]
+            value, diastolic = values["8480-6"], values["8462-4"].quantize(Decimal("0.1"))
         else:
             if model.dataAbsentReason is not None:
                 raise Skipped("a value is absent (dataAbsentReason)")

@@ -176,7 +176,7 @@ def test_the_unit_select_offers_the_units_of_the_chosen_kind(record, live_server
     measurements.get_by_role("button", name="+ Record measurement").click()
     form = measurements.locator("form.inline-form")
     offered = form.locator("select[name=unit] option:not([hidden])")
-    expect(offered).to_have_text(["Usual unit (kg, cm, mg/dL, mmHg, %)"])
+    expect(offered).to_have_text(["Usual unit (kg, cm, mg/dL, mmHg, %, mL/min/1.73m², mmol/L)"])
     form.get_by_label("Kind").select_option("height")
     expect(offered).to_have_text(["cm", "in"])
     expect(form.get_by_label("Unit")).to_have_value("cm")

@@ -192,7 +192,10 @@ def test_the_unit_select_says_which_kind_each_unit_measures(pharmacist_client, p
     assert '<optgroup label="Weight">' in form
     assert '<option value="lb" data-kind="weight">lb</option>' in form
     assert '<option value="umol/L" data-kind="serum_creatinine">umol/L</option>' in form
-    assert '<option value="" selected>Usual unit (kg, cm, mg/dL, mmHg, %)</option>' in form
+    assert (
+        '<option value="" selected>Usual unit (kg, cm, mg/dL, mmHg, %, mL/min/1.73m², mmol/L)</option>'
+        in form
+    )
 
 
 # --- Dates typed that are not dates ---------------------------------------------------------------
