@@ -1,4 +1,4 @@
-from django.urls import path, register_converter
+from django.urls import include, path, register_converter
 
 from patients import views
 
@@ -16,6 +16,7 @@ class SectionConverter:
 register_converter(SectionConverter, "section")
 
 urlpatterns = [
+    path("", include("patients.interop.urls")),
     path("patients/", views.patient_list, name="patient_list"),
     path("patients/new/", views.patient_create, name="patient_create"),
     path("patients/<uuid:patient_id>/", views.patient_detail, name="patient_detail"),

@@ -17,6 +17,7 @@ from interactions.api.views import ScreeningView
 from mtm import second_factor
 from mtm.api.authentication import token_for
 from patients.api import views as patients
+from patients.interop.api import ImportViewSet
 from reviews.api import views as reviews
 
 
@@ -87,6 +88,7 @@ router.register(
 )
 router.register("recommendations", reviews.RecommendationViewSet, basename="recommendation")
 router.register("follow-ups", FollowUpViewSet, basename="follow-up")
+router.register("imports", ImportViewSet, basename="import")
 
 urlpatterns = [
     path("auth/token/", ObtainToken.as_view(), name="api_token"),

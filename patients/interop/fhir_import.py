@@ -30,6 +30,7 @@ from interactions.selectors import medication_resolve
 from mtm.audit import Actor, audit_record
 from mtm.models import AuditAction
 from mtm.outbox import enqueue
+from mtm.scoping import scope_to_organisation
 from patients import services
 from patients.interop import fhir_read as fhir
 from patients.models import (
@@ -56,6 +57,14 @@ from patients.validators import icd10cm_description, normalise_icd10cm, npi_chec
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_PROBLEMS_KEPT = 500  # in the report; their count is always exact
+
+
+# --- Reading what there is -----------------------------------------------------------------------
+
+
+def imports_visible_to(user):
+    """The organisation's imports (they hold patients' data: scoped like the records)."""
+    return scope_to_organisation(FhirImport.objects.select_related("requested_by", "target_patient"), user)
 
 
 # --- Asking for an import -----------------------------------------------------------------------
@@ -129,8 +138,7 @@ def organisation_today(job: FhirImport) -> datetime.date:
 def import_plan(job: FhirImport) -> FhirImport:
     """Read the job's files, match their patients and write the lines to review (replacing any
     written by an earlier run of the same job)."""
-    files = [(f.name, bytes(f.content)) for f in job.files.all()]
-    data = fhir.fhir_read(files, today=organisation_today(job))
+    data = _read(job)
     job.patients.all().delete()
     problems = [{"where": p.where, "reason": p.reason} for p in data.problems]
     plans = _plans(job, data, problems)
@@ -138,7 +146,7 @@ def import_plan(job: FhirImport) -> FhirImport:
     for plan in plans:
         import_patient = FhirImportPatient.objects.create(
             job=job, key=plan.data.key, patient=plan.patient, match=plan.match,
-            confirmed=plan.match != PatientMatch.NAME_BIRTH_DATE, name=_name(plan.data)[:200],
+            confirmed=not _to_confirm(plan), name=_name(plan.data)[:200],
             birth_date=plan.data.birth_date, details=_details(plan.data),
         )  # fmt: skip
         lines = []
@@ -158,6 +166,13 @@ def import_plan(job: FhirImport) -> FhirImport:
     job.status, job.finished_at, job.error = ImportStatus.READY, timezone.now(), ""
     job.save(update_fields=["report", "status", "finished_at", "error"])
     return job
+
+
+def _read(job: FhirImport) -> fhir.FhirData:
+    files = [(f.name, bytes(f.content)) for f in job.files.all()]
+    return fhir.fhir_read(
+        files, today=organisation_today(job), for_one_patient=job.target_patient_id is not None
+    )
 
 
 @dataclass
@@ -198,6 +213,20 @@ def _plans(job: FhirImport, data: fhir.FhirData, problems: list[dict]) -> list[P
         lines = _lines(job, patient_data, patient, problems)
         plans.append(Plan(patient_data, patient, match, lines))
     return plans
+
+
+def _to_confirm(plan: "Plan") -> bool:
+    """A match on name and birth date alone, or a file whose patient is not the one the import was
+    started from (another name or birth date): the pharmacist says whether it is the same person."""
+    if plan.match == PatientMatch.NAME_BIRTH_DATE:
+        return True
+    if plan.match == PatientMatch.TARGET and plan.data.origin is not None:
+        target = plan.patient
+        return (plan.data.last_name.lower(), plan.data.birth_date) != (
+            target.last_name.lower(),
+            target.date_of_birth,
+        )
+    return False
 
 
 def _match(job: FhirImport, data: fhir.PatientData, *, alone: bool) -> tuple[Patient | None, str]:
@@ -581,15 +610,18 @@ def import_patient_confirm(
 ) -> FhirImportPatient:
     """A name and birth date match confirmed (the same person), or refused: then the lines are
     planned again for a new patient."""
-    if import_patient.match != PatientMatch.NAME_BIRTH_DATE or import_patient.confirmed:
+    if import_patient.confirmed:
         raise ValidationError("This patient needs no confirmation.")
     if same_person:
         import_patient.confirmed = True
         import_patient.save(update_fields=["confirmed"])
         return import_patient
     job = import_patient.job
-    files = [(f.name, bytes(f.content)) for f in job.files.all()]
-    data = fhir.fhir_read(files, today=organisation_today(job)).patients[import_patient.key]
+    data = _read(job).patients.get(import_patient.key)
+    if data is None or data.birth_date is None:
+        raise ValidationError(
+            "The files give no name and birth date to make a new patient of: decline the lines instead."
+        )
     with transaction.atomic():
         import_patient.lines.all().delete()
         import_patient.patient, import_patient.match, import_patient.confirmed = None, PatientMatch.NEW, True
@@ -621,7 +653,7 @@ def import_lines_apply(*, job: FhirImport, line_ids: list | None, by: Actor) -> 
         by_patient.setdefault(line.import_patient, []).append(line)
     applied, refused = 0, {}
     for import_patient, lines in by_patient.items():
-        if import_patient.match == PatientMatch.NAME_BIRTH_DATE and not import_patient.confirmed:
+        if not import_patient.confirmed:
             refused[import_patient.name] = "confirm first that this is the same person"
             continue
         try:

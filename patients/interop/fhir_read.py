@@ -176,9 +176,16 @@ class _Resource:
     keys: list[str]  # how others may refer to it
 
 
-def fhir_read(files: Iterable[tuple[str, bytes | str]], *, today: datetime.date) -> FhirData:
+UNNAMED = "the import's patient"  # the key of what belongs to the patient an import was started from
+
+
+def fhir_read(
+    files: Iterable[tuple[str, bytes | str]], *, today: datetime.date, for_one_patient: bool = False
+) -> FhirData:
     """Read files given as (name, content). Names ending in .ndjson are read a line at a time;
-    anything else is one JSON document (a Bundle or a single resource)."""
+    anything else is one JSON document (a Bundle or a single resource). `for_one_patient` (an
+    import started from a patient's page): what refers to a patient the files do not hold is that
+    patient's, under the key UNNAMED."""
     out = FhirData()
     resources: dict[str, _Resource] = {}  # by Type/id: a resource read twice is kept once
     for name, content in files:
@@ -189,7 +196,7 @@ def fhir_read(files: Iterable[tuple[str, bytes | str]], *, today: datetime.date)
                     _parse(line, f"line {number} of {name}", out, resources)
         else:
             _parse(text, name, out, resources)
-    return _Reader(list(resources.values()), out, today).run()
+    return _Reader(list(resources.values()), out, today, for_one_patient).run()
 
 
 def _parse(text: str, where: str, out: FhirData, resources: dict[str, _Resource]) -> None:
@@ -257,8 +264,10 @@ def _updated(model) -> datetime.datetime:
 
 
 class _Reader:
-    def __init__(self, resources: list[_Resource], out: FhirData, today: datetime.date):
-        self.resources, self.out, self.today = resources, out, today
+    def __init__(
+        self, resources: list[_Resource], out: FhirData, today: datetime.date, for_one_patient: bool
+    ):
+        self.resources, self.out, self.today, self.for_one_patient = resources, out, today, for_one_patient
         self.by_key: dict[str, _Resource] = {}
         self.by_npi: dict[str, _Resource] = {}
         for resource in resources:
@@ -315,12 +324,14 @@ class _Reader:
 
     def patient_of(self, resource: _Resource, reference) -> PatientData:
         target = getattr(reference, "reference", None)
+        found = self.resolve(reference) if target else None
+        if found is not None and found.data["resourceType"] == "Patient":
+            return self.out.patients[found.keys[0]]
+        if self.for_one_patient:
+            return self.out.patients.setdefault(UNNAMED, PatientData(key=UNNAMED))
         if not target:
             raise Refused("it names no patient (subject or patient)")
-        found = self.resolve(reference)
-        if found is None or found.data["resourceType"] != "Patient":
-            raise Refused(f"it refers to {target}, which is not among the resources read")
-        return self.out.patients[found.keys[0]]
+        raise Refused(f"it refers to {target}, which is not among the resources read")
 
     def origin(self, resource: _Resource) -> Origin:
         meta = resource.model.meta

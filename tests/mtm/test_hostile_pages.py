@@ -9,7 +9,14 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from actionplans.models import IssuedDocument
 from followups.models import FollowUp, Reminder
 from mtm.models import Export, ExportStatus, User
-from patients.models import MedicationEntry, Prescriber
+from patients.models import (
+    FhirImport,
+    FhirImportPatient,
+    ImportStatus,
+    MedicationEntry,
+    PatientMatch,
+    Prescriber,
+)
 from reviews.models import Problem, Recommendation
 from tests.conftest import client_for
 
@@ -78,6 +85,13 @@ def real_arguments(pharmacist) -> dict[str, str]:
             status=ExportStatus.READY,
         ).pk,
     }
+    job = FhirImport.objects.create(
+        organisation=organisation, requested_by=pharmacist, source_system="EHR", status=ImportStatus.READY
+    )
+    values["import_id"] = job.pk
+    values["import_patient_id"] = FhirImportPatient.objects.create(
+        job=job, key="Patient/1", patient=problem.review.patient, match=PatientMatch.TARGET, name="x"
+    ).pk
     reminder = Reminder.objects.filter(follow_up__organisation=organisation).first()
     if reminder is not None:
         values["reminder_id"] = reminder.pk

@@ -39,12 +39,20 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "fhir-examples"
 MRN = "http://clinic.example.org/mrn"
 
 
-def record(*, directions="1 tablet once a day", with_metformin=True, allergy_status="active"):
+def record(
+    *,
+    directions="1 tablet once a day",
+    with_metformin=True,
+    allergy_status="active",
+    family="Okafor",
+    given="Ada",
+    birth_date="1948-02-03",
+):
     """A small record as a clinic's EHR would export it."""
     prescriber_npi = factories.valid_npi("123456789")
     resources = [
         {"resourceType": "Patient", "id": "p1", "identifier": [{"system": MRN, "value": "A-100"}],
-         "name": [{"family": "Okafor", "given": ["Ada"]}], "birthDate": "1948-02-03", "gender": "female",
+         "name": [{"family": family, "given": [given]}], "birthDate": birth_date, "gender": "female",
          "telecom": [{"system": "email", "value": "ada@example.org"}]},
         {"resourceType": "Practitioner", "id": "dr", "identifier": [{"system": NPI, "value": prescriber_npi}],
          "name": [{"family": "Hale", "given": ["Nora"]}]},
@@ -71,6 +79,12 @@ def record(*, directions="1 tablet once a day", with_metformin=True, allergy_sta
              "medicationCodeableConcept": {"text": "metformin 500 mg"}, "dosageInstruction": [{"text": "1 tablet twice a day"}]}
         )  # fmt: skip
     return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": r} for r in resources]}
+
+
+def record_of(patient, **changes):
+    """The record above, written for this patient (their name and birth date)."""
+    return record(family=patient.last_name, given=patient.first_name, birth_date=patient.date_of_birth.isoformat(),
+                  **changes)  # fmt: skip
 
 
 def run_import(user, bundle, *, target=None, source="Clinic EHR"):
@@ -145,7 +159,7 @@ def test_a_newer_export_proposes_what_changed_and_what_is_gone(org, pharmacist):
 
 
 def test_the_pharmacist_accepts_some_lines_and_declines_others(org, pharmacist, patient):
-    job = run_import(pharmacist, record(), target=patient)
+    job = run_import(pharmacist, record_of(patient), target=patient)
     assert job.patients.get().match == PatientMatch.TARGET
     lines = pending(job)
     metformin = next(line for line in lines if "metformin" in line.summary)
@@ -160,7 +174,7 @@ def test_the_pharmacist_accepts_some_lines_and_declines_others(org, pharmacist, 
 def test_a_typed_medication_of_the_same_drug_is_matched_not_added_twice(org, pharmacist, patient):
     services.medication_add(patient=patient, data={"name": "lisinopril", "directions": "1 tablet once a day"},
                             by=Actor(pharmacist))  # fmt: skip
-    job = run_import(pharmacist, record(), target=patient)
+    job = run_import(pharmacist, record_of(patient), target=patient)
     medication_lines = [line for line in job.lines.all() if line.category == "medication"]
     assert [
         (line.action, line.summary) for line in medication_lines if "lisinopril" in line.summary.lower()
@@ -179,6 +193,19 @@ def test_a_name_and_birth_date_match_waits_for_a_confirmation(org, pharmacist):
     import_patient_confirm(import_patient=import_patient, same_person=False, by=Actor(pharmacist))
     import_lines_apply(job=job, line_ids=None, by=Actor(pharmacist))
     assert Patient.objects.filter(last_name="Okafor").count() == 2 and not same.medications.exists()
+
+
+def test_a_file_about_someone_else_than_the_patient_waits_for_a_confirmation(org, pharmacist, patient):
+    job = run_import(pharmacist, record(), target=patient)  # Ada Okafor's record, from Walter Brennan's page
+    import_patient = job.patients.get()
+    assert (import_patient.match, import_patient.confirmed) == (PatientMatch.TARGET, False)
+    assert import_lines_apply(job=job, line_ids=None, by=Actor(pharmacist))["applied"] == 0
+    assert not patient.medications.exists()
+    import_patient_confirm(import_patient=import_patient, same_person=False, by=Actor(pharmacist))
+    import_lines_apply(job=job, line_ids=None, by=Actor(pharmacist))
+    assert (
+        not patient.medications.exists() and Patient.objects.get(last_name="Okafor").medications.count() == 2
+    )
 
 
 def test_a_refused_line_writes_nothing_for_that_patient(org, pharmacist):
@@ -265,4 +292,34 @@ def test_a_resolved_condition_at_the_source_resolves_ours(org, pharmacist):
     assert (
         Patient.objects.get(last_name="Okafor").conditions.get(icd10_code="I10").status
         == ConditionStatus.RESOLVED
+    )
+
+
+def test_a_file_without_its_patient_is_for_the_patient_it_was_imported_for(org, pharmacist, patient):
+    files = list(files_in([EXAMPLES / "us-core" / "medicationrequest-self-tylenol.json"]))
+    job = fhir_import_request(user=pharmacist, files=files, source_system="EHR", by=Actor(pharmacist),
+                              target_patient=patient, queue=False)  # fmt: skip
+    job = import_plan(job)
+    assert job.report["problems"] == []
+    import_patient = job.patients.get()
+    assert (import_patient.match, import_patient.confirmed, import_patient.patient) == (
+        PatientMatch.TARGET,
+        True,
+        patient,
+    )
+    import_lines_apply(job=job, line_ids=None, by=Actor(pharmacist))
+    tylenol = patient.medications.get()
+    assert (tylenol.name, tylenol.source) == (
+        "Tylenol PM Pill",
+        "otc",
+    )  # reported by the patient: not a prescription
+    # Without a patient to import for, the same file is refused with the reason.
+    alone = import_plan(
+        fhir_import_request(
+            user=pharmacist, files=files, source_system="EHR", by=Actor(pharmacist), queue=False
+        )
+    )
+    assert (
+        alone.report["problems"][0]["reason"]
+        == "it refers to Patient/example, which is not among the resources read"
     )

@@ -1,0 +1,3 @@
+"""Thin Celery tasks of the patients app (registered here, where the worker looks)."""
+
+from patients.interop.fhir_import import read_import  # noqa: F401
