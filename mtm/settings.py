@@ -353,7 +353,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # The CMR questions share one answer scale.
-    "ENUM_NAME_OVERRIDES": {"AnswerEnum": "reviews.models.Answer"},
+    "ENUM_NAME_OVERRIDES": {
+        "AnswerEnum": "reviews.models.Answer",
+        "ImportStatusEnum": "patients.models.ImportStatus",
+    },
 }
 
 # --- Logging: no patient data. Request paths carry only opaque ids. -------------------------
