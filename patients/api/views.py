@@ -3,6 +3,7 @@
 from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -15,6 +16,7 @@ from mtm.models import AuditAction
 from mtm.permissions import Capability
 from patients import selectors, services
 from patients.api import serializers as s
+from patients.interop.views import record_response
 from patients.models import Allergy, CareTeamMember, Condition, Measurement, MedicationEntry, PharmacyFill
 
 
@@ -62,6 +64,14 @@ class PatientViewSet(RecordViewSet, mixins.CreateModelMixin, mixins.UpdateModelM
         patient = self.get_object()
         audit_record(actor=self.actor(), action=AuditAction.VIEW, patient_id=patient.pk, obj=patient)
         return Response(self.get_serializer(patient).data)
+
+    @extend_schema(
+        responses={(200, "application/fhir+json"): OpenApiTypes.OBJECT},
+        description="The patient's record as a FHIR R4 Bundle (collection) following the US Core profiles.",
+    )
+    @action(detail=True, methods=["get"])
+    def fhir(self, request, pk=None):
+        return record_response(request, self.get_object())
 
     @extend_schema(responses=ScreeningResponseSerializer)
     @action(detail=True, methods=["get"])

@@ -296,7 +296,7 @@ def _lines(
     lines = [*_detail_lines(data, patient)]
     lines += _medication_lines(source, data, patient, job.organisation_id)
     lines += _allergy_lines(source, data, patient)
-    lines += _condition_lines(source, data, patient, problems)
+    lines += _condition_lines(source, data, patient, problems, organisation_today(job))
     lines += _measurement_lines(source, data, patient, problems)
     lines += _fill_lines(source, data, patient)
     return lines
@@ -350,7 +350,7 @@ def _medication_lines(
     existing = list(patient.medications.all()) if patient else []
     by_source = {(e.source_system, e.source_record): e for e in existing if e.source_system}
     matched: set = set()
-    lines = []
+    lines, past = [], []
     prescribers = {p.npi: p for p in Prescriber.objects.filter(
         organisation_id=organisation_id, npi__in={m.prescriber_npi for m in data.medications if m.prescriber_npi}
     )}  # fmt: skip
@@ -358,8 +358,9 @@ def _medication_lines(
         entry = by_source.get((source, item.origin.resource))
         if entry is None:
             wanted = _ingredients(item.name, item.rxcuis)
+            status = MedicationStatus.ACTIVE if item.active else MedicationStatus.STOPPED
             entry = next(
-                (e for e in existing if e.pk not in matched and e.status == MedicationStatus.ACTIVE and wanted
+                (e for e in existing if e.pk not in matched and e.status == status and wanted
                  and frozenset(i["name"] for i in e.ingredients) == wanted),
                 None,
             )  # fmt: skip
@@ -367,7 +368,7 @@ def _medication_lines(
         values = {
             "name": item.name, "directions": item.directions[:300],
             "source": MedicationSource.OTC if item.reported else MedicationSource.PRESCRIPTION,
-            "start_date": _date(item.start_date), **_origin(source, item.origin),
+            "start_date": _date(item.start_date), "indication": item.indication, **_origin(source, item.origin),
         }  # fmt: skip
         who = ""
         if prescriber is not None:
@@ -380,8 +381,29 @@ def _medication_lines(
         if entry is None:
             if item.active:
                 lines.append(Line("medication", LineAction.ADD, f"Add {item.name}{sig}{who}", values))
+            else:
+                stopped_on = (
+                    item.stop_date
+                    or (item.origin.updated.date() if item.origin.updated else None)
+                    or item.start_date
+                )
+                reason = item.stop_reason or f"Stopped at {source}" + (
+                    "" if item.stop_date else " (date not given: the last date known)"
+                )
+                past.append({**values, "status": MedicationStatus.STOPPED, "stop_date": _date(stopped_on),
+                             "stop_reason": reason[:300]})  # fmt: skip
             continue
         matched.add(entry.pk)
+        if entry.status == MedicationStatus.STOPPED and not item.active:
+            lines.append(
+                Line(
+                    "medication",
+                    LineAction.SAME,
+                    f"{entry.display_name}: stopped, as recorded",
+                    target_id=str(entry.pk),
+                )
+            )
+            continue
         if not item.active:
             if entry.status == MedicationStatus.ACTIVE:
                 stop = item.stop_date or None
@@ -417,6 +439,12 @@ def _medication_lines(
                     target_id=str(entry.pk),
                 )
             )
+    if past:
+        names = ", ".join(item["name"] for item in past[:5]) + (
+            f" and {len(past) - 5} more" if len(past) > 5 else ""
+        )
+        lines.append(Line("medication", LineAction.ADD, f"Add {len(past)} past medication{'s' if len(past) > 1 else ''} (stopped at the source): {names}",
+                          {"items": past}))  # fmt: skip
     for entry in existing:
         if (
             entry.source_system == source
@@ -443,11 +471,13 @@ def _allergy_lines(source: str, data: fhir.PatientData, patient: Patient | None)
             "noted_on": _date(item.noted_on), **_origin(source, item.origin),
         }  # fmt: skip
         if allergy is None:
+            reaction = f" ({item.reaction})" if item.reaction else ""
             if item.active:
-                reaction = f" ({item.reaction})" if item.reaction else ""
-                lines.append(
-                    Line("allergy", LineAction.ADD, f"Add allergy: {item.substance}{reaction}", values)
-                )
+                summary = f"Add allergy: {item.substance}{reaction}"
+            else:
+                values.update(status=AllergyStatus.INACTIVE, inactive_reason=f"Inactive at {source}"[:200])
+                summary = f"Add past allergy (inactive at the source): {item.substance}{reaction}"
+            lines.append(Line("allergy", LineAction.ADD, summary, values))
             continue
         if not item.active:
             if allergy.status == AllergyStatus.ACTIVE:
@@ -482,11 +512,11 @@ def _allergy_lines(source: str, data: fhir.PatientData, patient: Patient | None)
 
 
 def _condition_lines(
-    source: str, data: fhir.PatientData, patient: Patient | None, problems: list[dict]
+    source: str, data: fhir.PatientData, patient: Patient | None, problems: list[dict], today: datetime.date
 ) -> list[Line]:
     existing = list(patient.conditions.all()) if patient else []
     by_source = {(c.source_system, c.source_record): c for c in existing if c.source_system}
-    lines, seen = [], set()
+    lines, seen, past = [], set(), []
     for item in data.conditions:
         icd = normalise_icd10cm(item.icd10_code) if item.icd10_code else ""
         if icd and icd10cm_description(icd) is None:
@@ -505,26 +535,34 @@ def _condition_lines(
         )
         label = f"{key} {icd10cm_description(icd) if icd else item.display}".strip()
         if condition is None:
-            if item.active and key not in seen:
-                seen.add(key)
-                values = {
-                    "icd10_code": icd, "snomed_code": snomed, "description": item.display if not icd else "",
-                    "onset_date": _date(item.onset_date), **_origin(source, item.origin),
-                }  # fmt: skip
+            values = {
+                "icd10_code": icd, "snomed_code": snomed, "description": item.display if not icd else "",
+                "onset_date": _date(item.onset_date), **_origin(source, item.origin),
+            }  # fmt: skip
+            if key in seen:
+                continue  # the same condition twice in the files (a recurrence): kept once
+            seen.add(key)
+            if item.active:
                 lines.append(Line("condition", LineAction.ADD, f"Add condition {label}", values))
+            else:
+                updated = item.origin.updated.date() if item.origin.updated else None
+                resolved = item.resolved_date or updated or item.onset_date or today
+                past.append(
+                    (label, {**values, "status": ConditionStatus.RESOLVED, "resolved_date": _date(resolved)})
+                )
             continue
         if not item.active and condition.status == ConditionStatus.ACTIVE:
             lines.append(Line("condition", LineAction.STOP, f"Condition {label}: resolved at the source",
                               {"resolved_date": _date(item.resolved_date)}, target_id=str(condition.pk)))  # fmt: skip
-        elif item.active:
-            lines.append(
-                Line(
-                    "condition",
-                    LineAction.SAME,
-                    f"Condition {label}: as recorded",
-                    target_id=str(condition.pk),
-                )
-            )
+        elif item.active or condition.status == ConditionStatus.RESOLVED:
+            summary = f"Condition {label}: as recorded"
+            lines.append(Line("condition", LineAction.SAME, summary, target_id=str(condition.pk)))
+    if past:
+        names = ", ".join(label for label, _ in past)
+        summary = (
+            f"Add {len(past)} past condition{'s' if len(past) > 1 else ''} (resolved at the source): {names}"
+        )
+        lines.append(Line("condition", LineAction.ADD, summary, {"items": [values for _, values in past]}))
     return lines
 
 
@@ -708,6 +746,10 @@ def _apply(job: FhirImport, patient: Patient, line: FhirImportLine, by: Actor) -
             services.patient_update(patient=patient, data=data, version=patient.version, by=by)
             patient.refresh_from_db()
         return
+    if line.category == "medication" and "items" in data:  # past medications, added as stopped
+        for item in data["items"]:
+            _apply(job, patient, FhirImportLine(category="medication", action=LineAction.ADD, data=item), by)
+        return
     if line.category == "medication":
         if "new_prescriber" in data:
             data["prescriber"] = _prescriber(job, data.pop("new_prescriber"), by)
@@ -739,6 +781,10 @@ def _apply(job: FhirImport, patient: Patient, line: FhirImportLine, by: Actor) -
                                         version=allergy.version, by=by)  # fmt: skip
         else:
             services.allergy_update(allergy=allergy, data=data, version=allergy.version, by=by)
+        return
+    if line.category == "condition" and "items" in data:  # past conditions, added as resolved
+        for item in data["items"]:
+            _apply(job, patient, FhirImportLine(category="condition", action=LineAction.ADD, data=item), by)
         return
     if line.category == "condition":
         _dates(data, "onset_date", "resolved_date", "source_updated")

@@ -65,6 +65,8 @@ class Medication:
     stop_date: datetime.date | None
     prescriber_npi: str = ""
     prescriber_name: str = ""
+    stop_reason: str = ""
+    indication: str = ""
 
 
 @dataclass
@@ -440,7 +442,9 @@ class _Reader:
             reported = bool(model.reportedBoolean or model.reportedReference)
             start = self.date(model.authoredOn, "date written")
             dosage, requester = model.dosageInstruction, model.requester
-            stop = None
+            bounds = _bounds(dosage)
+            start = start or self.date(bounds.start if bounds else None, "start date")
+            stop = self.date(bounds.end if bounds else None, "end date")
         else:
             active = model.status in ("active", "intended")
             reported = False
@@ -449,11 +453,17 @@ class _Reader:
             stop = self.date(period.end if period else None, "end date")
             dosage, requester = model.dosage, model.informationSource
         prescriber_npi, prescriber_name = self._prescriber(requester)
+        reason = (
+            model.statusReason if kind == "MedicationRequest" else next(iter(model.statusReason or []), None)
+        )
+        reasons = model.reasonCode or []
         patient.medications.append(
             Medication(
                 origin=self.origin(resource), name=name, rxcuis=rxcuis, ndcs=ndcs, directions=_directions(dosage),
                 reported=reported, active=active, start_date=start, stop_date=None if active else stop,
                 prescriber_npi=prescriber_npi, prescriber_name=prescriber_name,
+                stop_reason=(_text(reason) if reason is not None else "")[:300],
+                indication=(_text(reasons[0]) if reasons else "")[:200],
             )
         )  # fmt: skip
 
@@ -677,6 +687,16 @@ def _directions(dosages) -> str:
     if dosage.asNeededBoolean or dosage.asNeededCodeableConcept is not None:
         parts.append("as needed")
     return " ".join(parts)[:300]
+
+
+def _bounds(dosages):
+    timing = dosages[0].timing if dosages else None
+    repeat = timing.repeat if timing is not None else None
+    return repeat.boundsPeriod if repeat is not None else None
+
+
+def _text(concept) -> str:
+    return concept.text or next((c.display for c in concept.coding or [] if c.display), "")
 
 
 def _number(value) -> str:

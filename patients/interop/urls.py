@@ -12,4 +12,6 @@ urlpatterns = [
         name="fhir_import_confirm",
     ),
     path("patients/<uuid:patient_id>/import/", views.patient_import, name="fhir_import_for_patient"),
+    path("patients/<uuid:patient_id>/fhir/", views.patient_record_fhir, name="patient_record_fhir"),
+    path("portal/my-record.json", views.portal_record_fhir, name="portal_record_fhir"),
 ]

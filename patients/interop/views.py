@@ -1,17 +1,20 @@
 """The FHIR import pages: upload, the worker's progress, then the preview to accept line by line."""
 
+import json
 import uuid
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 
 from mtm.audit import actor_from_request, audit_record
 from mtm.decorators import requires
 from mtm.models import AuditAction
 from mtm.permissions import Capability
 from patients import selectors
-from patients.interop import fhir_import
+from patients.interop import fhir_import, fhir_write
 from patients.interop.forms import FhirImportForm
 from patients.models import ImportStatus, LineAction, LineDecision
 
@@ -145,3 +148,31 @@ def _is_uuid(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+# --- Export ------------------------------------------------------------------------------------------
+
+
+def record_response(request, patient) -> HttpResponse:
+    """The patient's record as a FHIR R4 Bundle to download; audited."""
+    bundle = fhir_write.patient_bundle(patient)
+    audit_record(
+        actor=actor_from_request(request, via="api" if request.path.startswith("/api/") else "web"),
+        action=AuditAction.VIEW, patient_id=patient.pk, obj=patient,
+        changes={"export": ["", f"FHIR record ({len(bundle.get('entry', []))} resources)"]},
+    )  # fmt: skip
+    response = HttpResponse(json.dumps(bundle, indent=1), content_type="application/fhir+json")
+    filename = fhir_write.bundle_filename(patient, timezone.localdate())
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@requires(Capability.PATIENT_VIEW)
+def patient_record_fhir(request, patient_id):
+    return record_response(request, selectors.patient_get(user=request.user, patient_id=patient_id))
+
+
+@requires(Capability.PORTAL)
+def portal_record_fhir(request):
+    """The patient's own record (their right of access), from the portal."""
+    return record_response(request, selectors.portal_patient(user=request.user))

@@ -1,0 +1,297 @@
+"""A patient's record as a FHIR R4 Bundle (type collection) following the US Core profiles.
+
+Resources are built with the fhir.resources R4B models (validated as they are made) from the record
+as MTM keeps it: Patient, the Practitioners the medications name, a MedicationRequest per
+medication-list entry (what the patient reports taking, OTC products and supplements, as
+`reportedBoolean` with intent "plan"; prescriptions with intent "order"), a MedicationDispense per
+fill, AllergyIntolerance, Condition (problem list) and Observation (vital signs and laboratory).
+Ids are MTM's; references inside the bundle are `urn:uuid:` fullUrls. What this file exports,
+patients/interop/fhir_read.py reads back: the round trip keeps every medication, allergy, condition
+and observation (tested).
+"""
+
+import datetime
+import json
+from decimal import Decimal
+
+from django.utils import timezone
+from fhir.resources.R4B.allergyintolerance import AllergyIntolerance
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.condition import Condition as FhirCondition
+from fhir.resources.R4B.medicationdispense import MedicationDispense
+from fhir.resources.R4B.medicationrequest import MedicationRequest
+from fhir.resources.R4B.observation import Observation
+from fhir.resources.R4B.patient import Patient as FhirPatient
+from fhir.resources.R4B.practitioner import Practitioner
+
+from patients.interop.fhir_read import ICD10CM, LOINC, NDC, NPI, RXNORM, SNOMED, UCUM
+from patients.models import (
+    AllergyKind,
+    AllergySeverity,
+    AllergyStatus,
+    ConditionStatus,
+    MeasurementKind,
+    MedicationSource,
+    MedicationStatus,
+    Patient,
+    Sex,
+)
+
+US_CORE = "http://hl7.org/fhir/us/core/StructureDefinition/"
+PROFILES = {
+    "Patient": "us-core-patient", "Practitioner": "us-core-practitioner",
+    "MedicationRequest": "us-core-medicationrequest", "MedicationDispense": "us-core-medicationdispense",
+    "AllergyIntolerance": "us-core-allergyintolerance", "Condition": "us-core-condition-problems-health-concerns",
+}  # fmt: skip
+TERMINOLOGY = "http://terminology.hl7.org/CodeSystem/"
+
+# What each measurement is in LOINC and UCUM, and its US Core profile.
+OBSERVATIONS = {
+    MeasurementKind.WEIGHT: ("29463-7", "Body weight", "kg", "vital-signs", "us-core-body-weight"),
+    MeasurementKind.HEIGHT: ("8302-2", "Body height", "cm", "vital-signs", "us-core-body-height"),
+    MeasurementKind.BLOOD_PRESSURE: ("85354-9", "Blood pressure panel", "mm[Hg]", "vital-signs", "us-core-blood-pressure"),
+    MeasurementKind.SERUM_CREATININE: ("2160-0", "Creatinine [Mass/volume] in Serum or Plasma", "mg/dL", "laboratory", "us-core-observation-lab"),
+    MeasurementKind.A1C: ("4548-4", "Hemoglobin A1c/Hemoglobin.total in Blood", "%", "laboratory", "us-core-observation-lab"),
+    MeasurementKind.EGFR: ("98979-8", "Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum, Plasma or Blood by Creatinine-based formula (CKD-EPI 2021)", "mL/min/{1.73_m2}", "laboratory", "us-core-observation-lab"),
+    MeasurementKind.POTASSIUM: ("2823-3", "Potassium [Moles/volume] in Serum or Plasma", "mmol/L", "laboratory", "us-core-observation-lab"),
+    MeasurementKind.INR: ("6301-6", "INR in Platelet poor plasma by Coagulation assay", "{INR}", "laboratory", "us-core-observation-lab"),
+}  # fmt: skip
+
+
+def identifier_system(patient: Patient) -> str:
+    """MTM's own identifier of a patient, per organisation (a URN: no address is implied)."""
+    return f"urn:mtm:{patient.organisation.slug}:patient"
+
+
+def patient_bundle(patient: Patient) -> dict:
+    """The whole record, as JSON ready to send (`application/fhir+json`)."""
+    entries = []
+
+    def add(resource) -> str:
+        url = f"urn:uuid:{resource.id}"
+        entries.append({"fullUrl": url, "resource": resource})
+        return url
+
+    subject = {"reference": add(_patient(patient)), "display": patient.full_name}
+    medications = list(patient.medications.select_related("prescriber"))
+    practitioners = {}
+    for entry in medications:
+        if entry.prescriber_id and entry.prescriber_id not in practitioners:
+            practitioners[entry.prescriber_id] = add(_practitioner(entry.prescriber))
+    for entry in medications:
+        add(_medication_request(entry, subject, practitioners.get(entry.prescriber_id)))
+    for fill in patient.fills.all():
+        add(_dispense(fill, subject))
+    allergies = list(patient.allergies.all())
+    for allergy in allergies:
+        add(_allergy(allergy, subject))
+    if patient.no_known_allergies and not allergies:
+        add(_no_known_allergies(patient, subject))
+    for condition in patient.conditions.all():
+        add(_condition(condition, subject))
+    for measurement in patient.measurements.all():
+        add(_observation(measurement, subject))
+    bundle = Bundle(
+        id=f"{patient.pk}-record", type="collection", timestamp=timezone.now().isoformat(timespec="seconds"),
+        entry=entries,
+    )  # fmt: skip
+    return json.loads(bundle.model_dump_json(exclude_none=True))
+
+
+def _meta(kind: str, record=None) -> dict:
+    meta = {"profile": [US_CORE + PROFILES[kind]]}
+    if record is not None and getattr(record, "updated_at", None):
+        meta["lastUpdated"] = record.updated_at.isoformat(timespec="seconds")
+    return meta
+
+
+def _concept(system: str, code: str, display: str = "", text: str = "") -> dict:
+    coding = {"system": system, "code": code}
+    if display:
+        coding["display"] = display
+    return {"coding": [coding], **({"text": text} if text else {})}
+
+
+def _patient(patient: Patient) -> FhirPatient:
+    identifiers = [{"use": "usual", "system": identifier_system(patient), "value": str(patient.pk)}]
+    identifiers += [{"system": i.system, "value": i.value} for i in patient.identifiers.all()]
+    if patient.member_id:
+        identifiers.append({
+            "type": _concept(TERMINOLOGY + "v2-0203", "MB", "Member Number"),
+            "system": f"urn:mtm:{patient.organisation.slug}:plan-member", "value": patient.member_id,
+        })  # fmt: skip
+    telecom = [
+        {"system": "phone", "value": str(p), "use": use}
+        for p, use in ((patient.phone, "home"), (patient.mobile_phone, "mobile"))
+        if p
+    ]
+    if patient.email:
+        telecom.append({"system": "email", "value": patient.email})
+    address = [line for line in (patient.address_line1, patient.address_line2) if line]
+    addresses = []
+    if address or patient.city or patient.postal_code:
+        addresses.append({
+            "line": address or None, "city": patient.city or None, "state": patient.state or None,
+            "postalCode": patient.postal_code or None, "country": "US",
+        })  # fmt: skip
+    return FhirPatient(
+        id=str(patient.pk), meta=_meta("Patient", patient), identifier=identifiers,
+        name=[{"use": "official", "family": patient.last_name, "given": [patient.first_name]}],
+        gender={Sex.FEMALE: "female", Sex.MALE: "male"}.get(patient.sex, "other"),
+        birthDate=patient.date_of_birth, telecom=telecom or None, address=addresses or None,
+        communication=[{"language": _concept("urn:ietf:bcp:47", patient.preferred_language), "preferred": True}],
+    )  # fmt: skip
+
+
+def _practitioner(prescriber) -> Practitioner:
+    return Practitioner(
+        id=str(prescriber.pk), meta=_meta("Practitioner", prescriber),
+        identifier=[{"system": NPI, "value": prescriber.npi}],
+        name=[{"family": prescriber.last_name, "given": [prescriber.first_name],
+               **({"suffix": [prescriber.credentials]} if prescriber.credentials else {})}],
+    )  # fmt: skip
+
+
+def _drug(name: str, ingredients: list[dict], extra: list[dict] | None = None) -> dict:
+    """The drug as typed (text, always) with the RxNorm ingredient codes MTM recognised in it."""
+    codings = [
+        {"system": RXNORM, "code": i["rxcui"], "display": i["name"]} for i in ingredients if i.get("rxcui")
+    ]
+    return {"coding": (codings + (extra or [])) or None, "text": name}
+
+
+def _medication_request(entry, subject: dict, practitioner: str | None) -> MedicationRequest:
+    reported = entry.source != MedicationSource.PRESCRIPTION
+    resource = {
+        "id": str(entry.pk), "meta": _meta("MedicationRequest", entry),
+        "status": "stopped" if entry.status == MedicationStatus.STOPPED else "active",
+        "intent": "plan" if reported else "order",
+        "category": [_concept(TERMINOLOGY + "medicationrequest-category", "community", "Community")],
+        "medicationCodeableConcept": _drug(entry.display_name, entry.ingredients),
+        "subject": subject,
+        "authoredOn": entry.start_date or entry.created_at.date(),
+    }  # fmt: skip
+    if reported:
+        resource["reportedBoolean"] = True
+    if practitioner:
+        resource["requester"] = {"reference": practitioner, "display": str(entry.prescriber)}
+    if entry.status == MedicationStatus.STOPPED and entry.stop_reason:
+        resource["statusReason"] = {"text": entry.stop_reason}
+    dosage = {"text": entry.directions} if entry.directions else {}
+    if entry.indication:
+        resource["reasonCode"] = [{"text": entry.indication}]
+    if entry.start_date or entry.stop_date:
+        dosage["timing"] = {"repeat": {"boundsPeriod": {"start": entry.start_date, "end": entry.stop_date}}}
+    if dosage:
+        resource["dosageInstruction"] = [dosage]
+    if entry.notes or entry.stop_reason:
+        resource["note"] = [{"text": text} for text in (entry.notes, entry.stop_reason) if text]
+    return MedicationRequest(**resource)
+
+
+def _dispense(fill, subject: dict) -> MedicationDispense:
+    codings = []
+    if getattr(fill, "rxcui", ""):
+        codings.append({"system": RXNORM, "code": fill.rxcui})
+    if getattr(fill, "ndc", ""):
+        codings.append({"system": NDC, "code": fill.ndc})
+    return MedicationDispense(
+        id=str(fill.pk), meta=_meta("MedicationDispense", fill), status="completed",
+        medicationCodeableConcept={"coding": codings or None, "text": fill.drug_name}, subject=subject,
+        whenHandedOver=fill.fill_date.isoformat(), quantity={"value": fill.quantity},
+        daysSupply={"value": fill.days_supply, "unit": "days", "system": UCUM, "code": "d"},
+    )  # fmt: skip
+
+
+SEVERITIES = {
+    AllergySeverity.MILD: "mild",
+    AllergySeverity.MODERATE: "moderate",
+    AllergySeverity.SEVERE: "severe",
+}
+
+
+def _allergy(allergy, subject: dict) -> AllergyIntolerance:
+    active = allergy.status == AllergyStatus.ACTIVE
+    resource = {
+        "id": str(allergy.pk), "meta": _meta("AllergyIntolerance", allergy),
+        "clinicalStatus": _concept(TERMINOLOGY + "allergyintolerance-clinical", "active" if active else "inactive"),
+        "verificationStatus": _concept(TERMINOLOGY + "allergyintolerance-verification", "confirmed"),
+        "type": "intolerance" if allergy.kind != AllergyKind.ALLERGY else "allergy",
+        "code": {"text": allergy.substance}, "patient": subject,
+    }  # fmt: skip
+    if allergy.noted_on:
+        resource["recordedDate"] = allergy.noted_on.isoformat()
+    if allergy.severity == AllergySeverity.SEVERE:
+        resource["criticality"] = "high"
+    if allergy.reaction:
+        reaction = {"manifestation": [{"text": allergy.reaction}]}
+        if allergy.severity in SEVERITIES:
+            reaction["severity"] = SEVERITIES[allergy.severity]
+        resource["reaction"] = [reaction]
+    if not active and allergy.inactive_reason:
+        resource["note"] = [{"text": allergy.inactive_reason}]
+    return AllergyIntolerance(**resource)
+
+
+def _no_known_allergies(patient: Patient, subject: dict) -> AllergyIntolerance:
+    """US Core's way to say "no known allergies": a SNOMED CT code, confirmed."""
+    return AllergyIntolerance(
+        id=f"{patient.pk}-nka", meta=_meta("AllergyIntolerance"),
+        clinicalStatus=_concept(TERMINOLOGY + "allergyintolerance-clinical", "active"),
+        verificationStatus=_concept(TERMINOLOGY + "allergyintolerance-verification", "confirmed"),
+        code=_concept(SNOMED, "716186003", "No known allergy (situation)"), patient=subject,
+    )  # fmt: skip
+
+
+def _condition(condition, subject: dict) -> FhirCondition:
+    active = condition.status == ConditionStatus.ACTIVE
+    codings = []
+    if condition.icd10_code:
+        codings.append({"system": ICD10CM, "code": condition.icd10_code, "display": condition.description})
+    if condition.snomed_code:
+        codings.append({"system": SNOMED, "code": condition.snomed_code, "display": condition.description})
+    resource = {
+        "id": str(condition.pk), "meta": _meta("Condition", condition),
+        "clinicalStatus": _concept(TERMINOLOGY + "condition-clinical", "active" if active else "resolved"),
+        "verificationStatus": _concept(TERMINOLOGY + "condition-ver-status", "confirmed"),
+        "category": [_concept(TERMINOLOGY + "condition-category", "problem-list-item", "Problem List Item")],
+        "code": {"coding": codings, "text": condition.description}, "subject": subject,
+        "recordedDate": condition.created_at.isoformat(timespec="seconds"),
+    }  # fmt: skip
+    if condition.onset_date:
+        resource["onsetDateTime"] = condition.onset_date.isoformat()
+    if condition.resolved_date:
+        resource["abatementDateTime"] = condition.resolved_date.isoformat()
+    if condition.notes:
+        resource["note"] = [{"text": condition.notes}]
+    return FhirCondition(**resource)
+
+
+def _quantity(value: Decimal, unit: str) -> dict:
+    return {"value": value, "unit": unit, "system": UCUM, "code": unit}
+
+
+def _observation(measurement, subject: dict) -> Observation:
+    loinc, display, unit, category, profile = OBSERVATIONS[MeasurementKind(measurement.kind)]
+    resource = {
+        "id": str(measurement.pk), "meta": {"profile": [US_CORE + profile]}, "status": "final",
+        "category": [_concept(TERMINOLOGY + "observation-category", category)],
+        "code": _concept(LOINC, loinc, display), "subject": subject,
+        "effectiveDateTime": measurement.measured_on.isoformat(),
+    }  # fmt: skip
+    if measurement.kind == MeasurementKind.BLOOD_PRESSURE:
+        resource["component"] = [
+            {"code": _concept(LOINC, "8480-6", "Systolic blood pressure"), "valueQuantity": _quantity(measurement.value, unit)},
+            {"code": _concept(LOINC, "8462-4", "Diastolic blood pressure"), "valueQuantity": _quantity(measurement.diastolic, unit)},
+        ]  # fmt: skip
+    else:
+        resource["valueQuantity"] = _quantity(measurement.value, unit)
+    if measurement.note:
+        resource["note"] = [{"text": measurement.note}]
+    return Observation(**resource)
+
+
+def bundle_filename(patient: Patient, day: datetime.date) -> str:
+    return f"fhir-record-{patient.last_name.lower()}-{patient.first_name.lower()}-{day:%Y%m%d}.json".replace(
+        " ", "-"
+    )

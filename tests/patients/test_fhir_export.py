@@ -1,0 +1,226 @@
+"""A patient's record as FHIR R4 (patients/interop/fhir_write.py): valid resources with the US Core
+elements we claim, the codes MTM knows, scoped and audited downloads, and a round trip into another
+organisation that keeps everything and duplicates nothing."""
+
+import datetime
+import json
+
+import pytest
+from django.urls import reverse
+from fhir.resources.R4B import get_fhir_model_class
+from rest_framework.test import APIClient
+
+from mtm.audit import Actor
+from mtm.models import AuditEvent
+from patients import services
+from patients.interop.fhir_import import fhir_import_request, import_lines_apply, import_plan
+from patients.interop.fhir_read import ICD10CM, LOINC, NPI, RXNORM, SNOMED, UCUM
+from patients.interop.fhir_write import US_CORE, patient_bundle
+from patients.models import MedicationStatus, Patient, PatientIdentifier
+from tests import factories
+from tests.conftest import client_for
+
+TODAY = factories.today()
+
+
+@pytest.fixture
+def full_record(org, patient, pharmacist):
+    by = Actor(pharmacist)
+    prescriber = factories.make_prescriber(org, npi=factories.valid_npi("123456789"))
+    services.medication_add(patient=patient, data={"name": "lisinopril", "strength_dose": "10 mg",
+                            "directions": "1 tablet daily", "prescriber": prescriber, "start_date": TODAY}, by=by)  # fmt: skip
+    services.medication_add(patient=patient, data={"name": "ibuprofen", "strength_dose": "200 mg", "source": "otc",
+                            "directions": "2 tablets as needed"}, by=by)  # fmt: skip
+    warfarin = services.medication_add(patient=patient, data={"name": "warfarin", "strength_dose": "5 mg",
+                                       "start_date": TODAY - datetime.timedelta(days=90)}, by=by)  # fmt: skip
+    services.medication_stop(
+        entry=warfarin, on=TODAY, reason="bleeding risk", version=warfarin.version, by=by
+    )
+    services.allergy_add(
+        patient=patient, data={"substance": "penicillin", "reaction": "hives", "severity": "severe"}, by=by
+    )
+    services.condition_add(patient=patient, data={"icd10_code": "I10"}, by=by)
+    for kind, value, extra in (
+        ("weight", "82.5", {}),
+        ("serum_creatinine", "1.4", {}),
+        ("blood_pressure", "142", {"diastolic": "88"}),
+        ("a1c", "7.2", {}),
+    ):
+        services.measurement_record(patient=patient, data={"kind": kind, "value": value, "measured_on": TODAY, **extra}, by=by)  # fmt: skip
+    services.fill_record(patient=patient, data={"drug_name": "lisinopril 10 mg", "fill_date": TODAY,
+                         "days_supply": 30, "quantity": 30}, by=by)  # fmt: skip
+    PatientIdentifier.objects.create(organisation=org, patient=patient, system="urn:clinic:mrn", value="M-1")
+    return patient
+
+
+def resources(bundle) -> dict[str, list[dict]]:
+    by_type: dict[str, list[dict]] = {}
+    for entry in bundle["entry"]:
+        assert entry["fullUrl"] == f"urn:uuid:{entry['resource']['id']}"
+        by_type.setdefault(entry["resource"]["resourceType"], []).append(entry["resource"])
+    return by_type
+
+
+def test_every_resource_validates_and_carries_the_us_core_elements_we_claim(full_record):
+    bundle = patient_bundle(full_record)
+    assert bundle["resourceType"] == "Bundle" and bundle["type"] == "collection"
+    for entry in bundle["entry"]:
+        get_fhir_model_class(entry["resource"]["resourceType"]).model_validate(
+            entry["resource"]
+        )  # raises if invalid
+    found = resources(bundle)
+    [patient] = found["Patient"]
+    assert patient["meta"]["profile"] == [US_CORE + "us-core-patient"]
+    assert {"identifier", "name", "gender", "birthDate", "communication"} <= set(patient)
+    assert {"system": "urn:clinic:mrn", "value": "M-1"} in patient["identifier"]
+    requests = {r["medicationCodeableConcept"]["text"]: r for r in found["MedicationRequest"]}
+    lisinopril = requests["lisinopril 10 mg"]
+    assert {"status", "intent", "medicationCodeableConcept", "subject", "authoredOn", "requester"} <= set(
+        lisinopril
+    )
+    assert lisinopril["intent"] == "order" and "reportedBoolean" not in lisinopril
+    assert {"system": RXNORM, "code": "29046", "display": "lisinopril"} in lisinopril[
+        "medicationCodeableConcept"
+    ]["coding"]
+    assert lisinopril["dosageInstruction"][0]["text"] == "1 tablet daily"
+    ibuprofen = requests["ibuprofen 200 mg"]
+    assert (ibuprofen["intent"], ibuprofen["reportedBoolean"]) == (
+        "plan",
+        True,
+    )  # OTC: reported, not prescribed
+    assert (
+        requests["warfarin 5 mg"]["status"] == "stopped"
+        and requests["warfarin 5 mg"]["statusReason"]["text"] == "bleeding risk"
+    )
+    [practitioner] = found["Practitioner"]
+    assert practitioner["identifier"][0]["system"] == NPI and lisinopril["requester"]["reference"].endswith(
+        practitioner["id"]
+    )
+    [allergy] = found["AllergyIntolerance"]
+    assert {"clinicalStatus", "verificationStatus", "code", "patient"} <= set(allergy)
+    assert allergy["criticality"] == "high" and allergy["reaction"][0]["manifestation"][0]["text"] == "hives"
+    [condition] = found["Condition"]
+    assert condition["code"]["coding"][0] == {
+        "system": ICD10CM,
+        "code": "I10",
+        "display": condition["code"]["text"],
+    }
+    assert condition["category"][0]["coding"][0]["code"] == "problem-list-item"
+    observations = {o["code"]["coding"][0]["code"]: o for o in found["Observation"]}
+    assert observations["29463-7"]["valueQuantity"] == {
+        "value": 82.5,
+        "unit": "kg",
+        "system": UCUM,
+        "code": "kg",
+    }
+    assert observations["2160-0"]["category"][0]["coding"][0]["code"] == "laboratory"
+    assert [c["code"]["coding"][0]["code"] for c in observations["85354-9"]["component"]] == [
+        "8480-6",
+        "8462-4",
+    ]
+    assert all(o["code"]["coding"][0]["system"] == LOINC for o in found["Observation"])
+    [dispense] = found["MedicationDispense"]
+    assert {
+        "status",
+        "medicationCodeableConcept",
+        "subject",
+        "whenHandedOver",
+        "quantity",
+        "daysSupply",
+    } <= set(dispense)
+
+
+def test_no_known_allergies_is_said_the_us_core_way(org, pharmacist):
+    patient = factories.make_patient(org, no_known_allergies=True)
+    [allergy] = resources(patient_bundle(patient))["AllergyIntolerance"]
+    assert allergy["code"]["coding"][0] == {
+        "system": SNOMED,
+        "code": "716186003",
+        "display": "No known allergy (situation)",
+    }
+
+
+def test_round_trip_into_another_organisation_keeps_everything_once(full_record, other_org, other_pharmacist):
+    bundle = json.dumps(patient_bundle(full_record)).encode()
+
+    def import_once():
+        job = fhir_import_request(user=other_pharmacist, files=[("record.json", bundle)], source_system="Riverside",
+                                  by=Actor(other_pharmacist), queue=False)  # fmt: skip
+        job = import_plan(job)
+        assert job.report["problems"] == []
+        return import_lines_apply(job=job, line_ids=None, by=Actor(other_pharmacist))
+
+    assert import_once()["refused"] == 0
+    assert import_once()["applied"] == 0  # the same export again: nothing to write
+    copy = Patient.objects.get(organisation=other_org)
+    assert (copy.first_name, copy.last_name, copy.date_of_birth) == (
+        full_record.first_name, full_record.last_name, full_record.date_of_birth)  # fmt: skip
+
+    def meds(patient):
+        return sorted((m.display_name, m.directions, m.status, m.source) for m in patient.medications.all())
+
+    assert meds(copy) == meds(full_record)
+    assert copy.medications.get(status=MedicationStatus.STOPPED).stop_reason == "bleeding risk"
+    assert [(a.substance, a.reaction, a.severity) for a in copy.allergies.all()] == [
+        ("penicillin", "hives", "severe")
+    ]
+    assert [c.icd10_code for c in copy.conditions.all()] == ["I10"]
+    assert sorted((m.kind, m.value, m.diastolic) for m in copy.measurements.all()) == sorted(
+        (m.kind, m.value, m.diastolic) for m in full_record.measurements.all())  # fmt: skip
+    assert [(f.drug_name, f.days_supply) for f in copy.fills.all()] == [("lisinopril 10 mg", 30)]
+    assert (
+        copy.medications.get(name="lisinopril 10 mg").prescriber.organisation == other_org
+    )  # added to their directory
+
+
+def test_downloads_are_scoped_and_audited(
+    full_record, pharmacist_client, other_pharmacist, patient_user, org
+):
+    url = reverse("patient_record_fhir", args=[full_record.pk])
+    response = pharmacist_client.get(url)
+    assert response.status_code == 200 and response["Content-Type"] == "application/fhir+json"
+    assert response["Content-Disposition"].startswith('attachment; filename="fhir-record-')
+    assert json.loads(response.content)["type"] == "collection"
+    assert AuditEvent.objects.filter(
+        patient_id=full_record.pk, changes__export__1__startswith="FHIR record"
+    ).exists()
+    assert client_for(other_pharmacist).get(url).status_code == 404
+    api = APIClient()
+    api.force_authenticate(other_pharmacist)
+    assert api.get(f"/api/v1/patients/{full_record.pk}/fhir/").status_code == 404
+    # The patient's own right of access: their record only, from the portal.
+    portal = client_for(patient_user)
+    own = portal.get(reverse("portal_record_fhir"))
+    assert own.status_code == 200 and resources(json.loads(own.content))["Patient"][0]["id"] == str(
+        patient_user.patient_record.pk
+    )
+    assert portal.get(url).status_code == 403
+
+
+def test_the_api_answers_the_bundle(full_record, pharmacist):
+    api = APIClient()
+    api.force_authenticate(pharmacist)
+    response = api.get(f"/api/v1/patients/{full_record.pk}/fhir/")
+    assert response.status_code == 200 and response["Content-Type"] == "application/fhir+json"
+    assert len(json.loads(response.content)["entry"]) == len(patient_bundle(full_record)["entry"])
+
+
+@pytest.mark.django_db
+def test_every_demo_patient_round_trips_into_the_other_demo_organisation(demo_data):
+    from mtm.models import User
+
+    importer = User.objects.get(username="other-pharmacist")
+    for original in Patient.objects.filter(organisation__slug="riverside"):
+        bundle = json.dumps(patient_bundle(original)).encode()
+        job = import_plan(fhir_import_request(user=importer, files=[("record.json", bundle)],
+                                              source_system="Riverside", by=Actor(importer), queue=False))  # fmt: skip
+        assert job.report["problems"] == [], (original, job.report["problems"])
+        result = import_lines_apply(job=job, line_ids=None, by=Actor(importer))
+        assert result["refused"] == 0, result["reasons"]
+        copy = job.patients.get().patient
+        assert copy.organisation == importer.organisation
+        for related in ("medications", "allergies", "conditions", "measurements", "fills"):
+            assert getattr(copy, related).count() == getattr(original, related).count(), (original, related)
+        assert sorted(m.display_name for m in copy.medications.all()) == sorted(
+            m.display_name for m in original.medications.all()
+        )
