@@ -6,6 +6,7 @@ urlpatterns = [
     path("reviews/", views.review_list, name="review_list"),
     path("reviews/outcomes/", views.outcomes_report, name="outcomes_report"),
     path("reviews/billing.csv", views.billing_export, name="billing_export"),
+    path("reviews/<uuid:review_id>/ecare-plan.json", views.review_ecare_plan, name="review_ecare_plan"),
     path("reviews/billing/prepare/", views.billing_export_prepare, name="billing_export_prepare"),
     path("patients/<uuid:patient_id>/reviews/new/", views.review_new, name="review_new"),
     path("reviews/<uuid:review_id>/", views.review_workspace, name="review_workspace"),

@@ -21,7 +21,7 @@ from mtm.paging import page_of
 from mtm.permissions import Capability
 from patients import selectors as patient_selectors
 from patients.models import MedicationStatus
-from reviews import selectors, services
+from reviews import interop, selectors, services
 from reviews.forms import (
     AddendumForm,
     AdherenceConfirmForm,
@@ -528,6 +528,11 @@ def recommendation_add(request, review_id, problem_id):
 
 
 # --- Prescriber letters and their answers --------------------------------------------------------
+
+
+@requires(Capability.REVIEW_VIEW)
+def review_ecare_plan(request, review_id):
+    return interop.ecare_plan_response(request, selectors.review_get(user=request.user, review_id=review_id))
 
 
 @requires(Capability.REVIEW_VIEW)

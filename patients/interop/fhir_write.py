@@ -72,14 +72,14 @@ def patient_bundle(patient: Patient) -> dict:
         entries.append({"fullUrl": url, "resource": resource})
         return url
 
-    subject = {"reference": add(_patient(patient)), "display": patient.full_name}
+    subject = {"reference": add(patient_resource(patient)), "display": patient.full_name}
     medications = list(patient.medications.select_related("prescriber"))
     practitioners = {}
     for entry in medications:
         if entry.prescriber_id and entry.prescriber_id not in practitioners:
-            practitioners[entry.prescriber_id] = add(_practitioner(entry.prescriber))
+            practitioners[entry.prescriber_id] = add(practitioner_resource(entry.prescriber))
     for entry in medications:
-        add(_medication_request(entry, subject, practitioners.get(entry.prescriber_id)))
+        add(medication_request_resource(entry, subject, practitioners.get(entry.prescriber_id)))
     for fill in patient.fills.all():
         add(_dispense(fill, subject))
     allergies = list(patient.allergies.all())
@@ -112,7 +112,7 @@ def _concept(system: str, code: str, display: str = "", text: str = "") -> dict:
     return {"coding": [coding], **({"text": text} if text else {})}
 
 
-def _patient(patient: Patient) -> FhirPatient:
+def patient_resource(patient: Patient) -> FhirPatient:
     identifiers = [{"use": "usual", "system": identifier_system(patient), "value": str(patient.pk)}]
     identifiers += [{"system": i.system, "value": i.value} for i in patient.identifiers.all()]
     if patient.member_id:
@@ -143,7 +143,7 @@ def _patient(patient: Patient) -> FhirPatient:
     )  # fmt: skip
 
 
-def _practitioner(prescriber) -> Practitioner:
+def practitioner_resource(prescriber) -> Practitioner:
     return Practitioner(
         id=str(prescriber.pk), meta=_meta("Practitioner", prescriber),
         identifier=[{"system": NPI, "value": prescriber.npi}],
@@ -160,7 +160,7 @@ def _drug(name: str, ingredients: list[dict], extra: list[dict] | None = None) -
     return {"coding": (codings + (extra or [])) or None, "text": name}
 
 
-def _medication_request(entry, subject: dict, practitioner: str | None) -> MedicationRequest:
+def medication_request_resource(entry, subject: dict, practitioner: str | None) -> MedicationRequest:
     reported = entry.source != MedicationSource.PRESCRIPTION
     resource = {
         "id": str(entry.pk), "meta": _meta("MedicationRequest", entry),

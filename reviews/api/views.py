@@ -2,6 +2,7 @@
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -12,6 +13,7 @@ from mtm.models import AuditAction
 from mtm.permissions import Capability
 from reviews import selectors, services
 from reviews.api import serializers as s
+from reviews.interop import ecare_plan_response
 from reviews.models import MedicationAssessment, Problem
 
 
@@ -70,6 +72,14 @@ class ReviewViewSet(
             review=review, data=data, version=data.pop("version"), by=self.actor()
         )
         return Response(self.get_serializer(review).data)
+
+    @extend_schema(
+        responses={(200, "application/fhir+json"): OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT},
+        description="The completed review as a Pharmacist eCare Plan (HL7 PhCP): a FHIR R4 document Bundle.",
+    )
+    @action(detail=True, methods=["get"], url_path="ecare-plan")
+    def ecare_plan(self, request, pk=None):
+        return ecare_plan_response(request, self.get_object(), via="api")
 
     @extend_schema(request=None, responses=s.ReviewSerializer)
     @action(detail=True, methods=["post"])
