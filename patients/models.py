@@ -513,6 +513,13 @@ class PharmacyFill(VersionedRecord, SourcedRecord):
     days_supply = models.SmallIntegerField("days' supply", validators=[validate_days_supply])
     quantity = models.DecimalField(max_digits=8, decimal_places=2, validators=[validate_fill_quantity])
     rx_number = models.CharField("Rx number", max_length=40, blank=True)
+    # As a pharmacy's fill file gives them (patients/interop/fills.py); blank when typed in.
+    ndc = models.CharField("NDC", max_length=11, blank=True)
+    rxcui = models.CharField("RxCUI", max_length=20, blank=True)
+    strength = models.CharField(max_length=100, blank=True)
+    sig = models.CharField(max_length=300, blank=True)
+    prescriber_npi = models.CharField("prescriber NPI", max_length=10, blank=True)
+    pharmacy = models.CharField(max_length=200, blank=True)
 
     class Meta:
         ordering = ["-fill_date", "drug_name"]
@@ -642,3 +649,31 @@ class FhirImportLine(models.Model):
 
     def __str__(self) -> str:
         return self.summary
+
+
+class FillImport(models.Model):
+    """One pharmacy fill file: kept until the worker has read it, then its counts and the rows it
+    refused (line, column, value, reason) as a CSV to download."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    requested_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    file_name = models.CharField(max_length=200)
+    identifier_system = models.CharField("patient identifier system", max_length=200)
+    mapping = models.JSONField(default=dict, blank=True)  # the file's column -> ours
+    content = models.BinaryField(null=True)  # the file, until read
+    status = models.CharField(max_length=20, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
+    rows_read = models.PositiveIntegerField(default=0)
+    imported = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    refused = models.PositiveIntegerField(default=0)
+    errors_csv = models.BinaryField(null=True)  # line, column, value, reason
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organisation", "-created_at"], name="fill_import_org_created")]
+
+    def __str__(self) -> str:
+        return f"Fill file {self.file_name} ({self.status})"

@@ -33,6 +33,7 @@ from mtm.outbox import enqueue
 from mtm.scoping import scope_to_organisation
 from patients import services
 from patients.interop import fhir_read as fhir
+from patients.interop.fills import ingredients_of
 from patients.models import (
     MEASUREMENT_RANGES,
     AllergyStatus,
@@ -804,11 +805,15 @@ def _apply(job: FhirImport, patient: Patient, line: FhirImportLine, by: Actor) -
             services.measurement_record(patient=patient, data=values, by=by)
         return
     if line.category == "fill":
+        wanted = ingredients_of(data["drug_name"])
+        same = [e for e in patient.medications.filter(status=MedicationStatus.ACTIVE)
+                if wanted and frozenset(i["name"] for i in e.ingredients) == wanted]  # fmt: skip
         for item in data["items"]:
             values = {"drug_name": data["drug_name"], "days_supply": item["days_supply"],
                       "quantity": Decimal(item["quantity"]), "fill_date": item["fill_date"],
                       **{k: item[k] for k in ("source_system", "source_record", "source_updated")}}  # fmt: skip
             _dates(values, "fill_date", "source_updated")
+            values["medication"] = same[0] if len(same) == 1 else None  # so that adherence counts it
             services.fill_record(patient=patient, data=values, by=by)
         return
     raise ValueError(line.category)

@@ -31,3 +31,17 @@ class FhirImportForm(forms.Form):
         label="FHIR files",
         help_text="A Bundle or a resource (.json), or Bulk Data files (.ndjson); several at once.",
     )
+
+
+class FillImportForm(forms.Form):
+    file = forms.FileField(
+        label="Fill file (CSV)", widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,text/csv"})
+    )
+    identifier_system = forms.CharField(
+        label="Patient identifiers from", max_length=200,
+        help_text="The system whose patient numbers the patient_id column holds (e.g. “Main St Pharmacy”).",
+    )  # fmt: skip
+    mapping = forms.CharField(
+        label="Other column names (optional)", required=False, max_length=1000,
+        help_text="When the file names its columns differently: “Rx Date=fill_date,Qty=quantity”.",
+    )  # fmt: skip

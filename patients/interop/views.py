@@ -14,8 +14,8 @@ from mtm.decorators import requires
 from mtm.models import AuditAction
 from mtm.permissions import Capability
 from patients import selectors
-from patients.interop import fhir_import, fhir_write
-from patients.interop.forms import FhirImportForm
+from patients.interop import fhir_import, fhir_write, fills
+from patients.interop.forms import FhirImportForm, FillImportForm
 from patients.models import ImportStatus, LineAction, LineDecision
 
 RECENT = 30
@@ -176,3 +176,52 @@ def patient_record_fhir(request, patient_id):
 def portal_record_fhir(request):
     """The patient's own record (their right of access), from the portal."""
     return record_response(request, selectors.portal_patient(user=request.user))
+
+
+# --- Fill files ----------------------------------------------------------------------------------------
+
+
+@requires(Capability.PATIENT_EDIT)
+def fill_import_list(request):
+    form = FillImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            job = fills.fill_import_request(
+                user=request.user, file_name=upload.name, content=upload.read(),
+                identifier_system=form.cleaned_data["identifier_system"], mapping_text=form.cleaned_data["mapping"],
+                by=actor_from_request(request),
+            )  # fmt: skip
+        except ValidationError as error:
+            for name, errors in error.message_dict.items():
+                form.add_error(name if name in form.fields else None, errors)
+        else:
+            return redirect("fill_import_detail", import_id=job.pk)
+    jobs = (
+        fills.fill_imports_visible_to(request.user)
+        .defer("content", "errors_csv")
+        .order_by("-created_at")[:RECENT]
+    )
+    return render(request, "patients/imports/fill_import_list.html", {"form": form, "jobs": jobs},
+                  status=400 if form.errors else 200)  # fmt: skip
+
+
+@requires(Capability.PATIENT_EDIT)
+def fill_import_detail(request, import_id):
+    job = get_object_or_404(
+        fills.fill_imports_visible_to(request.user).defer("content", "errors_csv"), pk=import_id
+    )
+    template = (
+        "patients/imports/_fill_status.html" if request.htmx else "patients/imports/fill_import_detail.html"
+    )
+    return render(request, template, {"job": job})
+
+
+@requires(Capability.PATIENT_EDIT)
+def fill_import_errors(request, import_id):
+    job = get_object_or_404(fills.fill_imports_visible_to(request.user), pk=import_id)
+    audit_record(actor=actor_from_request(request), action=AuditAction.VIEW, organisation_id=request.user.organisation_id,
+                 obj=job, changes={"download": ["", "refused rows"]})  # fmt: skip
+    response = HttpResponse(bytes(job.errors_csv or b"line,column,value,reason\r\n"), content_type="text/csv")
+    response["Content-Disposition"] = f'attachment; filename="refused-rows-{job.created_at:%Y%m%d-%H%M}.csv"'
+    return response
