@@ -313,6 +313,10 @@ CELERY_BEAT_SCHEDULE = {
     "clear-expired-sessions": {"task": "mtm.tasks.clear_expired_sessions", "schedule": 60 * 60},
     "forget-old-form-tokens": {"task": "mtm.tasks.forget_old_form_tokens", "schedule": 24 * 60 * 60},
     "forget-old-exports": {"task": "mtm.exports.forget_old_exports", "schedule": 24 * 60 * 60},
+    "forget-old-import-files": {
+        "task": "patients.interop.fhir_import.forget_old_files",
+        "schedule": 24 * 60 * 60,
+    },
     # Queued work left waiting (the broker was down when it was queued): mtm/outbox.py.
     "relay-queued-work": {"task": "mtm.outbox.relay", "schedule": OUTBOX_RELAY_SECONDS},
     # Every minute; the integration test sets a second, to see a reminder go out within seconds.

@@ -837,3 +837,14 @@ def _prescriber(job: FhirImport, new: dict, by: Actor) -> Prescriber:
         data={"first_name": " ".join(given)[:100] or "—", "last_name": family[:100], "npi": new["npi"]},
         by=by,
     )
+
+
+KEEP_FILES = datetime.timedelta(days=30)
+
+
+@shared_task(name="patients.interop.fhir_import.forget_old_files")
+def forget_old_files() -> int:
+    """Beat, daily: uploaded FHIR files are kept 30 days (a confirmation may re-read them), then
+    deleted; the import's report and decided lines stay."""
+    deleted, _ = FhirImportFile.objects.filter(job__created_at__lt=timezone.now() - KEEP_FILES).delete()
+    return deleted
