@@ -39,3 +39,19 @@ def test_import_a_bundle_for_a_demo_patient_and_accept_two_lines(demo, live_serv
     expect(page.locator("#section-allergies")).to_contain_text("penicillin")
     metformin = walter.medications.get(name__startswith="metformin")
     assert metformin.directions != "1 tablet twice a day" and metformin.source_system == ""  # not accepted
+
+
+def test_download_the_ecare_plan_of_the_completed_demo_review(demo, live_server, page):
+    from reviews.models import Review
+
+    review = Review.objects.get(patient__last_name="Okafor", status="completed")
+    sign_in(page, live_server.url)
+    page.goto(f"{live_server.url}/reviews/{review.pk}/")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Pharmacist eCare Plan (FHIR)").click()
+    with open(download.value.path(), encoding="utf-8") as file:
+        bundle = json.load(file)
+    composition = bundle["entry"][0]["resource"]
+    assert bundle["type"] == "document" and composition["type"]["coding"][0]["code"] == "18776-5"
+    assert composition["subject"]["reference"] in {entry["fullUrl"] for entry in bundle["entry"]}
+    assert any(entry["resource"]["resourceType"] == "Condition" for entry in bundle["entry"])  # its problems
