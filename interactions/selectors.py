@@ -37,3 +37,13 @@ def medication_name_suggestions(text: str, limit: int = 8) -> list[str]:
     starting = sorted(name for name in kb.names if name.startswith(key))[:limit]
     close = difflib.get_close_matches(key, kb.names.keys(), n=limit, cutoff=0.75)
     return list(dict.fromkeys(starting + close))[:limit]
+
+
+def product_ingredients(*, ndcs=(), rxcuis=()) -> tuple[str, ...]:
+    """The ingredients of a drug product known by its NDC or its RxNorm clinical/branded drug code,
+    when a local RxNorm release has been imported (`manage.py import_rxnorm`); () otherwise."""
+    products = knowledge_base().products
+    for code in [*(f"ndc:{n}" for n in ndcs), *(f"rxcui:{r}" for r in rxcuis)]:
+        if code in products:
+            return products[code]
+    return ()

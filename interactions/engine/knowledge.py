@@ -146,6 +146,9 @@ class KnowledgeBase:
     disease_rules: list[Rule]
     allergens: dict[str, Allergen]
     education: dict[str, Education] = field(default_factory=dict)
+    # Drug products by code, from a local RxNorm release (`manage.py import_rxnorm`): "ndc:<11 digits>"
+    # and "rxcui:<clinical or branded drug>" -> ingredient names. Empty without a release.
+    products: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Indexes built once, so that screening costs a lookup per pair of drugs taken, whatever the size
     # of the knowledge base.
     tag_members: dict[str, frozenset[str]] = field(default_factory=dict)  # tag -> ingredient names
@@ -437,6 +440,12 @@ def _load(
         if key and members and key not in names and all(member in ingredients for member in members):
             names[key] = tuple(sorted(members))
 
+    products = {}
+    for _file, _line, row in _extra_rows(extra, "products"):
+        members = tuple(sorted(_split(row.get("ingredients", ""))))
+        if row.get("code") and members and all(member in ingredients for member in members):
+            products[row["code"].strip()] = members
+
     anticholinergic = {}
     for line, row in enumerate(_csv(directory / "anticholinergic.csv"), start=2):
         where = f"anticholinergic.csv line {line}"
@@ -657,6 +666,7 @@ def _load(
         disease_rules=disease_rules,
         allergens=allergens,
         education=education,
+        products=products,
     )
     _build_indexes(kb)
     return kb

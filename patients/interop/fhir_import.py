@@ -26,7 +26,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from interactions.selectors import medication_resolve
+from interactions.selectors import medication_resolve, product_ingredients
 from mtm.audit import Actor, audit_record
 from mtm.models import AuditAction
 from mtm.outbox import enqueue
@@ -340,9 +340,10 @@ def _detail_lines(data: fhir.PatientData, patient: Patient | None) -> list[Line]
     return [Line("details", LineAction.CHANGE, summary, values, changes, str(patient.pk))]
 
 
-def _ingredients(name: str, rxcuis: list[str]) -> frozenset[str]:
-    resolution = medication_resolve(name)
-    return frozenset(resolution.ingredients) or frozenset(rxcuis)
+def _ingredients(name: str, rxcuis: list[str], ndcs: list[str]) -> frozenset[str]:
+    """What an imported drug is: its name as a typed medication resolves, else its codes through
+    a local RxNorm release (none without one)."""
+    return frozenset(medication_resolve(name).ingredients or product_ingredients(ndcs=ndcs, rxcuis=rxcuis))
 
 
 def _medication_lines(
@@ -358,7 +359,7 @@ def _medication_lines(
     for item in data.medications:
         entry = by_source.get((source, item.origin.resource))
         if entry is None:
-            wanted = _ingredients(item.name, item.rxcuis)
+            wanted = _ingredients(item.name, item.rxcuis, item.ndcs)
             status = MedicationStatus.ACTIVE if item.active else MedicationStatus.STOPPED
             entry = next(
                 (e for e in existing if e.pk not in matched and e.status == status and wanted

@@ -27,7 +27,7 @@ from django.db import transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from interactions.selectors import medication_resolve
+from interactions.selectors import medication_resolve, product_ingredients
 from mtm.audit import Actor, audit_record
 from mtm.models import AuditAction, Organisation
 from mtm.outbox import enqueue
@@ -173,7 +173,7 @@ def _checked(values: dict, today: datetime.date) -> dict:
             raise _Refusal(name, f"longer than {limit} characters")
     if not (values.get("drug_name") or values.get("ndc") or values.get("rxcui")):
         raise _Refusal("drug_name", "no drug: give drug_name, ndc or rxcui")
-    ndc = re.sub(r"\D", "", values.get("ndc", ""))
+    ndc = ndc_11(values.get("ndc", ""))
     if values.get("ndc") and len(ndc) not in (10, 11):
         raise _Refusal("ndc", "an NDC has 10 or 11 digits")
     if values.get("rxcui") and not values["rxcui"].isdigit():
@@ -227,9 +227,21 @@ def _batches(rows: Iterator[_Row], size: int) -> Iterator[list[_Row]]:
         yield batch
 
 
+def ndc_11(value: str) -> str:
+    """An NDC in the 11 digits (5-4-2) RxNorm keeps: a hyphenated 10-digit NDC (4-4-2, 5-3-2,
+    5-4-1) is padded where its short segment is; digits alone are kept as they are."""
+    segments = value.strip().split("-")
+    if len(segments) == 3 and all(part.isdigit() for part in segments):
+        return segments[0].zfill(5) + segments[1].zfill(4) + segments[2].zfill(2)
+    return re.sub(r"\D", "", value)
+
+
 @functools.lru_cache(maxsize=20_000)
-def ingredients_of(name: str) -> frozenset[str]:
-    return frozenset(medication_resolve(name).ingredients)
+def ingredients_of(name: str, ndc: str = "", rxcui: str = "") -> frozenset[str]:
+    """What a dispensed drug is: its name as a typed medication resolves; else its NDC or RxCUI
+    when a local RxNorm release has been imported."""
+    found = medication_resolve(name).ingredients
+    return frozenset(found or product_ingredients(ndcs=[ndc] if ndc else [], rxcuis=[rxcui] if rxcui else []))
 
 
 def _write(organisation, identifier_system: str, batch: list[_Row], refuse, report, dry_run: bool) -> None:
@@ -294,7 +306,7 @@ def _write(organisation, identifier_system: str, batch: list[_Row], refuse, repo
             report.duplicates += 1
             continue
         recorded.add(key)
-        wanted = ingredients_of(values["drug_name"])
+        wanted = ingredients_of(values["drug_name"], values["ndc"], values["rxcui"])
         same = [
             entry_id for entry_id, ingredients in medications[patient_id] if wanted and ingredients == wanted
         ]

@@ -127,6 +127,20 @@ def test_import_rxnorm_extends_the_dictionary_without_overriding_reviewed_names(
     assert kb.ingredients["meclizine"].classes == ("first-generation-antihistamine", "antiemetic")
 
 
+def test_import_rxnorm_maps_products_and_ndcs_to_their_ingredients(tmp_path, settings, org, pharmacist):
+    """A fill file or a FHIR resource that names a drug only by its NDC or its clinical-drug RxCUI
+    is linked to the medication list once a release is imported."""
+    settings.KNOWLEDGE_EXTRA_DIRS = [str(tmp_path / "knowledge")]
+    call_command("import_rxnorm", str(ROOT / "tests" / "interactions" / "rxnorm_sample"))
+    products = (tmp_path / "knowledge" / "products" / "rxnorm.csv").read_text().splitlines()
+    assert "ndc:00093104801,lisinopril" in products and "ndc:00310013010,lisinopril" in products  # SBD via its SCD
+    assert "rxcui:314076,lisinopril" in products and not any("0093-1048" in row for row in products)  # RxNorm's NDCs only
+    from interactions.selectors import product_ingredients
+
+    assert product_ingredients(ndcs=["00310013010"]) == ("lisinopril",)
+    assert product_ingredients(rxcuis=["314076"]) == ("lisinopril",) and product_ingredients(ndcs=["1"]) == ()
+
+
 def test_import_rxnorm_needs_the_files(tmp_path):
     with pytest.raises(CommandError, match=r"RXNCONSO\.RRF not found"):
         call_command("import_rxnorm", str(tmp_path))

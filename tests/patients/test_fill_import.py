@@ -197,3 +197,20 @@ def test_the_page_imports_in_the_background_and_offers_the_refused_rows(
         {"file": SimpleUploadedFile("fills.xlsx", b"x"), "identifier_system": SYSTEM},
     )
     assert bad.status_code == 400 and "fills.xlsx: a fill file is a CSV" in bad.content.decode()
+
+
+def test_an_ndc_only_row_is_linked_once_an_rxnorm_release_is_imported(
+    org, ada, pharmacist, tmp_path, settings
+):
+    from pathlib import Path
+
+    settings.KNOWLEDGE_EXTRA_DIRS = [str(tmp_path / "knowledge")]
+    call_command("import_rxnorm", str(Path(__file__).resolve().parents[1] / "interactions" / "rxnorm_sample"))
+    fills.ingredients_of.cache_clear()
+    lisinopril = services.medication_add(patient=ada, data={"name": "lisinopril 10 mg"}, by=Actor(pharmacist))
+    report, _ = run(
+        org, "\n".join([HEADER, f"P100,0310-0130-10,,,{day(4)},30,30,,,,,"])
+    )  # 4-4-2, padded to 5-4-2
+    fill = PharmacyFill.objects.get()
+    assert report.imported == 1 and (fill.ndc, fill.medication) == ("00310013010", lisinopril)
+    fills.ingredients_of.cache_clear()

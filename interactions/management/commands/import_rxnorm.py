@@ -10,8 +10,8 @@ from interactions.rxnorm import RxNormFilesError, read_rxnorm, write_extra_dicti
 
 class Command(BaseCommand):
     help = (
-        "Extend the drug dictionary from RxNorm RRF files (RXNCONSO.RRF, and RXNREL.RRF to link brand and "
-        "combination names to their ingredients). Writes under the first KNOWLEDGE_EXTRA_DIRS folder."
+        "Extend the drug dictionary from RxNorm RRF files (RXNCONSO.RRF; RXNREL.RRF to link brand, combination "
+        "and product names to their ingredients; RXNSAT.RRF for NDCs). Writes under the first KNOWLEDGE_EXTRA_DIRS folder."
     )
 
     def add_arguments(self, parser):
@@ -27,7 +27,8 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Read {len(imported.ingredients)} ingredients and {len(imported.names)} names from RxNorm; wrote "
-                f"{counts['ingredients']} new ingredients and {counts['names']} names to {target}. "
+                f"{counts['ingredients']} new ingredients, {counts['names']} names and {counts['products']} drug "
+                f"products (by RxCUI and NDC) to {target}. "
                 "Restart the app (and run relink_medications) to use them."
             )
         )
