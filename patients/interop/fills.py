@@ -23,7 +23,7 @@ from decimal import Decimal, InvalidOperation
 
 from celery import shared_task
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -244,6 +244,28 @@ def ingredients_of(name: str, ndc: str = "", rxcui: str = "") -> frozenset[str]:
     return frozenset(found or product_ingredients(ndcs=[ndc] if ndc else [], rxcuis=[rxcui] if rxcui else []))
 
 
+def _recorded(pairs: set[tuple]) -> set[tuple]:
+    """(patient, drug, date, quantity) of the fills already recorded on the batch's (patient, date)
+    pairs: on PostgreSQL exactly those pairs (an index lookup each, however full the table is);
+    elsewhere the batch's patients on its dates."""
+    if not pairs:
+        return set()
+    if connection.vendor == "postgresql":
+        patients, days = zip(*pairs, strict=True)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT f.patient_id, lower(f.drug_name), f.fill_date, f.quantity FROM patients_pharmacyfill f "
+                "JOIN unnest(%s::uuid[], %s::date[]) AS wanted(patient_id, fill_date) "
+                "ON f.patient_id = wanted.patient_id AND f.fill_date = wanted.fill_date",
+                [list(patients), list(days)],
+            )
+            return set(cursor.fetchall())
+    fills = PharmacyFill.objects.filter(
+        patient_id__in={p for p, _ in pairs}, fill_date__in={d for _, d in pairs}
+    )
+    return set(fills.values_list("patient_id", Lower("drug_name"), "fill_date", "quantity"))
+
+
 def _write(organisation, identifier_system: str, batch: list[_Row], refuse, report, dry_run: bool) -> None:
     """One batch: four queries to read, one to write, whatever the batch holds."""
     ids = {row.values["patient_id"] for row in batch if row.values["patient_id"]}
@@ -289,10 +311,7 @@ def _write(organisation, identifier_system: str, batch: list[_Row], refuse, repo
             patient_id = found[0]
         resolved.append((row, patient_id))
     patient_ids = {patient_id for _, patient_id in resolved}
-    recorded = set(
-        PharmacyFill.objects.filter(patient_id__in=patient_ids, fill_date__in={r.values["fill_date"] for r, _ in resolved})
-        .values_list("patient_id", Lower("drug_name"), "fill_date", "quantity")
-    )  # fmt: skip
+    recorded = _recorded({(patient_id, row.values["fill_date"]) for row, patient_id in resolved})
     medications = defaultdict(list)
     for entry_id, patient_id, ingredients in MedicationEntry.objects.filter(
         patient_id__in=patient_ids, status=MedicationStatus.ACTIVE
