@@ -7,7 +7,8 @@ value set has a code for the problem, the pharmacist's wording always), the revi
 recommendations to the patient as Procedures (CMR 428911000124108, TMR 6021000124103), the
 recommendations to prescribers as Communications with the answer recorded, and the medication list.
 Sections: health concerns (75310-3), goals (61146-7), interventions (62387-6), health status
-evaluations and outcomes (11383-7), medications (10160-0). Built with the fhir.resources R4B models.
+evaluations and outcomes (11383-7), medications (10160-0) and payers (48768-6: the health plan as a
+Coverage, when recorded). Built with the fhir.resources R4B models.
 """
 
 import json
@@ -19,6 +20,7 @@ from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.communication import Communication
 from fhir.resources.R4B.composition import Composition
 from fhir.resources.R4B.condition import Condition
+from fhir.resources.R4B.coverage import Coverage
 from fhir.resources.R4B.organization import Organization
 from fhir.resources.R4B.practitioner import Practitioner
 from fhir.resources.R4B.procedure import Procedure
@@ -64,6 +66,7 @@ SECTIONS = {
     "interventions": ("62387-6", "Interventions Provided", "Interventions"),
     "outcomes": ("11383-7", "Patient problem outcome", "Health Status Evaluations and Outcomes"),
     "medications": ("10160-0", "History of Medication use Narrative", "Medications"),
+    "payers": ("48768-6", "Payment sources Document", "Payers"),
 }
 
 
@@ -192,6 +195,12 @@ def ecare_plan_bundle(review: Review) -> dict:
             }
         return result
 
+    payers = []
+    if patient.plan_name or patient.member_id:  # the health plan, when recorded
+        payers.append(add(Coverage(
+            id=str(uuid.uuid5(patient.pk, "coverage")), status="active", subscriberId=patient.member_id or None,
+            beneficiary=patient_ref, payor=[{"display": patient.plan_name or "Health plan (name not recorded)"}],
+        )))  # fmt: skip
     composition = Composition(
         id=str(uuid.uuid5(review.pk, "ecare-plan")), meta={"profile": [PHCP + "PhCP-Composition"]}, status="final",
         type={"coding": [{"system": LOINC, "code": "18776-5", "display": "Plan of care note"}]},
@@ -205,6 +214,7 @@ def ecare_plan_bundle(review: Review) -> dict:
             section("outcomes", outcomes, outcome_rows),
             section("medications", medications, [m["reference"] for m in medications] and
                     [e.display_name for e in patient.medications.filter(status="active")]),
+            section("payers", payers, [f"{patient.plan_name} {patient.member_id}".strip()] if payers else ["No health plan recorded."]),
         ],
     )  # fmt: skip
     entries.insert(0, {"fullUrl": f"urn:uuid:{composition.id}", "resource": composition})

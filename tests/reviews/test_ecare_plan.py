@@ -21,6 +21,8 @@ from tests.reviews.test_reports import completed_review
 
 def test_the_document_has_the_sections_codes_and_answers(org, patient, pharmacist):
     prescriber = factories.make_prescriber(org)
+    patient.plan_name, patient.member_id = "Blue Plan Part D", "M123"
+    patient.save()
     review = completed_review(patient, pharmacist, problems=[ProblemCategory.DOSAGE_TOO_HIGH, ProblemCategory.INEFFECTIVE],
                               prescriber=prescriber, answer=Response.MODIFIED)  # fmt: skip
     bundle = ecare_plan_bundle(review)
@@ -38,9 +40,11 @@ def test_the_document_has_the_sections_codes_and_answers(org, patient, pharmacis
     }
     assert composition["meta"]["profile"] == [PHCP + "PhCP-Composition"]
     sections = {s["code"]["coding"][0]["code"]: s for s in composition["section"]}
-    assert set(sections) == {"75310-3", "61146-7", "62387-6", "11383-7", "10160-0"}
+    assert set(sections) == {"75310-3", "61146-7", "62387-6", "11383-7", "10160-0", "48768-6"}
     assert sections["61146-7"]["emptyReason"]["coding"][0]["code"] == "unavailable"  # no goals kept yet
     by_url = {entry["fullUrl"]: entry["resource"] for entry in bundle["entry"]}
+    [coverage] = [by_url[e["reference"]] for e in sections["48768-6"]["entry"]]
+    assert coverage["payor"][0]["display"] == "Blue Plan Part D" and coverage["subscriberId"] == "M123"
     concerns = [by_url[e["reference"]] for e in sections["75310-3"]["entry"]]
     codes = {c["code"]["text"]: c["code"].get("coding") for c in concerns}
     assert codes[ProblemCategory.DOSAGE_TOO_HIGH] == [
