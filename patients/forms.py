@@ -17,6 +17,7 @@ from patients.models import (
     MedicationEntry,
     MedicationStatus,
     Patient,
+    PatientIdentifier,
     PharmacyFill,
     Prescriber,
 )
@@ -377,3 +378,17 @@ class AuditQuery(QueryForm):
         if cleaned.get("since") and cleaned.get("until") and cleaned["until"] < cleaned["since"]:
             self.add_error("until", "“To” (“until”) is before “From” (“since”).")
         return cleaned
+
+
+class IdentifierForm(RecordForm):
+    class Meta:
+        model = PatientIdentifier
+        fields = ["system", "value"]
+
+
+class IdentifierRemoveForm(RecordForm):
+    """Confirms removing an identifier; carries only the version."""
+
+    class Meta:
+        model = PatientIdentifier
+        fields = []

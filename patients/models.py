@@ -135,18 +135,19 @@ class Patient(VersionedRecord):
         return years - ((day.month, day.day) < (self.date_of_birth.month, self.date_of_birth.day))
 
 
-class PatientIdentifier(models.Model):
-    """An identifier another system gives the patient (a pharmacy's MRN, an EHR's id, a plan's
-    member id), by which imports find them. Unique per organisation, system and value."""
+class PatientIdentifier(VersionedRecord):
+    """A number another system knows the patient by (a pharmacy system's MRN, an EHR's id, a plan's
+    member id): fill files and FHIR imports find patients by it. Unique per organisation, system
+    and value; `system` is a URI or a short label."""
 
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="identifiers")
-    system = models.CharField(
-        max_length=200, help_text="A URI or the name of the system, e.g. “Main St Pharmacy MRN”"
-    )
+    system = models.CharField(max_length=200, help_text="e.g. “Main St Pharmacy”, or a URI")
     value = models.CharField(max_length=200)
 
     class Meta:
+        ordering = ["system", "value"]
         constraints = [
             models.UniqueConstraint(
                 fields=["organisation", "system", "value"], name="patient_identifier_unique"

@@ -19,6 +19,8 @@ from patients.forms import (
     ConditionForm,
     ConditionResolveForm,
     FillForm,
+    IdentifierForm,
+    IdentifierRemoveForm,
     MeasurementForm,
     MedicationForm,
     MedicationStopForm,
@@ -32,6 +34,7 @@ from patients.models import (
     MedicationEntry,
     MedicationStatus,
     Patient,
+    PatientIdentifier,
     PharmacyFill,
 )
 
@@ -189,6 +192,24 @@ SECTIONS: dict[str, Section] = {
                 version=version,
                 by=by,
             ),
+        ),
+        Section(
+            slug="identifiers",
+            title="Identifiers",
+            model=PatientIdentifier,
+            form=IdentifierForm,
+            context=lambda patient: {"identifiers": list(patient.identifiers.all())},
+            add=lambda patient, form, by: services.patient_identifier_add(
+                patient=patient, by=by, **form.data_for_service()
+            ),
+            update=lambda record, form, version, by: services.patient_identifier_update(
+                identifier=record, data=form.data_for_service(), version=version, by=by
+            ),
+            end_form=IdentifierRemoveForm,
+            end=lambda record, form, version, by: services.patient_identifier_remove(
+                identifier=record, version=version, by=by
+            ),
+            end_label="Remove",
         ),
         Section(
             slug="fills",

@@ -28,6 +28,7 @@ from patients.models import (
     MedicationEntry,
     MedicationStatus,
     Patient,
+    PatientIdentifier,
     PharmacyFill,
     Prescriber,
 )
@@ -55,6 +56,54 @@ def patient_update(*, patient: Patient, data: dict[str, Any], version: int, by: 
     if [getattr(patient, name) for name in REMINDER_CONTACT_FIELDS] != before:
         reminder_contact_changed.send(sender=Patient, patient=patient, by=by)
     return patient
+
+
+# --- Identifiers other systems give the patient ----------------------------------------------------
+
+
+@transaction.atomic
+def patient_identifier_add(*, patient: Patient, system: str, value: str, by: Actor) -> PatientIdentifier:
+    """Record a number another system knows the patient by; one patient per system and value."""
+    system, value = " ".join((system or "").split()), (value or "").strip()
+    holder = (
+        PatientIdentifier.objects.filter(organisation_id=patient.organisation_id, system=system, value=value)
+        .values_list("patient_id", flat=True)
+        .first()
+    )
+    if holder is not None:
+        whose = "This patient" if holder == patient.pk else "Another patient"
+        raise ValidationError({"value": f"{whose} already has {system} {value}."})
+    return record_create(
+        PatientIdentifier(
+            organisation_id=patient.organisation_id, patient=patient, system=system, value=value
+        ),
+        by=by,
+    )
+
+
+@transaction.atomic
+def patient_identifier_update(
+    *, identifier: PatientIdentifier, data: dict[str, Any], version: int, by: Actor
+) -> PatientIdentifier:
+    data = {key: " ".join(str(value).split()) for key, value in data.items()}
+    system, value = data.get("system", identifier.system), data.get("value", identifier.value)
+    clash = PatientIdentifier.objects.filter(
+        organisation_id=identifier.organisation_id, system=system, value=value
+    )
+    if clash.exclude(pk=identifier.pk).exists():
+        raise ValidationError({"value": f"Another patient already has {system} {value}."})
+    return record_update(identifier, data=data, version=version, by=by)
+
+
+@transaction.atomic
+def patient_identifier_remove(*, identifier: PatientIdentifier, version: int, by: Actor) -> None:
+    if identifier.version != version:
+        raise EditConflict("identifier")
+    audit_record(
+        actor=by, action=AuditAction.STOP, patient_id=identifier.patient_id, obj=identifier,
+        changes=diff(snapshot(identifier, audited_fields(PatientIdentifier)), {}),
+    )  # fmt: skip
+    identifier.delete()
 
 
 # --- Prescribers and care team ------------------------------------------------------------------

@@ -4,7 +4,7 @@ from patients import views
 
 
 class SectionConverter:
-    regex = "medications|allergies|conditions|care-team|measurements|fills"
+    regex = "medications|allergies|conditions|care-team|measurements|fills|identifiers"
 
     def to_python(self, value):
         return value
