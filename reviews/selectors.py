@@ -5,6 +5,7 @@ import datetime
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.db import models
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
@@ -284,7 +285,7 @@ class FindingLine:
             getattr(self, "errors", None)
         )
 
-    @property
+    @cached_property
     def dom_id(self) -> str:
         """A page id for the finding that stays the same while the list does (its id has colons)."""
         return "f-" + hashlib.sha1(self.finding["id"].encode(), usedforsecurity=False).hexdigest()[:12]

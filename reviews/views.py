@@ -42,7 +42,6 @@ from reviews.forms import (
 from reviews.letters import prescriber_letter_pdf
 from reviews.models import (
     DISMISSAL_PRESETS,
-    Answer,
     MedicationAssessment,
     Problem,
     ProblemCategory,
@@ -53,7 +52,6 @@ from reviews.models import (
 
 REVIEWS_PER_PAGE = 25
 WORK_PER_PAGE = 10  # summaries to deliver, answers overdue: the most urgent first
-ANSWERS = [("", "—"), *Answer.choices]  # the CMR questions' choices, for the hand-written selects
 
 
 def _workspace_url(review: Review) -> str:
@@ -118,10 +116,12 @@ def _workspace_context(request, review: Review, workspace: selectors.Workspace, 
             prefix="summary",
         ),
         "start_form": MedicationStartForm(prefix="start"),
-        "answers": ANSWERS,
         "today": timezone.localdate(),
         "nonadherence_causes": AdherenceConfirmForm.base_fields["nonadherence_cause"].choices,
         "dismissal_presets": DISMISSAL_PRESETS,
+        # The same for every finding: reversed once, not twice per finding.
+        "finding_confirm_url": reverse("finding_confirm", args=[review.pk]),
+        "finding_dismiss_url": reverse("finding_dismiss", args=[review.pk]),
         **forms,
     }
 
