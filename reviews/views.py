@@ -108,14 +108,17 @@ def _workspace_context(request, review: Review, workspace: selectors.Workspace, 
         "can_add_addendum": request.user.can(Capability.REVIEW_CONDUCT) and review.is_locked,
         "has_plan": review.is_locked and hasattr(review, "action_plan"),
         "can_record_answers": request.user.can(Capability.RESPONSE_RECORD),
-        "details_form": ReviewForm(instance=review, prefix="review"),
+        # Folded forms load when opened (review_details, medication_start): only a planned review's
+        # details, open, are on the page, and a form sent back with its errors.
+        "details_form": ReviewForm(instance=review, prefix="review")
+        if review.status == ReviewStatus.PLANNED
+        else None,
         "complete_form": complete_form,
         "addendum_form": AddendumForm(),
         "summary_form": SummaryDeliveredForm(
             initial={"version": review.version, "summary_delivered_on": timezone.localdate()},
             prefix="summary",
         ),
-        "start_form": MedicationStartForm(prefix="start"),
         "today": timezone.localdate(),
         "nonadherence_causes": AdherenceConfirmForm.base_fields["nonadherence_cause"].choices,
         "dismissal_presets": DISMISSAL_PRESETS,
@@ -130,6 +133,16 @@ def _after(request, review: Review, status: int, **forms):
     if status == 200 and not request.htmx:
         return redirect(_workspace_url(review))
     return _workspace(request, review, status=status, **(forms if status != 200 else {}))
+
+
+def _workspace_form(request, review: Review, template: str, title: str, **forms):
+    """A folded form of the workspace, for htmx when it is opened, or on a page of its own."""
+    context = {"review": review, **forms}
+    if request.htmx:
+        return render(request, template, context)
+    return render(
+        request, "reviews/workspace_form_page.html", {**context, "form_template": template, "title": title}
+    )
 
 
 def _review_for_change(request, review_id) -> Review:
@@ -208,6 +221,13 @@ def review_workspace(request, review_id):
 
 @requires(Capability.REVIEW_CONDUCT)
 def review_details(request, review_id):
+    """GET: the details form (loaded when opened); POST: the details saved."""
+    if request.method != "POST":
+        review = selectors.review_get(user=request.user, review_id=review_id)
+        return _workspace_form(
+            request, review, "reviews/_review_details_form.html", "Review details",
+            details_form=ReviewForm(instance=review, prefix="review"),
+        )  # fmt: skip
     review = _review_for_change(request, review_id)
     # A ModelForm writes its data onto its instance when validated: the service gets its own copy.
     form = ReviewForm(request.POST, instance=Review.objects.get(pk=review.pk), prefix="review")
@@ -620,6 +640,13 @@ def adherence_confirm(request, review_id, medication_id):
 
 @requires(Capability.REVIEW_CONDUCT)
 def medication_start(request, review_id):
+    """GET: the form (loaded when opened); POST: the medication started."""
+    if request.method != "POST":
+        review = selectors.review_get(user=request.user, review_id=review_id)
+        return _workspace_form(
+            request, review, "reviews/_medication_start_form.html", "Start a medication",
+            start_form=MedicationStartForm(prefix="start"),
+        )  # fmt: skip
     review = _review_for_change(request, review_id)
     form = MedicationStartForm(request.POST, prefix="start")
 
