@@ -73,7 +73,8 @@ def _workspace(
 ):
     """The whole page, or for htmx the workspace part of it; bound forms with errors replace the
     blank ones they stand for."""
-    review.refresh_from_db()
+    # Read again (a change may have just been made), with the patient and the pharmacist it shows.
+    review = Review.objects.select_related("patient", "pharmacist").get(pk=review.pk)
     workspace = selectors.review_workspace(review, today=timezone.localdate())
     # A problem's forms load when opened (problem_form); only a form sent back with errors is here.
     for problem in workspace.problems:
