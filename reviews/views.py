@@ -126,6 +126,7 @@ def _workspace_context(request, review: Review, workspace: selectors.Workspace, 
         # The same for every finding: reversed once, not twice per finding.
         "finding_confirm_url": reverse("finding_confirm", args=[review.pk]),
         "finding_dismiss_url": reverse("finding_dismiss", args=[review.pk]),
+        "finding_explanation_url": reverse("finding_explanation", args=[review.patient_id]),
         **forms,
     }
 
