@@ -9,7 +9,7 @@ from pypdf import PdfReader
 
 from mtm.audit import Actor
 from patients import services as patient_services
-from reviews import services
+from reviews import selectors, services
 from reviews.models import Audience, PatientAction, Problem, ProblemCategory, Recommendation, Response, Review
 from tests import factories
 from tests.conftest import client_for
@@ -547,3 +547,29 @@ def test_the_workspace_offers_each_medication_its_questions_and_each_finding_its
     assert page.count(f'action="{url("finding_dismiss", review.pk)}"') == findings
     tokens = re.findall(r'name="form_token" value="([^"]+)"', page)
     assert len(tokens) == len(set(tokens))  # every form its own one-time token
+
+
+def test_a_completed_review_shows_its_addenda_and_earlier_dismissals_show_again(
+    review, problem, patient, by, pharmacist_client
+):
+    services.recommendation_add(
+        problem=problem,
+        data={"audience": Audience.PATIENT, "action": PatientAction.EDUCATION, "text": "x"},
+        by=by,
+    )
+    patient_services.medication_add(patient=patient, data={"name": "warfarin 5 mg"}, by=by)
+    patient_services.medication_add(patient=patient, data={"name": "ibuprofen 200 mg"}, by=by)
+    finding = next(f for f in selectors.review_findings(review, today=factories.today()))
+    services.finding_dismiss(review=review, finding=finding, reason="Already monitored", by=by)
+    done = services.review_complete(
+        review=Review.objects.get(pk=review.pk), version=Review.objects.get(pk=review.pk).version,
+        minutes_spent=20, by=by, acknowledge_undecided=True,
+    )  # fmt: skip
+    services.addendum_add(review=done, text="Called the patient back", by=by)
+    page = pharmacist_client.get(url("review_workspace", done.pk)).content.decode()
+    assert "Called the patient back" in page and "Dismissed: Already monitored" in page
+    later = services.review_create(patient=patient, data={"consent_noted": True}, by=by)
+    page = pharmacist_client.get(url("review_workspace", later.pk)).content.decode()
+    assert (
+        "Called the patient back" not in page and "“Already monitored”" in page
+    )  # shown again, from the earlier review
