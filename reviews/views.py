@@ -8,6 +8,7 @@ from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpRespon
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
@@ -50,6 +51,12 @@ from reviews.models import (
     ReviewStatus,
 )
 
+# The preset reasons' buttons, the same under every finding to decide.
+DISMISSAL_PRESET_BUTTONS = format_html_join(
+    "",
+    '<button type="submit" name="reason" value="{}" class="secondary small-button">{}</button>',
+    ((preset, preset) for preset in DISMISSAL_PRESETS),
+)
 REVIEWS_PER_PAGE = 25
 WORK_PER_PAGE = 10  # summaries to deliver, answers overdue: the most urgent first
 
@@ -122,7 +129,7 @@ def _workspace_context(request, review: Review, workspace: selectors.Workspace, 
         ),
         "today": timezone.localdate(),
         "nonadherence_causes": AdherenceConfirmForm.base_fields["nonadherence_cause"].choices,
-        "dismissal_presets": DISMISSAL_PRESETS,
+        "dismissal_preset_buttons": DISMISSAL_PRESET_BUTTONS,
         # The same for every finding: reversed once, not twice per finding.
         "finding_confirm_url": reverse("finding_confirm", args=[review.pk]),
         "finding_dismiss_url": reverse("finding_dismiss", args=[review.pk]),

@@ -10,7 +10,16 @@ from pypdf import PdfReader
 from mtm.audit import Actor
 from patients import services as patient_services
 from reviews import selectors, services
-from reviews.models import Audience, PatientAction, Problem, ProblemCategory, Recommendation, Response, Review
+from reviews.models import (
+    DISMISSAL_PRESETS,
+    Audience,
+    PatientAction,
+    Problem,
+    ProblemCategory,
+    Recommendation,
+    Response,
+    Review,
+)
 from tests import factories
 from tests.conftest import client_for
 
@@ -545,6 +554,9 @@ def test_the_workspace_offers_each_medication_its_questions_and_each_finding_its
     assert findings >= 1
     assert page.count(f'action="{url("finding_confirm", review.pk)}"') == findings
     assert page.count(f'action="{url("finding_dismiss", review.pk)}"') == findings
+    for preset in DISMISSAL_PRESETS:  # each undecided finding offers the preset reasons, its group labelled
+        assert page.count(f'name="reason" value="{preset}"') == findings
+    assert page.count('<span class="presets" role="group" aria-labelledby="f-') == findings
     tokens = re.findall(r'name="form_token" value="([^"]+)"', page)
     assert len(tokens) == len(set(tokens))  # every form its own one-time token
 
