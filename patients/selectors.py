@@ -152,8 +152,9 @@ def latest_by_kind(measurements: list[Measurement]) -> dict[str, Measurement]:
 
 
 def recent_fills_of(patient: Patient, limit: int = RECENT_FILLS_SHOWN) -> list[PharmacyFill]:
-    # The rows show the fill's own drug name: their medications are not read.
-    return list(patient.fills.order_by("-fill_date", "drug_name")[:limit])
+    # Sixty rows showing what a fill says (their medications are not read): only those columns.
+    fills = patient.fills.only("patient_id", "drug_name", "fill_date", "days_supply", "quantity", "rx_number")
+    return list(fills.order_by("-fill_date", "drug_name")[:limit])
 
 
 def patient_changes(*, patient: Patient, limit: int | None = None) -> QuerySet[AuditEvent]:
