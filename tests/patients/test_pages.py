@@ -417,3 +417,17 @@ def test_patient_page_lists_scheduled_follow_ups_soonest_first_then_the_history(
         )  # fmt: skip
     response = pharmacist_client.get(reverse("patient_detail", args=[patient.pk]))
     assert [f.notes for f in response.context["follow_ups"]] == ["sooner", "later", "lately", "long ago"]
+
+
+def test_recent_changes_are_the_latest_first_without_views(pharmacist_client, patient):
+    for substance in ["codeine", "latex", "sulfa"]:
+        pharmacist_client.post(
+            section_url("section_add", patient, "allergies"),
+            {"substance": substance, "kind": "intolerance", "severity": "mild"},
+            **HTMX,
+        )
+        pharmacist_client.get(reverse("patient_detail", args=[patient.pk]))  # a view, never a change
+    record = patient_record(patient=patient)
+    assert [event.action for event in record.recent_changes] == ["create"] * 3
+    stamps = [(event.at, event.pk) for event in record.recent_changes]
+    assert stamps == sorted(stamps, reverse=True)
