@@ -84,7 +84,9 @@ def patient_detail(request, patient_id):
     saved_section = request.session.pop(SAVED_SECTION_KEY, None)
     reviews = list(patient.reviews.select_related("pharmacist").order_by("-created_at"))
     # Scheduled follow-ups soonest first, then the history latest first: one query, sorted here.
-    follow_ups = list(patient.follow_ups.select_related("assigned_to", "patient").order_by("-due_at"))
+    follow_ups = list(patient.follow_ups.select_related("assigned_to").order_by("-due_at"))
+    for follow_up in follow_ups:
+        follow_up.patient = patient  # the rows name their patient: this one, not read again with each
     scheduled = [follow_up for follow_up in follow_ups if follow_up.status == "scheduled"]
     return render(
         request,
