@@ -5,7 +5,7 @@ import datetime
 import re
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404
 
@@ -152,11 +152,21 @@ def latest_by_kind(measurements: list[Measurement]) -> dict[str, Measurement]:
 
 
 def recent_fills_of(patient: Patient, limit: int = RECENT_FILLS_SHOWN) -> list[PharmacyFill]:
-    return list(patient.fills.select_related("medication").order_by("-fill_date", "drug_name")[:limit])
+    # Sixty rows showing what a fill says (their medications are not read): only those columns.
+    fills = patient.fills.only("patient_id", "drug_name", "fill_date", "days_supply", "quantity", "rx_number")
+    return list(fills.order_by("-fill_date", "drug_name")[:limit])
 
 
 def patient_changes(*, patient: Patient, limit: int | None = None) -> QuerySet[AuditEvent]:
-    events = AuditEvent.objects.filter(patient_id=patient.pk).exclude(action="view").select_related("actor")
+    # `at` is never null, so NULLS LAST changes no order; it keeps PostgreSQL from walking the whole
+    # table's `at` index backwards past every other patient's events (slower the busier the pharmacy):
+    # it reads this patient's events by patient_id and sorts those.
+    events = (
+        AuditEvent.objects.filter(patient_id=patient.pk)
+        .exclude(action="view")
+        .select_related("actor")
+        .order_by(F("at").desc(nulls_last=True), "-id")
+    )
     return events[:limit] if limit else events
 
 

@@ -83,7 +83,11 @@ def patient_detail(request, patient_id):
     record = selectors.patient_record(patient=patient)
     saved_section = request.session.pop(SAVED_SECTION_KEY, None)
     reviews = list(patient.reviews.select_related("pharmacist").order_by("-created_at"))
-    follow_ups = patient.follow_ups.select_related("assigned_to", "patient")
+    # Scheduled follow-ups soonest first, then the history latest first: one query, sorted here.
+    follow_ups = list(patient.follow_ups.select_related("assigned_to").order_by("-due_at"))
+    for follow_up in follow_ups:
+        follow_up.patient = patient  # the rows name their patient: this one, not read again with each
+    scheduled = [follow_up for follow_up in follow_ups if follow_up.status == "scheduled"]
     return render(
         request,
         "patients/patient_detail.html",
@@ -95,13 +99,17 @@ def patient_detail(request, patient_id):
             # {"medications": True} after a save without JavaScript: that section says "Saved."
             "saved_sections": {saved_section.replace("-", "_"): True} if saved_section else {},
             "can_edit": request.user.can(Capability.PATIENT_EDIT),
+            # No row is being edited or ended, no section adds: said once, not looked up in vain per row.
+            "editing_id": None,
+            "ending_id": None,
+            "add_form": None,
             # Reviews live in the reviews app, which builds on this one: read through the relation.
             "reviews": reviews,
             "open_review": any(review.status != "completed" for review in reviews),
             # Follow-ups too (followups app): scheduled ones soonest first, then the history.
             "follow_ups": [
-                *follow_ups.filter(status="scheduled").order_by("due_at"),
-                *follow_ups.exclude(status="scheduled").order_by("-due_at"),
+                *reversed(scheduled),
+                *(follow_up for follow_up in follow_ups if follow_up.status != "scheduled"),
             ],
         },
     )

@@ -5,6 +5,7 @@ import datetime
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.db import models
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
@@ -69,15 +70,23 @@ def review_finding(
 
 def earlier_dismissals(review: Review) -> dict[str, FindingDismissal]:
     """The latest dismissal of each finding in this patient's other reviews, to show again."""
-    latest: dict[str, FindingDismissal] = {}
+    return dismissals_of(review)[1]
+
+
+def dismissals_of(review: Review) -> tuple[dict[str, FindingDismissal], dict[str, FindingDismissal]]:
+    """This review's dismissals, and the latest of each finding in the patient's other reviews,
+    by finding id: one query for both."""
+    this_review: dict[str, FindingDismissal] = {}
+    earlier: dict[str, FindingDismissal] = {}
     for dismissal in (
         FindingDismissal.objects.filter(patient_id=review.patient_id)
-        .exclude(review=review)
         .select_related("dismissed_by", "review")
         .order_by("-dismissed_at")
     ):
-        latest.setdefault(dismissal.finding_id, dismissal)
-    return latest
+        (this_review if dismissal.review_id == review.pk else earlier).setdefault(
+            dismissal.finding_id, dismissal
+        )
+    return this_review, earlier
 
 
 # --- Adherence -------------------------------------------------------------------------------------
@@ -284,7 +293,7 @@ class FindingLine:
             getattr(self, "errors", None)
         )
 
-    @property
+    @cached_property
     def dom_id(self) -> str:
         """A page id for the finding that stays the same while the list does (its id has colons)."""
         return "f-" + hashlib.sha1(self.finding["id"].encode(), usedforsecurity=False).hexdigest()[:12]
@@ -367,8 +376,7 @@ def review_workspace(
         )
     )
     confirmed = {p.finding_id: p for p in problems if p.finding_id}
-    dismissed = {d.finding_id: d for d in review.dismissals.select_related("dismissed_by")}
-    earlier = earlier_dismissals(review)
+    dismissed, earlier = dismissals_of(review)
     return Workspace(
         review=review,
         record=record,
@@ -383,7 +391,9 @@ def review_workspace(
             for f in screening.findings
         ],
         problems=problems,
-        addenda=list(review.addenda.select_related("written_by")),
+        addenda=list(review.addenda.select_related("written_by"))
+        if review.is_locked
+        else [],  # shown once locked
         changes=list(review.medication_changes.select_related("medication", "made_by")),
         clinical=clinical_context(record, screening, today=today),
     )

@@ -8,6 +8,7 @@ from django.http import Http404, HttpResponse, JsonResponse, StreamingHttpRespon
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
 from django.utils.text import slugify
 from django.views.decorators.http import require_POST
 
@@ -42,7 +43,6 @@ from reviews.forms import (
 from reviews.letters import prescriber_letter_pdf
 from reviews.models import (
     DISMISSAL_PRESETS,
-    Answer,
     MedicationAssessment,
     Problem,
     ProblemCategory,
@@ -51,9 +51,14 @@ from reviews.models import (
     ReviewStatus,
 )
 
+# The preset reasons' buttons, the same under every finding to decide.
+DISMISSAL_PRESET_BUTTONS = format_html_join(
+    "",
+    '<button type="submit" name="reason" value="{}" class="secondary small-button">{}</button>',
+    ((preset, preset) for preset in DISMISSAL_PRESETS),
+)
 REVIEWS_PER_PAGE = 25
 WORK_PER_PAGE = 10  # summaries to deliver, answers overdue: the most urgent first
-ANSWERS = [("", "—"), *Answer.choices]  # the CMR questions' choices, for the hand-written selects
 
 
 def _workspace_url(review: Review) -> str:
@@ -75,7 +80,8 @@ def _workspace(
 ):
     """The whole page, or for htmx the workspace part of it; bound forms with errors replace the
     blank ones they stand for."""
-    review.refresh_from_db()
+    # Read again (a change may have just been made), with the patient and the pharmacist it shows.
+    review = Review.objects.select_related("patient", "pharmacist").get(pk=review.pk)
     workspace = selectors.review_workspace(review, today=timezone.localdate())
     # A problem's forms load when opened (problem_form); only a form sent back with errors is here.
     for problem in workspace.problems:
@@ -110,18 +116,24 @@ def _workspace_context(request, review: Review, workspace: selectors.Workspace, 
         "can_add_addendum": request.user.can(Capability.REVIEW_CONDUCT) and review.is_locked,
         "has_plan": review.is_locked and hasattr(review, "action_plan"),
         "can_record_answers": request.user.can(Capability.RESPONSE_RECORD),
-        "details_form": ReviewForm(instance=review, prefix="review"),
+        # Folded forms load when opened (review_details, medication_start): only a planned review's
+        # details, open, are on the page, and a form sent back with its errors.
+        "details_form": ReviewForm(instance=review, prefix="review")
+        if review.status == ReviewStatus.PLANNED
+        else None,
         "complete_form": complete_form,
         "addendum_form": AddendumForm(),
         "summary_form": SummaryDeliveredForm(
             initial={"version": review.version, "summary_delivered_on": timezone.localdate()},
             prefix="summary",
         ),
-        "start_form": MedicationStartForm(prefix="start"),
-        "answers": ANSWERS,
         "today": timezone.localdate(),
         "nonadherence_causes": AdherenceConfirmForm.base_fields["nonadherence_cause"].choices,
-        "dismissal_presets": DISMISSAL_PRESETS,
+        "dismissal_preset_buttons": DISMISSAL_PRESET_BUTTONS,
+        # The same for every finding: reversed once, not twice per finding.
+        "finding_confirm_url": reverse("finding_confirm", args=[review.pk]),
+        "finding_dismiss_url": reverse("finding_dismiss", args=[review.pk]),
+        "finding_explanation_url": reverse("finding_explanation", args=[review.patient_id]),
         **forms,
     }
 
@@ -130,6 +142,16 @@ def _after(request, review: Review, status: int, **forms):
     if status == 200 and not request.htmx:
         return redirect(_workspace_url(review))
     return _workspace(request, review, status=status, **(forms if status != 200 else {}))
+
+
+def _workspace_form(request, review: Review, template: str, title: str, **forms):
+    """A folded form of the workspace, for htmx when it is opened, or on a page of its own."""
+    context = {"review": review, **forms}
+    if request.htmx:
+        return render(request, template, context)
+    return render(
+        request, "reviews/workspace_form_page.html", {**context, "form_template": template, "title": title}
+    )
 
 
 def _review_for_change(request, review_id) -> Review:
@@ -208,6 +230,13 @@ def review_workspace(request, review_id):
 
 @requires(Capability.REVIEW_CONDUCT)
 def review_details(request, review_id):
+    """GET: the details form (loaded when opened); POST: the details saved."""
+    if request.method != "POST":
+        review = selectors.review_get(user=request.user, review_id=review_id)
+        return _workspace_form(
+            request, review, "reviews/_review_details_form.html", "Review details",
+            details_form=ReviewForm(instance=review, prefix="review"),
+        )  # fmt: skip
     review = _review_for_change(request, review_id)
     # A ModelForm writes its data onto its instance when validated: the service gets its own copy.
     form = ReviewForm(request.POST, instance=Review.objects.get(pk=review.pk), prefix="review")
@@ -625,6 +654,13 @@ def adherence_confirm(request, review_id, medication_id):
 
 @requires(Capability.REVIEW_CONDUCT)
 def medication_start(request, review_id):
+    """GET: the form (loaded when opened); POST: the medication started."""
+    if request.method != "POST":
+        review = selectors.review_get(user=request.user, review_id=review_id)
+        return _workspace_form(
+            request, review, "reviews/_medication_start_form.html", "Start a medication",
+            start_form=MedicationStartForm(prefix="start"),
+        )  # fmt: skip
     review = _review_for_change(request, review_id)
     form = MedicationStartForm(request.POST, prefix="start")
 

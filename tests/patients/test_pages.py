@@ -387,3 +387,47 @@ def test_a_folded_finding_sends_its_explanation_when_opened(pharmacist_client, p
         == 404
     )
     assert client_for(other_pharmacist).get(url).status_code == 404
+
+
+def test_patient_page_rows_keep_their_edit_and_stop_buttons_and_where_they_open(pharmacist_client, patient):
+    entry = factories.make_medication(patient, name="Coumadin 5 mg")
+    fill = factories.make_fill(patient, drug_name="warfarin 5 mg")
+    body = pharmacist_client.get(reverse("patient_detail", args=[patient.pk])).content.decode()
+    for section, item, actions in [("medications", entry, ["edit", "end"]), ("fills", fill, ["edit"])]:
+        table = body[body.index(f'id="section-{section}"') :]
+        table = table[: table.index("</table>")]
+        # htmx opens the form in place of the section: the table says so once for all its rows.
+        assert f'<table hx-target="#section-{section}" hx-swap="outerHTML">' in table
+        for action in actions:
+            address = section_url("section_show", patient, section) + f"{item.pk}/{action}/"
+            assert f'action="{address}" hx-get="{address}"' in table
+
+
+def test_patient_page_lists_scheduled_follow_ups_soonest_first_then_the_history(
+    pharmacist_client, patient, org
+):
+    from followups.models import FollowUp
+
+    now = datetime.datetime(2026, 6, 1, 9, 0, tzinfo=datetime.UTC)
+    for days, status, notes in [(10, "scheduled", "later"), (2, "scheduled", "sooner"), (-30, "done", "long ago"),
+                                (-3, "missed", "lately")]:  # fmt: skip
+        FollowUp.objects.create(
+            organisation=org, patient=patient, kind="phone_check_in", status=status, notes=notes,
+            due_at=now + datetime.timedelta(days=days),
+        )  # fmt: skip
+    response = pharmacist_client.get(reverse("patient_detail", args=[patient.pk]))
+    assert [f.notes for f in response.context["follow_ups"]] == ["sooner", "later", "lately", "long ago"]
+
+
+def test_recent_changes_are_the_latest_first_without_views(pharmacist_client, patient):
+    for substance in ["codeine", "latex", "sulfa"]:
+        pharmacist_client.post(
+            section_url("section_add", patient, "allergies"),
+            {"substance": substance, "kind": "intolerance", "severity": "mild"},
+            **HTMX,
+        )
+        pharmacist_client.get(reverse("patient_detail", args=[patient.pk]))  # a view, never a change
+    record = patient_record(patient=patient)
+    assert [event.action for event in record.recent_changes] == ["create"] * 3
+    stamps = [(event.at, event.pk) for event in record.recent_changes]
+    assert stamps == sorted(stamps, reverse=True)

@@ -9,8 +9,17 @@ from pypdf import PdfReader
 
 from mtm.audit import Actor
 from patients import services as patient_services
-from reviews import services
-from reviews.models import Audience, PatientAction, Problem, ProblemCategory, Recommendation, Response, Review
+from reviews import selectors, services
+from reviews.models import (
+    DISMISSAL_PRESETS,
+    Audience,
+    PatientAction,
+    Problem,
+    ProblemCategory,
+    Recommendation,
+    Response,
+    Review,
+)
 from tests import factories
 from tests.conftest import client_for
 
@@ -392,7 +401,8 @@ def test_forms_loaded_when_opened_are_scoped_and_work_without_javascript(
 ):
     entry = patient_services.medication_add(patient=patient, data={"name": "lisinopril"}, by=by)
     for target in [url("problem_form", review.pk, problem.pk, "recommendation"), url("problem_form", review.pk, problem.pk, "problem"),
-                   url("problem_new_form", review.pk), url("review_medication_change", review.pk, entry.pk)]:  # fmt: skip
+                   url("problem_new_form", review.pk), url("review_medication_change", review.pk, entry.pk),
+                   url("review_details", review.pk), url("review_medication_start", review.pk)]:  # fmt: skip
         fragment = pharmacist_client.get(target, **HTMX)
         assert fragment.status_code == 200 and "<html" not in fragment.content.decode()
         page = pharmacist_client.get(target)
@@ -487,3 +497,91 @@ def test_a_problem_added_twice_with_its_form_token_is_added_once(review, pharmac
     fixed = {**fresh, "new-problem-title": "Cannot open the bottle"}
     assert pharmacist_client.post(url("problem_add", review.pk), fixed, **HTMX).status_code == 200
     assert review.problems.count() == 2
+
+
+def test_the_workspace_offers_its_folded_forms_loaded_when_opened(review, patient, by, pharmacist_client):
+    page = pharmacist_client.get(url("review_workspace", review.pk)).content.decode()
+    for summary, target in [("Review details", url("review_details", review.pk)),
+                            ("Start a medication", url("review_medication_start", review.pk))]:  # fmt: skip
+        assert f"<summary>{summary}</summary>" in page
+        assert f'hx-get="{target}" hx-trigger="toggle once"' in page  # loaded when opened
+        assert f'<noscript><a href="{target}">Open the form</a></noscript>' in page  # or on a page of its own
+    assert 'name="review-notes"' not in page and 'name="start-name"' not in page
+    fragment = pharmacist_client.get(url("review_medication_start", review.pk), **HTMX).content.decode()
+    assert 'name="start-name"' in fragment and 'name="form_token"' in fragment
+    assert 'name="csrfmiddlewaretoken"' in fragment  # it also posts without JavaScript
+    details = pharmacist_client.get(url("review_details", review.pk), **HTMX).content.decode()
+    assert 'name="review-notes"' in details and 'name="form_token"' in details
+
+
+def test_a_planned_reviews_details_and_a_form_sent_back_with_errors_are_on_the_page_open(
+    patient, by, pharmacist_client
+):
+    planned = services.review_create(patient=patient, data={"consent_noted": True}, by=by)
+    page = pharmacist_client.get(url("review_workspace", planned.pk)).content.decode()
+    assert 'name="review-notes"' in page
+    started = services.review_start(review=planned, version=planned.version, by=by)
+    response = pharmacist_client.post(
+        url("review_medication_start", started.pk), {"start-name": "melatonin 3 mg", "start-source": "otc"}
+    )
+    body = response.content.decode()
+    assert response.status_code == 422
+    assert 'value="melatonin 3 mg"' in body and 'name="start-reason"' in body  # nothing typed is lost
+
+
+def test_the_workspace_offers_each_medication_its_questions_and_each_finding_its_decisions(
+    review, patient, by, pharmacist_client
+):
+    warfarin = patient_services.medication_add(patient=patient, data={"name": "warfarin 5 mg"}, by=by)
+    patient_services.medication_add(patient=patient, data={"name": "ibuprofen 200 mg"}, by=by)
+    pharmacist_client.post(
+        url("assessment_save", review.pk, warfarin.pk),
+        {"fields": "safe", "safe": "unsure", "version": ""},
+        **AUTOSAVE,
+    )
+    page = pharmacist_client.get(url("review_workspace", review.pk)).content.decode()
+    form = page[page.index(f'id="med-{warfarin.pk}"') :]
+    form = form[: form.index("</form>")]
+    for question in ["still_needed", "working", "safe", "taken_as_intended", "understands"]:
+        assert f'<select name="{question}" >' in form
+    safe = form[form.index('<select name="safe"') :]
+    assert (
+        safe[: safe.index("</select>")].count(" selected") == 1 and '<option value="unsure" selected>' in safe
+    )
+    working = form[form.index('<select name="working"') :]
+    assert '<option value="" selected>' in working[: working.index("</select>")]
+    findings = page.count('<li class="finding ')
+    assert findings >= 1
+    assert page.count(f'action="{url("finding_confirm", review.pk)}"') == findings
+    assert page.count(f'action="{url("finding_dismiss", review.pk)}"') == findings
+    for preset in DISMISSAL_PRESETS:  # each undecided finding offers the preset reasons, its group labelled
+        assert page.count(f'name="reason" value="{preset}"') == findings
+    assert page.count('<span class="presets" role="group" aria-labelledby="f-') == findings
+    tokens = re.findall(r'name="form_token" value="([^"]+)"', page)
+    assert len(tokens) == len(set(tokens))  # every form its own one-time token
+
+
+def test_a_completed_review_shows_its_addenda_and_earlier_dismissals_show_again(
+    review, problem, patient, by, pharmacist_client
+):
+    services.recommendation_add(
+        problem=problem,
+        data={"audience": Audience.PATIENT, "action": PatientAction.EDUCATION, "text": "x"},
+        by=by,
+    )
+    patient_services.medication_add(patient=patient, data={"name": "warfarin 5 mg"}, by=by)
+    patient_services.medication_add(patient=patient, data={"name": "ibuprofen 200 mg"}, by=by)
+    finding = next(f for f in selectors.review_findings(review, today=factories.today()))
+    services.finding_dismiss(review=review, finding=finding, reason="Already monitored", by=by)
+    done = services.review_complete(
+        review=Review.objects.get(pk=review.pk), version=Review.objects.get(pk=review.pk).version,
+        minutes_spent=20, by=by, acknowledge_undecided=True,
+    )  # fmt: skip
+    services.addendum_add(review=done, text="Called the patient back", by=by)
+    page = pharmacist_client.get(url("review_workspace", done.pk)).content.decode()
+    assert "Called the patient back" in page and "Dismissed: Already monitored" in page
+    later = services.review_create(patient=patient, data={"consent_noted": True}, by=by)
+    page = pharmacist_client.get(url("review_workspace", later.pk)).content.decode()
+    assert (
+        "Called the patient back" not in page and "“Already monitored”" in page
+    )  # shown again, from the earlier review
