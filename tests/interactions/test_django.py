@@ -133,8 +133,12 @@ def test_import_rxnorm_maps_products_and_ndcs_to_their_ingredients(tmp_path, set
     settings.KNOWLEDGE_EXTRA_DIRS = [str(tmp_path / "knowledge")]
     call_command("import_rxnorm", str(ROOT / "tests" / "interactions" / "rxnorm_sample"))
     products = (tmp_path / "knowledge" / "products" / "rxnorm.csv").read_text().splitlines()
-    assert "ndc:00093104801,lisinopril" in products and "ndc:00310013010,lisinopril" in products  # SBD via its SCD
-    assert "rxcui:314076,lisinopril" in products and not any("0093-1048" in row for row in products)  # RxNorm's NDCs only
+    assert (
+        "ndc:00093104801,lisinopril" in products and "ndc:00310013010,lisinopril" in products
+    )  # SBD via its SCD
+    assert "rxcui:314076,lisinopril" in products and not any(
+        "0093-1048" in row for row in products
+    )  # RxNorm's NDCs only
     from interactions.selectors import product_ingredients
 
     assert product_ingredients(ndcs=["00310013010"]) == ("lisinopril",)
