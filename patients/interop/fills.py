@@ -392,6 +392,14 @@ def run_fill_import(job_id: str) -> str:
             FillImport.objects.filter(pk=job.pk).update(status=ImportStatus.FAILED, error=failure[:300],
                                                         finished_at=timezone.now(), content=None)  # fmt: skip
             return ImportStatus.FAILED
+        except Exception:
+            # The batches written so far stay (each is whole; importing the file again skips them).
+            FillImport.objects.filter(pk=job.pk).update(
+                status=ImportStatus.FAILED, finished_at=timezone.now(),
+                error="The import stopped on an unexpected error; the rows written so far are kept. "
+                "Import the file again: what is already recorded is skipped.",
+            )  # fmt: skip
+            raise
         errors.seek(0)
         FillImport.objects.filter(pk=job.pk).update(
             status=ImportStatus.READY, rows_read=report.rows_read, imported=report.imported,
