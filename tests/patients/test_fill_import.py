@@ -214,3 +214,22 @@ def test_an_ndc_only_row_is_linked_once_an_rxnorm_release_is_imported(
     fill = PharmacyFill.objects.get()
     assert report.imported == 1 and (fill.ndc, fill.medication) == ("00310013010", lisinopril)
     fills.ingredients_of.cache_clear()
+
+
+def test_an_unexpected_error_ends_the_job_as_failed_not_stuck(org, pharmacist, monkeypatch):
+    from patients.models import FillImport, ImportStatus
+
+    job = FillImport.objects.create(organisation=org, requested_by=pharmacist, file_name="f.csv",
+                                    identifier_system=SYSTEM, content=b"x")  # fmt: skip
+
+    def broken(**kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(fills, "fills_import", broken)
+    with pytest.raises(RuntimeError):
+        fills.run_fill_import(str(job.pk))
+    job.refresh_from_db()
+    assert job.status == ImportStatus.FAILED and "Import the file again" in job.error
+    assert (
+        fills.run_fill_import(str(job.pk)) == ImportStatus.FAILED
+    )  # a retry of the queued task does nothing
