@@ -565,6 +565,8 @@ class FhirImport(models.Model):
     )  # fmt: skip
     file_names = models.JSONField(default=list)
     status = models.CharField(max_length=20, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
+    files_read = models.PositiveSmallIntegerField(default=0)  # while the worker reads: how far it is
+    resources_read = models.PositiveIntegerField(default=0)
     report = models.JSONField(default=dict)  # counts read and skipped, problems (where, reason)
     error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -116,9 +116,10 @@ def read_import(job_id: str) -> str:
     job = FhirImport.objects.select_related("organisation").get(pk=job_id)
     if job.status not in (ImportStatus.QUEUED, ImportStatus.READING):
         return job.status
-    FhirImport.objects.filter(pk=job.pk).update(status=ImportStatus.READING)
+    FhirImport.objects.filter(pk=job.pk).update(status=ImportStatus.READING, files_read=0, resources_read=0)
     try:
-        import_plan(job)
+        # Read outside the planning's transaction, so that the page polling sees how far it is.
+        import_plan(job, data=_read(job, progress=True))
     except Exception:
         FhirImport.objects.filter(pk=job.pk).update(
             status=ImportStatus.FAILED, finished_at=timezone.now(),
@@ -136,10 +137,10 @@ def organisation_today(job: FhirImport) -> datetime.date:
 
 
 @transaction.atomic
-def import_plan(job: FhirImport) -> FhirImport:
-    """Read the job's files, match their patients and write the lines to review (replacing any
-    written by an earlier run of the same job)."""
-    data = _read(job)
+def import_plan(job: FhirImport, data: fhir.FhirData | None = None) -> FhirImport:
+    """Read the job's files (unless `data` is what they hold), match their patients and write the
+    lines to review (replacing any written by an earlier run of the same job)."""
+    data = data or _read(job)
     job.patients.all().delete()
     problems = [{"where": p.where, "reason": p.reason} for p in data.problems]
     plans = _plans(job, data, problems)
@@ -169,11 +170,16 @@ def import_plan(job: FhirImport) -> FhirImport:
     return job
 
 
-def _read(job: FhirImport) -> fhir.FhirData:
+def _read(job: FhirImport, *, progress: bool = False) -> fhir.FhirData:
     files = [(f.name, bytes(f.content)) for f in job.files.all()]
+
+    def report(files_read: int, resources_read: int) -> None:
+        FhirImport.objects.filter(pk=job.pk).update(files_read=files_read, resources_read=resources_read)
+
     return fhir.fhir_read(
-        files, today=organisation_today(job), for_one_patient=job.target_patient_id is not None
-    )
+        files, today=organisation_today(job), for_one_patient=job.target_patient_id is not None,
+        progress=report if progress else None,
+    )  # fmt: skip
 
 
 @dataclass

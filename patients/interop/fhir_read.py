@@ -19,7 +19,7 @@ import datetime
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
@@ -181,23 +181,34 @@ class _Resource:
 UNNAMED = "the import's patient"  # the key of what belongs to the patient an import was started from
 
 
+PROGRESS_EVERY = 5_000  # NDJSON lines between two progress reports
+
+
 def fhir_read(
-    files: Iterable[tuple[str, bytes | str]], *, today: datetime.date, for_one_patient: bool = False
+    files: Iterable[tuple[str, bytes | str]],
+    *,
+    today: datetime.date,
+    for_one_patient: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> FhirData:
     """Read files given as (name, content). Names ending in .ndjson are read a line at a time;
     anything else is one JSON document (a Bundle or a single resource). `for_one_patient` (an
     import started from a patient's page): what refers to a patient the files do not hold is that
-    patient's, under the key UNNAMED."""
+    patient's, under the key UNNAMED. `progress(files done, resources read)` is told as it goes."""
     out = FhirData()
     resources: dict[str, _Resource] = {}  # by Type/id: a resource read twice is kept once
-    for name, content in files:
+    for done, (name, content) in enumerate(files):
         text = content.decode("utf-8-sig") if isinstance(content, bytes) else content
         if name.lower().endswith(".ndjson"):
             for number, line in enumerate(text.splitlines(), start=1):
                 if line.strip():
                     _parse(line, f"line {number} of {name}", out, resources)
+                if progress and number % PROGRESS_EVERY == 0:
+                    progress(done, sum(out.read.values()))
         else:
             _parse(text, name, out, resources)
+        if progress:
+            progress(done + 1, sum(out.read.values()))
     return _Reader(list(resources.values()), out, today, for_one_patient).run()
 
 

@@ -54,9 +54,12 @@ def test_upload_preview_and_accept_two_lines(pharmacist_client, patient, django_
 
 def test_the_page_polls_while_the_worker_reads(pharmacist_client, pharmacist):
     job = FhirImport.objects.create(organisation=pharmacist.organisation, requested_by=pharmacist,
-                                    source_system="EHR", status=ImportStatus.READING)  # fmt: skip
+                                    source_system="EHR", status=ImportStatus.READING,
+                                    file_names=["Patient.ndjson", "Condition.ndjson"], files_read=1,
+                                    resources_read=1200)  # fmt: skip
     page = pharmacist_client.get(reverse("fhir_import_detail", args=[job.pk])).content.decode()
     assert "Being read…" in page and 'hx-trigger="every 1s"' in page
+    assert "1 of 2 files read, 1200 resources so far." in page and 'max="2" value="1"' in page
     url = reverse("fhir_import_detail", args=[job.pk]) + "?status=1"
     assert "HX-Refresh" not in pharmacist_client.get(url, headers={"HX-Request": "true"})
     FhirImport.objects.filter(pk=job.pk).update(status=ImportStatus.READY)

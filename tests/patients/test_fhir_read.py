@@ -177,3 +177,14 @@ def test_no_known_allergies_is_a_statement_not_an_allergy():
            "code": {"coding": [{"system": SNOMED, "code": "716186003", "display": "No known allergy"}]}}  # fmt: skip
     data = read(bundle(patient(), nka))
     assert data.patients["Patient/p1"].no_known_allergies and data.patients["Patient/p1"].allergies == []
+
+
+def test_the_reader_says_how_far_it_is(monkeypatch):
+    from patients.interop import fhir_read as module
+
+    monkeypatch.setattr(module, "PROGRESS_EVERY", 2)
+    told = []
+    lines = "\n".join(json.dumps(patient(f"p{i}")) for i in range(5))
+    fhir_read([("Patient.ndjson", lines), ("one.json", json.dumps(patient("p9")))], today=TODAY,
+              progress=lambda files, resources: told.append((files, resources)))  # fmt: skip
+    assert told == [(0, 2), (0, 4), (1, 5), (2, 6)]
