@@ -17,6 +17,7 @@ from interactions.selectors import knowledge_base
 from mtm.exports import CsvExport, spreadsheet_safe
 from mtm.models import AuditAction, AuditEvent
 from mtm.scoping import scope_to_organisation
+from patients.interop.fills import ingredients_of
 from patients.models import MedicationEntry, MedicationStatus, Prescriber
 from patients.selectors import (
     ClinicalContext,
@@ -27,6 +28,7 @@ from patients.selectors import (
     patient_screening,
 )
 from reviews.adherence import Coverage, Fill, coverage
+from reviews.measures import MeasureFill, MeasurePatient, MeasureResult, measures_for_year, measures_patient
 from reviews.models import (
     Addendum,
     Audience,
@@ -523,3 +525,33 @@ def outcomes(*, user, start: datetime.date, end: datetime.date) -> tuple[Outcome
         for category, count in line.by_category.items():
             total.by_category[category] = total.by_category.get(category, 0) + count
     return total, sorted(per_pharmacist.values(), key=lambda line: line.label)
+
+
+# --- Quality measures from fills (reviews/measures.py) ------------------------------------------
+
+
+def patient_measures(patient, *, year: int, today: datetime.date) -> list[MeasureResult]:
+    """Every quality measure of the measurement year for one patient, from their fills (those of
+    the year before too, for the supply they carry into it), their conditions present in the year
+    and their age. Raises MeasureRulesError for a year without rules."""
+    kb = knowledge_base()
+    measure_set = measures_for_year(kb, year)
+    first, last = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
+    fills = []
+    rows = patient.fills.filter(fill_date__gte=first - datetime.timedelta(days=365), fill_date__lte=last)
+    for day, days_supply, name, ndc, rxcui, listed in rows.values_list(
+        "fill_date", "days_supply", "drug_name", "ndc", "rxcui", "medication__ingredients"
+    ).order_by("fill_date"):
+        ingredients = frozenset(i["name"] for i in listed or ()) or ingredients_of(name, ndc, rxcui)
+        if ingredients:
+            fills.append(MeasureFill(day, days_supply, ingredients))
+    conditions = patient.conditions.exclude(icd10_code="").filter(
+        Q(onset_date__isnull=True) | Q(onset_date__lte=last),
+        Q(resolved_date__isnull=True) | Q(resolved_date__gte=first),
+    )
+    facts = MeasurePatient(
+        date_of_birth=patient.date_of_birth,
+        fills=tuple(fills),
+        conditions=tuple(conditions.values_list("icd10_code", flat=True)),
+    )
+    return measures_patient(measure_set, facts, year=year, today=today if first <= today <= last else None)

@@ -7,6 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from interactions.api.serializers import ScreeningResponseSerializer
@@ -18,6 +19,9 @@ from patients import selectors, services
 from patients.api import serializers as s
 from patients.interop.views import record_response
 from patients.models import Allergy, CareTeamMember, Condition, Measurement, MedicationEntry, PharmacyFill
+from reviews.api.serializers import MeasuresResponseSerializer, MeasureYearSerializer, measure_json
+from reviews.measures import MeasureRulesError
+from reviews.selectors import patient_measures
 
 
 class RecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -87,6 +91,35 @@ class PatientViewSet(RecordViewSet, mixins.CreateModelMixin, mixins.UpdateModelM
         )
         record = selectors.patient_record(patient=patient)
         return Response(selectors.patient_screening(record, today=timezone.localdate()).response)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "year", int, required=True, description="The measurement year (1 January - 31 December)"
+            )
+        ],
+        responses=MeasuresResponseSerializer,
+    )
+    @action(detail=True, methods=["get"])
+    def measures(self, request, pk=None):
+        """The quality measures of a measurement year computed from the patient's fills (not official
+        PQA or CMS rates): per measure whether the patient is in the denominator, the exclusion that
+        applied, the figure (PDC with its days, or days of concurrent use) and whether it is met."""
+        patient = self.get_object()
+        year = MeasureYearSerializer(data=request.query_params)
+        year.is_valid(raise_exception=True)
+        today = timezone.localdate()
+        try:
+            results = patient_measures(patient, year=year.validated_data["year"], today=today)
+        except MeasureRulesError as error:
+            raise ValidationError({"year": [str(error)]}) from error
+        audit_record(
+            actor=self.actor(),
+            action=AuditAction.VIEW,
+            patient_id=patient.pk,
+            changes={"section": "measures"},
+        )
+        return Response({"year": year.validated_data["year"], "measures": [measure_json(r) for r in results]})
 
     def create(self, request, *args, **kwargs):
         return self._run(

@@ -171,3 +171,62 @@ class ResponseSerializer(serializers.Serializer):
 class SummaryDeliveredSerializer(serializers.Serializer):
     version = VersionField()
     on = serializers.DateField(help_text="The day the written summary was given or sent")
+
+
+# --- Quality measures -----------------------------------------------------------------------------
+
+
+class MeasureYearSerializer(serializers.Serializer):
+    year = serializers.IntegerField(
+        min_value=2000,
+        max_value=2100,
+        error_messages={
+            "required": "Give the measurement year, e.g. ?year=2026.",
+            "invalid": "The year must be a number such as 2026.",
+        },
+    )
+
+
+class MeasureSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="PDC-DR, PDC-RASA, PDC-STA, SUPD, POLY-ACH, POLY-CNS or COB")
+    name = serializers.CharField()
+    in_denominator = serializers.BooleanField()
+    exclusion = serializers.CharField(allow_blank=True, help_text="The exclusion that applied, if any")
+    reason = serializers.CharField(allow_blank=True, help_text="Why the patient is outside the denominator")
+    met = serializers.BooleanField(allow_null=True, help_text="The numerator; null outside the denominator")
+    lower_is_better = serializers.BooleanField()
+    drugs = serializers.ListField(child=serializers.CharField())
+    pdc = serializers.FloatField(allow_null=True)
+    days_covered = serializers.IntegerField(allow_null=True)
+    days_in_period = serializers.IntegerField(allow_null=True)
+    index_date = serializers.DateField(allow_null=True)
+    period_end = serializers.DateField(allow_null=True)
+    concurrent_days = serializers.IntegerField(allow_null=True, help_text="Days of concurrent use")
+    days_can_miss = serializers.IntegerField(
+        allow_null=True, help_text="PDC, during the year: uncovered days left before the measure is lost"
+    )
+
+
+class MeasuresResponseSerializer(serializers.Serializer):
+    year = serializers.IntegerField()
+    measures = MeasureSerializer(many=True)
+
+
+def measure_json(result) -> dict:
+    return {
+        "code": result.code,
+        "name": result.name,
+        "in_denominator": result.in_denominator,
+        "exclusion": result.exclusion,
+        "reason": result.reason,
+        "met": result.met,
+        "lower_is_better": result.lower_is_better,
+        "drugs": list(result.drugs),
+        "pdc": round(result.pdc, 4) if result.pdc is not None else None,
+        "days_covered": result.days_covered,
+        "days_in_period": result.days_in_period,
+        "index_date": result.index_date.isoformat() if result.index_date else None,
+        "period_end": result.period_end.isoformat() if result.period_end else None,
+        "concurrent_days": result.concurrent_days,
+        "days_can_miss": result.days_can_miss,
+    }
