@@ -75,7 +75,7 @@ class PatientForm(RecordForm):
             "address_line1", "address_line2", "city", "state", "postal_code",
             "representative_name", "representative_relationship", "representative_phone", "representative_email",
             "consent_email_reminders", "consent_sms_reminders",
-            "plan_name", "member_id", "no_known_allergies",
+            "plan_name", "member_id", "no_known_allergies", "hospice",
         ]  # fmt: skip
         widgets = {"date_of_birth": DateInput()}
 
@@ -332,7 +332,15 @@ class MeasurementForm(RecordForm):
 class FillForm(RecordForm):
     class Meta:
         model = PharmacyFill
-        fields = ["drug_name", "medication", "fill_date", "days_supply", "quantity", "rx_number"]
+        fields = [
+            "drug_name",
+            "medication",
+            "fill_date",
+            "days_supply",
+            "quantity",
+            "rx_number",
+            "total_cost",
+        ]
         widgets = {"fill_date": DateInput()}
 
     def __init__(self, *args, medications, **kwargs):

@@ -13,6 +13,7 @@ from mtm.models import Organisation, User, VersionedRecord
 from patients.validators import (
     validate_days_supply,
     validate_dose_text,
+    validate_fill_cost,
     validate_fill_quantity,
     validate_icd10cm,
     validate_not_future,
@@ -94,6 +95,8 @@ class Patient(VersionedRecord):
     member_id = models.CharField("plan member ID", max_length=64, blank=True)
 
     no_known_allergies = models.BooleanField("no known allergies (confirmed with the patient)", default=False)
+    # Quality measures exclude people in hospice care (reviews/rules/measures.yaml).
+    hospice = models.BooleanField("in hospice care", default=False)
     portal_user = models.OneToOneField(
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="patient_record"
     )
@@ -521,6 +524,16 @@ class PharmacyFill(VersionedRecord, SourcedRecord):
     sig = models.CharField(max_length=300, blank=True)
     prescriber_npi = models.CharField("prescriber NPI", max_length=10, blank=True)
     pharmacy = models.CharField(max_length=200, blank=True)
+    # What the fill cost (drug cost and dispensing fee), when the fill file says: the MTM program's
+    # annual-cost criterion adds these up (reviews/eligibility.py) and estimates the rest.
+    total_cost = models.DecimalField(
+        "total cost ($)",
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[validate_fill_cost],
+    )
 
     class Meta:
         ordering = ["-fill_date", "drug_name"]

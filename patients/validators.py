@@ -139,6 +139,11 @@ def validate_fill_quantity(value) -> None:
         raise ValidationError("The quantity dispensed must be more than zero.", code="quantity_not_positive")
 
 
+def validate_fill_cost(value) -> None:
+    if value is not None and value < 0:
+        raise ValidationError("The cost of a fill cannot be negative.", code="cost_negative")
+
+
 def validate_days_supply(value) -> None:
     if value is not None and not 1 <= value <= 365:
         raise ValidationError(

@@ -553,5 +553,6 @@ def patient_measures(patient, *, year: int, today: datetime.date) -> list[Measur
         date_of_birth=patient.date_of_birth,
         fills=tuple(fills),
         conditions=tuple(conditions.values_list("icd10_code", flat=True)),
+        hospice=patient.hospice,
     )
     return measures_patient(measure_set, facts, year=year, today=today if first <= today <= last else None)

@@ -51,7 +51,7 @@ class PatientSerializer(VersionedSerializer):
             "id", "version", "first_name", "last_name", "date_of_birth", "sex", "preferred_language",
             "phone", "mobile_phone", "email", "address_line1", "address_line2", "city", "state", "postal_code",
             "representative_name", "representative_relationship", "representative_phone", "representative_email",
-            "consent_email_reminders", "consent_sms_reminders", "plan_name", "member_id", "no_known_allergies",
+            "consent_email_reminders", "consent_sms_reminders", "plan_name", "member_id", "no_known_allergies", "hospice",
             "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = ["id", "created_at", "updated_at"]
@@ -185,6 +185,7 @@ class FillSerializer(VersionedSerializer):
             "days_supply",
             "quantity",
             "rx_number",
+            "total_cost",
         ]
         read_only_fields = ["id"]
 

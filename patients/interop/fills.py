@@ -47,7 +47,7 @@ BATCH = 2000
 ERRORS_KEPT = 100  # in memory, to show; the error CSV has them all
 COLUMNS = (
     "patient_id", "ndc", "rxcui", "drug_name", "fill_date", "days_supply", "quantity", "strength", "sig",
-    "prescriber_npi", "pharmacy", "rx_number", "last_name", "first_name", "birth_date",
+    "prescriber_npi", "pharmacy", "rx_number", "last_name", "first_name", "birth_date", "total_cost",
 )  # fmt: skip
 MAX_LENGTHS = {
     "drug_name": 200,
@@ -198,6 +198,19 @@ def _checked(values: dict, today: datetime.date) -> dict:
         or quantity != quantity.quantize(Decimal("0.01"))
     ):
         raise _Refusal("quantity", "must be more than 0, below 1,000,000, with at most 2 decimals")
+    total_cost = None
+    if values.get("total_cost"):
+        try:
+            total_cost = Decimal(values["total_cost"].replace("$", "").replace(",", ""))
+        except InvalidOperation:
+            raise _Refusal("total_cost", "not an amount") from None
+        if (
+            not total_cost.is_finite()
+            or total_cost < 0
+            or total_cost >= Decimal("100000000")
+            or (total_cost != total_cost.quantize(Decimal("0.01")))
+        ):
+            raise _Refusal("total_cost", "must be from 0 to 99,999,999.99 with at most 2 decimals")
     npi = values.get("prescriber_npi", "")
     if npi and not npi_check_digit_ok(npi):
         raise _Refusal("prescriber_npi", "not a valid NPI (10 digits with a check digit)")
@@ -213,6 +226,7 @@ def _checked(values: dict, today: datetime.date) -> dict:
         "ndc": ndc, "rxcui": values.get("rxcui", ""), "fill_date": fill_date, "days_supply": days_supply,
         "quantity": quantity, "strength": values.get("strength", ""), "sig": values.get("sig", ""),
         "prescriber_npi": npi, "pharmacy": values.get("pharmacy", ""), "rx_number": values.get("rx_number", ""),
+        "total_cost": total_cost,
     }  # fmt: skip
 
 
@@ -332,7 +346,8 @@ def _write(organisation, identifier_system: str, batch: list[_Row], refuse, repo
         fills.append(PharmacyFill(
             patient_id=patient_id, medication_id=same[0] if len(same) == 1 else None,
             **{name: values[name] for name in ("drug_name", "ndc", "rxcui", "fill_date", "days_supply", "quantity",
-                                               "strength", "sig", "prescriber_npi", "pharmacy", "rx_number")},
+                                               "strength", "sig", "prescriber_npi", "pharmacy", "rx_number",
+                                               "total_cost")},
             source_system="fill file", source_record=f"line {row.line}",
         ))  # fmt: skip
     if fills and not dry_run:

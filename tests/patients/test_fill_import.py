@@ -5,6 +5,7 @@ adding nothing."""
 
 import datetime
 import io
+from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -233,3 +234,22 @@ def test_an_unexpected_error_ends_the_job_as_failed_not_stuck(org, pharmacist, m
     assert (
         fills.run_fill_import(str(job.pk)) == ImportStatus.FAILED
     )  # a retry of the queued task does nothing
+
+
+def test_the_fill_cost_is_kept_and_a_bad_one_refused_naming_the_column(org, ada):
+    header = HEADER + ",total_cost"
+    text = "\n".join([
+        header,
+        f'P100,,,atorvastatin 20 mg,{day(3)},30,30,,,,,RX7,"$1,204.50"',
+        f"P100,,,lisinopril 10 mg,{day(3)},30,30,,,,,RX8,",
+        f"P100,,,metformin 500 mg,{day(3)},30,30,,,,,RX9,twelve",
+        f"P100,,,metformin 500 mg,{day(4)},30,30,,,,,RX10,-3",
+    ])  # fmt: skip
+    report, _ = run(org, text)
+    assert (report.imported, report.refused) == (2, 2)
+    assert PharmacyFill.objects.get(rx_number="RX7").total_cost == Decimal("1204.50")
+    assert PharmacyFill.objects.get(rx_number="RX8").total_cost is None
+    assert [(e.line, e.column, e.reason) for e in report.errors] == [
+        (4, "total_cost", "not an amount"),
+        (5, "total_cost", "must be from 0 to 99,999,999.99 with at most 2 decimals"),
+    ]

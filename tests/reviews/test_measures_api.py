@@ -99,3 +99,13 @@ def test_queries_do_not_grow_with_the_fills(org, pharmacist):
             assert api.get(f"/api/v1/patients/{patient.pk}/measures/?year=2025").status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_a_patient_in_hospice_care_is_excluded(org, pharmacist):
+    patient = factories.make_patient(
+        org, first_name="Ada", last_name="Moss", date_of_birth=D(1955, 4, 2), hospice=True
+    )
+    statin_fills(patient, 6)
+    response = api_for(pharmacist).get(f"/api/v1/patients/{patient.pk}/measures/?year=2025")
+    statins = next(m for m in response.json()["measures"] if m["code"] == "PDC-STA")
+    assert (statins["in_denominator"], statins["exclusion"]) == (False, "hospice")
