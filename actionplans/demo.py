@@ -1,8 +1,6 @@
 """Demo: the written summary of Margaret Okafor's completed CMR, prepared and issued, so that
 demo-patient finds it in the portal."""
 
-from django.utils import timezone
-
 from actionplans import services
 from actionplans.models import IssuedDocument
 from mtm.audit import Actor
@@ -33,9 +31,10 @@ def seed(context: DemoContext) -> None:
     if "Advil" in medications:
         services.plan_stop_agree(plan=plan, medication=medications["Advil"], by=by)
     if "Benadryl at night" in medications:
-        visit = timezone.localdate(review.completed_at) if review.completed_at else timezone.localdate()
+        today = review.organisation.today()
+        visit = review.organisation.local_date(review.completed_at) if review.completed_at else today
         services.plan_medication_stop(
-            plan=plan, medication=medications["Benadryl at night"], on=min(visit, timezone.localdate()), by=by
+            plan=plan, medication=medications["Benadryl at night"], on=min(visit, today), by=by
         )
-    services.document_issue(plan=plan, by=by, today=timezone.localdate())
+    services.document_issue(plan=plan, by=by, today=review.organisation.today())
     context.count("issued summaries")

@@ -1,5 +1,6 @@
 """Organisations, users with roles, and the append-only audit trail."""
 
+import datetime
 import re
 import uuid
 import zoneinfo
@@ -8,6 +9,7 @@ from django.apps import apps
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 
 from mtm.fields import PhoneNumberField
 from mtm.permissions import ROLE_CAPABILITIES, Capability, Role
@@ -99,6 +101,13 @@ class Organisation(VersionedRecord):
 
     def __str__(self) -> str:
         return self.name
+
+    def today(self) -> datetime.date:
+        """The date on the organisation's wall calendar: what its pages, imports and exports call today."""
+        return timezone.localdate(timezone=zoneinfo.ZoneInfo(self.time_zone))
+
+    def local_date(self, moment: datetime.datetime) -> datetime.date:
+        return timezone.localdate(moment, timezone=zoneinfo.ZoneInfo(self.time_zone))
 
     @property
     def reminder_leads_text(self) -> str:

@@ -14,8 +14,6 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.utils import timezone
-
 from mtm.audit import Actor
 from mtm.demo import DemoContext
 from patients import services
@@ -844,7 +842,6 @@ DIRECTORY_KEPT_BY = {"riverside": "demo-pharmacist", "lakeside": "other-pharmaci
 
 
 def seed(context: DemoContext) -> None:
-    today = timezone.localdate()
     prescribers = {slug: _prescribers(context, slug, entries) for slug, entries in PRESCRIBERS.items()}
     for number, demo in enumerate(DEMO_PATIENTS, start=1):
         organisation = context.organisations[demo.organisation]
@@ -862,7 +859,7 @@ def seed(context: DemoContext) -> None:
             by=Actor(user=context.users[demo.entered_by], via="cli"),
             prescribers=prescribers[demo.organisation],
             rx_base=RX_NUMBER_BASE[demo.organisation] + number * 1000,
-            today=today,
+            today=organisation.today(),
         )
 
 

@@ -1,5 +1,6 @@
 """The patient record a pharmacist needs before a medication review."""
 
+import datetime
 import re
 import uuid
 from decimal import Decimal
@@ -8,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 
+from interactions.engine.patient import age_on
 from mtm.fields import PhoneNumberField
 from mtm.models import Organisation, User, VersionedRecord
 from patients.validators import (
@@ -133,9 +135,8 @@ class Patient(VersionedRecord):
         if errors:
             raise ValidationError(errors)
 
-    def age_on(self, day) -> int:
-        years = day.year - self.date_of_birth.year
-        return years - ((day.month, day.day) < (self.date_of_birth.month, self.date_of_birth.day))
+    def age_on(self, day: datetime.date) -> int:
+        return age_on(self.date_of_birth, day)
 
 
 class PatientIdentifier(VersionedRecord):

@@ -22,7 +22,7 @@ def seed(context: DemoContext) -> None:
     if patient is None or Review.objects.filter(patient=patient).exists():
         return
     by = Actor(user=context.users["demo-pharmacist"], via="cli")
-    today = timezone.localdate()
+    today = patient.organisation.today()
     review = services.review_create(
         patient=patient,
         data={

@@ -41,38 +41,51 @@ class TargetingYear:
         return (self.cost_threshold / 8 / 12).quantize(CENT, ROUND_HALF_UP)
 
 
-def targeting_year(year: int, kb: KnowledgeBase | None = None, path: Path = RULES_FILE) -> TargetingYear:
+def load_targeting(kb: KnowledgeBase | None = None, path: Path = RULES_FILE) -> dict[int, TargetingYear]:
+    """Every contract year of the rules file, checked (against the knowledge base's classes when given)."""
     data = yaml.safe_load(path.read_text())
-    spec = (data.get("years") or {}).get(year)
-    if spec is None:
-        raise TargetingRulesError(
-            f"No targeting criteria for {year}: add the year to reviews/rules/targeting.yaml."
-        )
     diseases = data["core_diseases"]
-    unknown = [d for d in spec["core_diseases"] if d not in diseases]
-    if unknown:
-        raise TargetingRulesError(f"{year}: unknown core diseases {unknown}")
     short_course = frozenset(data.get("short_course_classes") or ())
     if kb is not None and short_course - set(kb.classes):
         raise TargetingRulesError(
             f"short_course_classes: unknown classes {sorted(short_course - set(kb.classes))}"
         )
-    missing_sources = [s for s in spec.get("sources", ()) if s not in data.get("sources", {})]
-    if missing_sources or not spec.get("sources"):
-        raise TargetingRulesError(f"{year}: cite known sources (unknown: {missing_sources})")
-    return TargetingYear(
-        year=year,
-        max_required_diseases=int(spec["max_required_diseases"]),
-        max_required_drugs=int(spec["max_required_drugs"]),
-        cost_threshold=Decimal(str(spec["cost_threshold"])),
-        core_diseases={
-            d: (diseases[d]["label"], tuple(c.replace(".", "").upper() for c in diseases[d]["codes"]))
-            for d in spec["core_diseases"]
-        },
-        short_course_classes=short_course,
-        sources=tuple(spec["sources"]),
-        verify=bool(spec.get("verify")),
-    )
+    years = {}
+    for year, spec in (data.get("years") or {}).items():
+        unknown = [d for d in spec["core_diseases"] if d not in diseases]
+        if unknown:
+            raise TargetingRulesError(f"{year}: unknown core diseases {unknown}")
+        missing_sources = [s for s in spec.get("sources", ()) if s not in data.get("sources", {})]
+        if missing_sources or not spec.get("sources"):
+            raise TargetingRulesError(f"{year}: cite known sources (unknown: {missing_sources})")
+        years[int(year)] = TargetingYear(
+            year=int(year),
+            max_required_diseases=int(spec["max_required_diseases"]),
+            max_required_drugs=int(spec["max_required_drugs"]),
+            cost_threshold=Decimal(str(spec["cost_threshold"])),
+            core_diseases={
+                d: (diseases[d]["label"], tuple(c.replace(".", "").upper() for c in diseases[d]["codes"]))
+                for d in spec["core_diseases"]
+            },
+            short_course_classes=short_course,
+            sources=tuple(spec["sources"]),
+            verify=bool(spec.get("verify")),
+        )
+    return years
+
+
+_LOADED: dict[str | None, dict[int, TargetingYear]] = {}  # per knowledge base version
+
+
+def targeting_year(year: int, kb: KnowledgeBase | None = None) -> TargetingYear:
+    key = kb.version if kb is not None else None
+    if key not in _LOADED:
+        _LOADED[key] = load_targeting(kb)
+    if year not in _LOADED[key]:
+        raise TargetingRulesError(
+            f"No targeting criteria for {year}: add the year to reviews/rules/targeting.yaml."
+        )
+    return _LOADED[key][year]
 
 
 @dataclass(frozen=True)

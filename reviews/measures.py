@@ -22,6 +22,7 @@ from pathlib import Path
 import yaml
 
 from interactions.engine.knowledge import KnowledgeBase
+from interactions.engine.patient import age_on
 
 RULES_FILE = Path(__file__).parent / "rules" / "measures.yaml"
 MEASURE_KINDS = ("pdc", "use", "concurrent", "overlap")
@@ -217,10 +218,6 @@ class MeasureResult:
         return self.days_can_miss is not None and self.met is False
 
 
-def _age_on(birth: datetime.date, day: datetime.date) -> int:
-    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
-
-
 def _shifted_days(fills: list[MeasureFill]) -> dict[str, set[int]]:
     """Day ordinals covered per drug, early refills of the same drug shifted forward."""
     covered: dict[str, set[int]] = defaultdict(set)
@@ -249,7 +246,7 @@ def measure_patient(
     def outside(reason: str, **more) -> MeasureResult:
         return MeasureResult(**base, in_denominator=False, reason=reason, **more)
 
-    age = _age_on(patient.date_of_birth, first if measure.age_on == "start" else last)
+    age = age_on(patient.date_of_birth, first if measure.age_on == "start" else last)
     day_word = "1 January" if measure.age_on == "start" else "31 December"
     if age < measure.age_min or (measure.age_max is not None and age > measure.age_max):
         band = f"{measure.age_min} to {measure.age_max}" if measure.age_max else f"{measure.age_min} or older"

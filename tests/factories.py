@@ -29,6 +29,10 @@ def today() -> datetime.date:
     return timezone.localdate(timezone=zoneinfo.ZoneInfo("America/New_York"))
 
 
+def tomorrow() -> datetime.date:
+    return today() + datetime.timedelta(days=1)
+
+
 def make_organisation(name: str = "Test Pharmacy", **fields) -> Organisation:
     n = next(_counter)
     return Organisation.objects.create(name=name, slug=f"org-{n}", **fields)

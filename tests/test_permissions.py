@@ -8,7 +8,6 @@ from mtm.permissions import Role
 from tests import factories
 
 ROLES = ["anonymous", "patient", "staff", "pharmacist", "org_admin", "other_org"]
-TODAY = factories.today().isoformat()
 
 # (method, path template, {role: expected status}); {p} is our patient, {m} its medication.
 LOGIN = 302
@@ -226,7 +225,7 @@ def _client(client_class, role, world):
 def test_pages(world, role, method, template, expected):
     client = _client(Client, role, world)
     if method == "post":  # the inline forms post through htmx
-        data = {"stop_date": TODAY, "stop_reason": "test", "version": 1}
+        data = {"stop_date": factories.today().isoformat(), "stop_reason": "test", "version": 1}
         response = client.post(_path(template, world), data, HTTP_HX_REQUEST="true")
     else:
         response = client.get(_path(template, world))

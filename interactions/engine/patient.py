@@ -1,5 +1,12 @@
 """Patient facts derived for screening."""
 
+import datetime
+
+
+def age_on(birth: datetime.date, day: datetime.date) -> int:
+    """Whole years of age on `day`."""
+    return day.year - birth.year - ((day.month, day.day) < (birth.month, birth.day))
+
 
 def crcl_cockcroft_gault(*, age: float, sex: str, weight_kg: float, serum_creatinine_mg_dl: float) -> float:
     """Creatinine clearance in mL/min: (140 - age) x weight / (72 x SCr), x 0.85 for women.

@@ -16,7 +16,6 @@ The CLI (`manage.py import_fhir`) and the API (`POST /api/v1/imports/`) use the 
 """
 
 import datetime
-import zoneinfo
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -133,7 +132,7 @@ def read_import(job_id: str) -> str:
 
 
 def organisation_today(job: FhirImport) -> datetime.date:
-    return timezone.localdate(timezone=zoneinfo.ZoneInfo(job.organisation.time_zone))
+    return job.organisation.today()
 
 
 @transaction.atomic

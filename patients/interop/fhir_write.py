@@ -169,7 +169,7 @@ def medication_request_resource(entry, subject: dict, practitioner: str | None) 
         "category": [_concept(TERMINOLOGY + "medicationrequest-category", "community", "Community")],
         "medicationCodeableConcept": _drug(entry.display_name, entry.ingredients),
         "subject": subject,
-        "authoredOn": entry.start_date or entry.created_at.date(),
+        "authoredOn": entry.start_date or entry.patient.organisation.local_date(entry.created_at),
     }  # fmt: skip
     if reported:
         resource["reportedBoolean"] = True

@@ -102,7 +102,7 @@ def fills_import(
 ) -> FillImportReport:
     """Import the rows of a fill file (an iterable of its text lines, header first). Refused rows
     are written to `errors_to` (a text file) as CSV: line, column, value, reason."""
-    today = today or timezone.localdate()
+    today = today or organisation.today()
     rows = csv.reader(lines)
     header = next(rows, None)
     if header is None:
@@ -166,6 +166,24 @@ def _date(value: str, column: str) -> datetime.date:
     raise _Refusal(column, "not a date: write YYYY-MM-DD or MM/DD/YYYY")
 
 
+def _amount(values: dict, column: str, *, zero: bool, below: Decimal, rule: str) -> Decimal:
+    """A column's number, not negative (zero only when `zero`), with at most 2 decimals; a "$" and
+    thousands commas are allowed."""
+    try:
+        amount = Decimal(values.get(column, "").replace("$", "").replace(",", ""))
+    except InvalidOperation:
+        raise _Refusal(column, "not a number") from None
+    if (
+        not amount.is_finite()
+        or amount < 0
+        or (amount == 0 and not zero)
+        or amount >= below
+        or amount != amount.quantize(Decimal("0.01"))
+    ):
+        raise _Refusal(column, rule)
+    return amount
+
+
 def _checked(values: dict, today: datetime.date) -> dict:
     """The row's values as the database keeps them, or the first refusal (naming the column)."""
     for name, limit in MAX_LENGTHS.items():
@@ -187,30 +205,12 @@ def _checked(values: dict, today: datetime.date) -> dict:
         raise _Refusal("days_supply", "not a whole number of days") from None
     if not 1 <= days_supply <= 365:
         raise _Refusal("days_supply", "must be from 1 to 365 days")
-    try:
-        quantity = Decimal(values.get("quantity", ""))
-    except InvalidOperation:
-        raise _Refusal("quantity", "not a number") from None
-    if (
-        not quantity.is_finite()
-        or quantity <= 0
-        or quantity >= Decimal("1000000")
-        or quantity != quantity.quantize(Decimal("0.01"))
-    ):
-        raise _Refusal("quantity", "must be more than 0, below 1,000,000, with at most 2 decimals")
+    quantity = _amount(values, "quantity", zero=False, below=Decimal("1000000"),
+                       rule="must be more than 0, below 1,000,000, with at most 2 decimals")  # fmt: skip
     total_cost = None
     if values.get("total_cost"):
-        try:
-            total_cost = Decimal(values["total_cost"].replace("$", "").replace(",", ""))
-        except InvalidOperation:
-            raise _Refusal("total_cost", "not an amount") from None
-        if (
-            not total_cost.is_finite()
-            or total_cost < 0
-            or total_cost >= Decimal("100000000")
-            or (total_cost != total_cost.quantize(Decimal("0.01")))
-        ):
-            raise _Refusal("total_cost", "must be from 0 to 99,999,999.99 with at most 2 decimals")
+        total_cost = _amount(values, "total_cost", zero=True, below=Decimal("100000000"),
+                             rule="must be from 0 to 99,999,999.99 with at most 2 decimals")  # fmt: skip
     npi = values.get("prescriber_npi", "")
     if npi and not npi_check_digit_ok(npi):
         raise _Refusal("prescriber_npi", "not a valid NPI (10 digits with a check digit)")

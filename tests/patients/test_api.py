@@ -30,10 +30,6 @@ def url(patient, section="", item=None, action=None):
     return "/".join(parts) + "/"
 
 
-TOMORROW = (factories.today() + datetime.timedelta(days=1)).isoformat()
-TODAY = factories.today().isoformat()
-
-
 def test_list_and_search_patients(api, org, other_patient):
     factories.make_patient(
         org, first_name="Ruth", last_name="Bader", date_of_birth=datetime.date(1933, 3, 15)
@@ -63,7 +59,15 @@ def test_create_and_read_a_patient(api, org):
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"first_name": "A", "last_name": "B", "date_of_birth": TOMORROW, "sex": "female"}, "date_of_birth"),
+        (
+            {
+                "first_name": "A",
+                "last_name": "B",
+                "date_of_birth": factories.tomorrow().isoformat(),
+                "sex": "female",
+            },
+            "date_of_birth",
+        ),
         ({"first_name": "A", "last_name": "B", "date_of_birth": 19420716, "sex": "female"}, "date_of_birth"),
         ({"first_name": "A", "last_name": "B", "date_of_birth": "1942-07-16", "sex": "robot"}, "sex"),
         ({"first_name": ["A"], "last_name": "B", "date_of_birth": "1942-07-16", "sex": "male"}, "first_name"),
@@ -115,7 +119,7 @@ def test_medication_list_create_update_and_stop(api, patient, org):
     assert changed.json()["directions"] == "every 6 hours as needed"
     stopped = api.post(
         url(patient, "medications", entry, "stop"),
-        {"stop_date": TODAY, "stop_reason": "pain resolved", "version": 2},
+        {"stop_date": factories.today().isoformat(), "stop_reason": "pain resolved", "version": 2},
         format="json",
     )
     assert stopped.status_code == 200, stopped.json()
@@ -161,7 +165,7 @@ def test_conditions_by_icd10cm(api, patient):
     condition = Condition.objects.get()
     resolved = api.post(
         url(patient, "conditions", condition, "resolve"),
-        {"resolved_date": TODAY, "version": 1},
+        {"resolved_date": factories.today().isoformat(), "version": 1},
         format="json",
     )
     assert resolved.json()["status"] == "resolved"
@@ -186,12 +190,12 @@ def test_allergies_add_and_inactivate(api, patient):
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"kind": "weight", "value": 0, "measured_on": TODAY}, "value"),
-        ({"kind": "weight", "value": -70, "measured_on": TODAY}, "value"),
-        ({"kind": "weight", "value": "heavy", "measured_on": TODAY}, "value"),
-        ({"kind": "weight", "value": 70, "measured_on": TOMORROW}, "measured_on"),
-        ({"kind": "glucose", "value": 70, "measured_on": TODAY}, "kind"),
-        ({"kind": "height", "value": 70, "unit": "kg", "measured_on": TODAY}, "unit"),
+        ({"kind": "weight", "value": 0, "measured_on": factories.today().isoformat()}, "value"),
+        ({"kind": "weight", "value": -70, "measured_on": factories.today().isoformat()}, "value"),
+        ({"kind": "weight", "value": "heavy", "measured_on": factories.today().isoformat()}, "value"),
+        ({"kind": "weight", "value": 70, "measured_on": factories.tomorrow().isoformat()}, "measured_on"),
+        ({"kind": "glucose", "value": 70, "measured_on": factories.today().isoformat()}, "kind"),
+        ({"kind": "height", "value": 70, "unit": "kg", "measured_on": factories.today().isoformat()}, "unit"),
     ],
 )
 def test_bad_measurements_are_400s(api, patient, body, field):
@@ -217,7 +221,7 @@ def test_today_is_the_organisations_today_through_a_token_too(patient, pharmacis
 def test_measurement_units_are_converted(api, patient):
     response = api.post(
         url(patient, "measurements"),
-        {"kind": "weight", "value": 200, "unit": "lb", "measured_on": TODAY},
+        {"kind": "weight", "value": 200, "unit": "lb", "measured_on": factories.today().isoformat()},
         format="json",
     )
     assert (response.json()["value"], response.json()["unit"]) == ("90.72", "kg")
@@ -230,7 +234,7 @@ def test_fills(api, patient):
         {
             "drug_name": "lisinopril 10 mg",
             "medication": str(entry.pk),
-            "fill_date": TODAY,
+            "fill_date": factories.today().isoformat(),
             "days_supply": 90,
             "quantity": 90,
         },
@@ -239,7 +243,7 @@ def test_fills(api, patient):
     assert response.status_code == 201, response.json()
     bad = api.post(
         url(patient, "fills"),
-        {"drug_name": "x", "fill_date": TODAY, "days_supply": 0, "quantity": 30},
+        {"drug_name": "x", "fill_date": factories.today().isoformat(), "days_supply": 0, "quantity": 30},
         format="json",
     )
     assert bad.status_code == 400 and "days_supply" in bad.json()

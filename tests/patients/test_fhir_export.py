@@ -20,21 +20,19 @@ from patients.models import MedicationStatus, Patient, PatientIdentifier
 from tests import factories
 from tests.conftest import client_for
 
-TODAY = factories.today()
-
 
 @pytest.fixture
 def full_record(org, patient, pharmacist):
     by = Actor(pharmacist)
     prescriber = factories.make_prescriber(org, npi=factories.valid_npi("123456789"))
     services.medication_add(patient=patient, data={"name": "lisinopril", "strength_dose": "10 mg",
-                            "directions": "1 tablet daily", "prescriber": prescriber, "start_date": TODAY}, by=by)  # fmt: skip
+                            "directions": "1 tablet daily", "prescriber": prescriber, "start_date": factories.today()}, by=by)  # fmt: skip
     services.medication_add(patient=patient, data={"name": "ibuprofen", "strength_dose": "200 mg", "source": "otc",
                             "directions": "2 tablets as needed"}, by=by)  # fmt: skip
     warfarin = services.medication_add(patient=patient, data={"name": "warfarin", "strength_dose": "5 mg",
-                                       "start_date": TODAY - datetime.timedelta(days=90)}, by=by)  # fmt: skip
+                                       "start_date": factories.today() - datetime.timedelta(days=90)}, by=by)  # fmt: skip
     services.medication_stop(
-        entry=warfarin, on=TODAY, reason="bleeding risk", version=warfarin.version, by=by
+        entry=warfarin, on=factories.today(), reason="bleeding risk", version=warfarin.version, by=by
     )
     services.allergy_add(
         patient=patient, data={"substance": "penicillin", "reaction": "hives", "severity": "severe"}, by=by
@@ -46,8 +44,8 @@ def full_record(org, patient, pharmacist):
         ("blood_pressure", "142", {"diastolic": "88"}),
         ("a1c", "7.2", {}),
     ):
-        services.measurement_record(patient=patient, data={"kind": kind, "value": value, "measured_on": TODAY, **extra}, by=by)  # fmt: skip
-    services.fill_record(patient=patient, data={"drug_name": "lisinopril 10 mg", "fill_date": TODAY,
+        services.measurement_record(patient=patient, data={"kind": kind, "value": value, "measured_on": factories.today(), **extra}, by=by)  # fmt: skip
+    services.fill_record(patient=patient, data={"drug_name": "lisinopril 10 mg", "fill_date": factories.today(),
                          "days_supply": 30, "quantity": 30}, by=by)  # fmt: skip
     PatientIdentifier.objects.create(organisation=org, patient=patient, system="urn:clinic:mrn", value="M-1")
     return patient

@@ -21,7 +21,6 @@ from patients.models import PatientIdentifier, PharmacyFill
 from tests import factories
 
 SYSTEM = "Main St Pharmacy"
-TODAY = factories.today()
 HEADER = "patient_id,ndc,rxcui,drug_name,fill_date,days_supply,quantity,strength,sig,prescriber_npi,pharmacy,rx_number"
 
 
@@ -45,7 +44,7 @@ def run(org, text, mapping=None, **kwargs):
 
 
 def day(days_ago):
-    return (TODAY - datetime.timedelta(days=days_ago)).isoformat()
+    return (factories.today() - datetime.timedelta(days=days_ago)).isoformat()
 
 
 def test_rows_import_and_link_to_the_medication_list(org, ada):
@@ -65,7 +64,7 @@ def test_rows_import_and_link_to_the_medication_list(org, ada):
     assert (ndc_only.drug_name, ndc_only.ndc, ndc_only.medication) == ("NDC 00093104801", "00093104801", None)
     from reviews.selectors import adherence
 
-    per_medication, _ = adherence(ada, today=TODAY)
+    per_medication, _ = adherence(ada, today=factories.today())
     assert [line.label for line in per_medication] == [metformin.display_name]  # the file's fills count
 
 
@@ -83,7 +82,7 @@ def test_the_same_file_twice_adds_nothing_and_duplicates_in_a_file_are_skipped(o
     [
         (f"P999,,,lisinopril,{day(1)},30,30,,,,,", "patient_id", "no patient with this identifier (Main St Pharmacy)"),
         ("P100,,,lisinopril,2026-13-40,30,30,,,,,", "fill_date", "not a date: write YYYY-MM-DD or MM/DD/YYYY"),
-        (f"P100,,,lisinopril,{(TODAY + datetime.timedelta(days=2)).isoformat()},30,30,,,,,", "fill_date", "in the future"),
+        (f"P100,,,lisinopril,{(factories.today() + datetime.timedelta(days=2)).isoformat()},30,30,,,,,", "fill_date", "in the future"),
         (f"P100,,,lisinopril,{day(1)},0,30,,,,,", "days_supply", "must be from 1 to 365 days"),
         (f"P100,,,lisinopril,{day(1)},thirty,30,,,,,", "days_supply", "not a whole number of days"),
         (f"P100,,,lisinopril,{day(1)},30,-5,,,,,", "quantity", "must be more than 0, below 1,000,000, with at most 2 decimals"),
@@ -250,6 +249,6 @@ def test_the_fill_cost_is_kept_and_a_bad_one_refused_naming_the_column(org, ada)
     assert PharmacyFill.objects.get(rx_number="RX7").total_cost == Decimal("1204.50")
     assert PharmacyFill.objects.get(rx_number="RX8").total_cost is None
     assert [(e.line, e.column, e.reason) for e in report.errors] == [
-        (4, "total_cost", "not an amount"),
+        (4, "total_cost", "not a number"),
         (5, "total_cost", "must be from 0 to 99,999,999.99 with at most 2 decimals"),
     ]

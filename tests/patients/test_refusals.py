@@ -17,7 +17,6 @@ from patients.validators import validate_dose_text
 from tests import factories
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-TODAY = factories.today()
 
 
 @pytest.fixture
@@ -121,7 +120,7 @@ BAD_FILLS = [
 
 
 def fill_data(**changes):
-    return {"drug_name": "lisinopril 10 mg", "fill_date": TODAY.isoformat(), "days_supply": "30", "quantity": "30",
+    return {"drug_name": "lisinopril 10 mg", "fill_date": factories.today().isoformat(), "days_supply": "30", "quantity": "30",
             **changes}  # fmt: skip
 
 
@@ -130,7 +129,7 @@ def test_the_service_refuses_a_fill_of_nothing(patient, by, changes, field, mess
     data = fill_data(**changes)
     data = {
         **data,
-        "fill_date": TODAY,
+        "fill_date": factories.today(),
         "days_supply": int(data["days_supply"]),
         "quantity": Decimal(data["quantity"]),
     }
@@ -160,7 +159,7 @@ def test_the_page_refuses_a_fill_of_nothing(pharmacist_client, patient, changes,
 def test_a_weight_of_zero_or_less_is_refused_everywhere_with_the_same_words(
     api, pharmacist_client, patient, value
 ):
-    body = {"kind": "weight", "value": value, "measured_on": TODAY.isoformat()}
+    body = {"kind": "weight", "value": value, "measured_on": factories.today().isoformat()}
     assert api.post(api_url(patient, "measurements"), body, format="json").json() == {
         "value": ["Weight must be more than 0."]
     }
@@ -171,7 +170,7 @@ def test_a_weight_of_zero_or_less_is_refused_everywhere_with_the_same_words(
 
 
 def test_a_unit_of_another_kind_is_refused_with_the_units_that_fit(api, pharmacist_client, patient):
-    body = {"kind": "height", "value": "65", "unit": "lb", "measured_on": TODAY.isoformat()}
+    body = {"kind": "height", "value": "65", "unit": "lb", "measured_on": factories.today().isoformat()}
     message = "“lb” is not a unit of height: use cm or in."
     assert api.post(api_url(patient, "measurements"), body, format="json").json() == {"unit": [message]}
     page = pharmacist_client.post(page_url("section_add", patient, "measurements"), body, **HTMX)
@@ -180,7 +179,7 @@ def test_a_unit_of_another_kind_is_refused_with_the_units_that_fit(api, pharmaci
 
 
 def test_without_a_unit_the_kinds_usual_unit_is_meant(pharmacist_client, patient):
-    body = {"kind": "height", "value": "165", "unit": "", "measured_on": TODAY.isoformat()}
+    body = {"kind": "height", "value": "165", "unit": "", "measured_on": factories.today().isoformat()}
     response = pharmacist_client.post(page_url("section_add", patient, "measurements"), body, **HTMX)
     assert response.status_code == 200
     assert patient.measurements.get().display_value == "165 cm"
@@ -352,7 +351,7 @@ def test_words_instead_of_a_code_get_the_matching_codes_back(pharmacist_client, 
 
 
 def test_a_date_in_the_future_is_still_refused_as_before(pharmacist_client, patient):
-    tomorrow = (TODAY + datetime.timedelta(days=1)).isoformat()
+    tomorrow = (factories.today() + datetime.timedelta(days=1)).isoformat()
     response = pharmacist_client.post(
         page_url("section_add", patient, "medications"),
         {"name": "Eliquis", "start_date": tomorrow, "source": "prescription"},

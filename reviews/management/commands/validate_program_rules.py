@@ -1,9 +1,7 @@
-import yaml
 from django.core.management.base import BaseCommand, CommandError
 
 from interactions.selectors import knowledge_base
-from reviews.eligibility import RULES_FILE as TARGETING_FILE
-from reviews.eligibility import TargetingRulesError, targeting_year
+from reviews.eligibility import TargetingRulesError, load_targeting
 from reviews.measures import MeasureRulesError, load_measure_sets
 
 
@@ -14,8 +12,7 @@ class Command(BaseCommand):
         kb = knowledge_base()
         try:
             measure_sets = load_measure_sets(kb)
-            years = sorted(yaml.safe_load(TARGETING_FILE.read_text())["years"])
-            targeting = [targeting_year(year, kb) for year in years]
+            targeting = sorted(load_targeting(kb).values(), key=lambda rules: rules.year)
         except (MeasureRulesError, TargetingRulesError, KeyError, ValueError, TypeError) as error:
             raise CommandError(f"Program rules: {error}") from error
         for measure_set in measure_sets:
