@@ -317,6 +317,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "patients.interop.fhir_import.forget_old_files",
         "schedule": 24 * 60 * 60,
     },
+    # Each organisation's MTM program for the running year (days to today move): reviews/program.py.
+    "program-nightly": {"task": "reviews.program.nightly", "schedule": 24 * 60 * 60},
     # Queued work left waiting (the broker was down when it was queued): mtm/outbox.py.
     "relay-queued-work": {"task": "mtm.outbox.relay", "schedule": OUTBOX_RELAY_SECONDS},
     # Every minute; the integration test sets a second, to see a reminder go out within seconds.

@@ -8,14 +8,43 @@ from django.utils import timezone
 from mtm.audit import Actor
 from mtm.demo import DemoContext
 from patients.models import Patient
-from reviews import services
-from reviews.models import Audience, PatientAction, ProblemCategory, Response, Review
+from reviews import program, services
+from reviews.eligibility import TargetingRulesError, targeting_year
+from reviews.models import Audience, MtmProgram, PatientAction, ProblemCategory, Response, Review
 from reviews.selectors import review_findings
 
 DAYS_AGO = 9  # completed 9 days ago: the written summary is still due within 14 days
 
 
 def seed(context: DemoContext) -> None:
+    _okafor_cmr(context)
+    _program(context)
+
+
+def _program(context: DemoContext) -> None:
+    """Riverside's MTM program for the running year, worked out once (the nightly run keeps it)."""
+    organisation = context.organisations["riverside"]
+    year = organisation.today().year
+    try:
+        targeting_year(year)
+    except TargetingRulesError:
+        return  # no criteria for this year in reviews/rules/targeting.yaml: nothing to show
+    if MtmProgram.objects.filter(organisation=organisation, year=year).exists():
+        return
+    by = Actor(user=context.users["demo-admin"], via="cli")
+    program.program_save(
+        program=MtmProgram(organisation=organisation),
+        data={"contract_number": "H1234", "year": year, "name": "Riverside Health Plan (demo)",
+              "min_diseases": 2, "min_drugs": 4, "cost_threshold": 1000},
+        version=None, by=by,
+    )  # fmt: skip
+    run = program.latest_run(organisation=organisation, year=year)
+    if run is not None and run.status != "done":
+        program.run_compute(run)  # here and now, so that the demo opens with its worklists filled
+    context.count("MTM programs")
+
+
+def _okafor_cmr(context: DemoContext) -> None:
     patient = Patient.objects.filter(
         organisation=context.organisations["riverside"], first_name="Margaret", last_name="Okafor"
     ).first()
@@ -30,6 +59,8 @@ def seed(context: DemoContext) -> None:
             "method": "in_person",
             "consent_noted": True,
             "notes": "Daughter joined by phone.",
+            "long_term_care": "N",
+            "cognitive_impairment": "N",
         },
         by=by,
     )

@@ -3,12 +3,15 @@
 from django import forms
 
 from mtm.forms import QueryForm
-from patients.forms import VersionedForm
+from patients.forms import DateInput, VersionedForm
 from patients.models import MedicationSource
 from reviews import prescribers as prescriber_rule
 from reviews.models import (
     Audience,
+    CmrOffer,
+    Enrollment,
     MedicationAssessment,
+    MtmProgram,
     NonadherenceCause,
     Problem,
     Recommendation,
@@ -36,8 +39,33 @@ class DateTimeInput(forms.DateTimeInput):
 class ReviewForm(WorkspaceForm):
     class Meta:
         model = Review
-        fields = ["kind", "method", "video_link", "participant", "scheduled_for", "consent_noted", "notes"]
+        fields = [
+            "kind", "method", "video_link", "participant", "scheduled_for", "consent_noted", "notes",
+            "recipient", "provider_type", "long_term_care", "cognitive_impairment",
+            "reason", "action_taken", "result",
+        ]  # fmt: skip
         widgets = {"scheduled_for": DateTimeInput(), "notes": forms.Textarea(attrs={"rows": 2})}
+        labels = {
+            "long_term_care": "Lives in long-term care (CMR, for the CMS report)",
+            "cognitive_impairment": "Cognitively impaired (CMR, for the CMS report)",
+            "reason": "Reason for a targeted review",
+            "action_taken": "Action taken (targeted review)",
+            "result": "Result (targeted review)",
+        }
+
+    DEFAULTED = ("recipient", "provider_type")  # left out of a form, they keep the review's value
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in self.DEFAULTED:
+            self.fields[name].required = False
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in self.DEFAULTED:
+            if not cleaned.get(name):
+                cleaned[name] = getattr(self.instance, name) or Review._meta.get_field(name).default
+        return cleaned
 
 
 class AssessmentForm(WorkspaceForm):
@@ -226,7 +254,7 @@ class ResponseForm(forms.Form):
     sent_on = forms.DateField(
         label="Letter sent on",
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput(),
         help_text="Empty: not sent yet (with an answer: the answer's day).",
     )
     response = forms.ChoiceField(
@@ -237,9 +265,7 @@ class ResponseForm(forms.Form):
             (Response.PENDING, "Awaiting an answer (withdraws a recorded answer)"),
         ],
     )
-    response_on = forms.DateField(
-        label="Answered on", required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    response_on = forms.DateField(label="Answered on", required=False, widget=DateInput())
     response_note = forms.CharField(
         label="Modification, or reason for declining", max_length=500, required=False, widget=forms.TextInput
     )
@@ -278,7 +304,7 @@ class MedicationChangeForm(forms.Form):
 
 class MedicationStopForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
-    stop_date = forms.DateField(label="Stopped on", widget=forms.DateInput(attrs={"type": "date"}))
+    stop_date = forms.DateField(label="Stopped on", widget=DateInput())
     reason = forms.CharField(label="Why it is stopped", max_length=300)
 
 
@@ -286,8 +312,8 @@ class PeriodForm(QueryForm):
     """The reports' period, from the address (?start=YYYY-MM-DD&end=YYYY-MM-DD); errors name the
     parameter (mtm.forms.QueryForm)."""
 
-    start = forms.DateField(label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(label="From", widget=DateInput())
+    end = forms.DateField(label="To", widget=DateInput())
 
     def clean(self):
         data = super().clean()
@@ -301,6 +327,44 @@ class PeriodForm(QueryForm):
 
 class SummaryDeliveredForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
-    summary_delivered_on = forms.DateField(
-        label="CMR summary given or sent on", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    summary_delivered_on = forms.DateField(label="CMR summary given or sent on", widget=DateInput())
+
+
+# --- The MTM program -------------------------------------------------------------------------------
+
+
+class ProgramForm(VersionedForm):
+    class Meta:
+        model = MtmProgram
+        fields = [
+            "contract_number",
+            "year",
+            "name",
+            "min_diseases",
+            "min_drugs",
+            "cost_threshold",
+            "count_all_drugs",
+        ]
+
+
+class OfferForm(VersionedForm):
+    class Meta:
+        model = CmrOffer
+        fields = ["offered_on", "method", "recipient"]
+        widgets = {"offered_on": DateInput()}
+
+
+class OptOutForm(VersionedForm):
+    class Meta:
+        model = Enrollment
+        fields = ["opted_out_on", "opt_out_reason"]
+        widgets = {"opted_out_on": DateInput()}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["opted_out_on"].required = True
+        self.fields["opt_out_reason"].required = True
+
+
+class ProgramQuery(QueryForm):
+    year = forms.IntegerField(min_value=2000, max_value=2100, required=False)

@@ -1,6 +1,7 @@
 """Comprehensive and targeted medication reviews: the session, the pharmacist's answers per
 medication, drug-related problems, recommendations and prescribers' answers to them."""
 
+import re
 import uuid
 
 from django.core.exceptions import ValidationError
@@ -25,6 +26,49 @@ class ReviewMethod(models.TextChoices):
 class Participant(models.TextChoices):
     PATIENT = "patient", "The patient"
     REPRESENTATIVE = "representative", "The patient's representative"
+
+
+class YesNoUnknown(models.TextChoices):
+    YES = "Y", "Yes"
+    NO = "N", "No"
+    UNKNOWN = "U", "Unknown"
+
+
+class CmrRecipient(models.TextChoices):
+    """Who received the CMR, as the CMS report counts it."""
+
+    MEMBER = "member", "The patient"
+    PRESCRIBER = "prescriber", "A prescriber"
+    CAREGIVER = "caregiver", "A caregiver"
+    OTHER_AUTHORISED = "other_authorised", "Another person the patient authorised"
+
+
+class ProviderType(models.TextChoices):
+    """The qualified provider who performed the CMR (the CMS report's list)."""
+
+    LOCAL_PHARMACIST = "local_pharmacist", "Local pharmacist"
+    LTC_PHARMACIST = "ltc_pharmacist", "Long-term care consultant pharmacist"
+    PLAN_PHARMACIST = "plan_pharmacist", "Plan sponsor pharmacist"
+    PBM_PHARMACIST = "pbm_pharmacist", "PBM pharmacist"
+    VENDOR_LOCAL = "vendor_local", "MTM vendor pharmacist (local)"
+    VENDOR_IN_HOUSE = "vendor_in_house", "MTM vendor pharmacist (in house)"
+    HOSPITAL_PHARMACIST = "hospital_pharmacist", "Hospital pharmacist"
+    OTHER_PHARMACIST = "other_pharmacist", "Other pharmacist"
+    INTERN = "intern", "Pharmacist intern under supervision"
+    PHYSICIAN = "physician", "Physician"
+    NURSE_PRACTITIONER = "nurse_practitioner", "Nurse practitioner"
+    PHYSICIAN_ASSISTANT = "physician_assistant", "Physician assistant"
+    REGISTERED_NURSE = "registered_nurse", "Registered nurse"
+    OTHER = "other", "Other"
+
+
+class InterventionResult(models.TextChoices):
+    """How a targeted intervention ended."""
+
+    RESOLVED = "resolved", "Resolved: the problem is gone"
+    IMPROVED = "improved", "Improved"
+    UNCHANGED = "unchanged", "Unchanged"
+    NOT_REACHED = "not_reached", "Could not reach the patient or prescriber"
 
 
 class ReviewStatus(models.TextChoices):
@@ -60,6 +104,29 @@ class Review(VersionedRecord):
     )
     summary_delivered_on = models.DateField("CMR summary delivered on", null=True, blank=True)
     notes = models.TextField("notes", blank=True)
+    # For the CMS MTM report (a CMR's facts at the time of the review)
+    recipient = models.CharField(
+        "who received the CMR", max_length=20, choices=CmrRecipient.choices, default=CmrRecipient.MEMBER
+    )
+    provider_type = models.CharField(
+        "performed by", max_length=30, choices=ProviderType.choices, default=ProviderType.LOCAL_PHARMACIST
+    )
+    long_term_care = models.CharField(
+        "lives in long-term care", max_length=1, choices=YesNoUnknown.choices, blank=True
+    )
+    cognitive_impairment = models.CharField(
+        "cognitively impaired", max_length=1, choices=YesNoUnknown.choices, blank=True
+    )
+    # A targeted intervention (TMR): why it was opened, what was done, how it ended
+    reason = models.CharField("reason", max_length=300, blank=True)
+    reason_source = models.CharField(
+        max_length=300,
+        blank=True,
+        editable=False,
+        help_text='What raised it: "measure:PDC-STA", "finding:<id>"',
+    )
+    action_taken = models.CharField("action taken", max_length=300, blank=True)
+    result = models.CharField("result", max_length=20, choices=InterventionResult.choices, blank=True)
     # Major or contraindicated findings still undecided when the pharmacist completed the review,
     # acknowledged then: [{"id", "title", "severity", "drugs"}]. Shown on the completed review.
     undecided_findings = models.JSONField(default=list, blank=True, editable=False)
@@ -75,6 +142,8 @@ class Review(VersionedRecord):
             ),
             models.Index(fields=["organisation", "created_at"], name="review_org_created"),
             models.Index(fields=["patient", "-created_at"], name="review_patient_created"),
+            # The CMS report and the program's worklists: a patient's reviews of a kind in a year
+            models.Index(fields=["organisation", "kind", "completed_at"], name="review_org_kind_completed"),
         ]
 
     def __str__(self) -> str:
@@ -434,3 +503,260 @@ class PrescriberLetter(models.Model):
 
     def __str__(self) -> str:
         return f"Letter to {self.prescriber} for {self.review}"
+
+
+# --- The MTM program: enrolment, CMR offers, stored measure and eligibility results ------------------
+
+
+def validate_contract_number(value: str) -> None:
+    if not re.fullmatch(r"[HSRE]\d{4}", value or ""):
+        raise ValidationError("A contract number is a letter (H, S, R or E) and 4 digits, e.g. H1234.")
+
+
+class MtmProgram(VersionedRecord):
+    """An organisation's MTM program for one plan contract and contract year: the targeting criteria
+    it chose, within the year's limits (reviews/rules/targeting.yaml)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="mtm_programs")
+    contract_number = models.CharField(max_length=5, validators=[validate_contract_number])
+    year = models.PositiveSmallIntegerField("contract year")
+    name = models.CharField(max_length=200, blank=True, help_text="e.g. the plan's name")
+    min_diseases = models.PositiveSmallIntegerField("chronic diseases required", default=3)
+    min_drugs = models.PositiveSmallIntegerField("drugs required", default=8)
+    cost_threshold = models.DecimalField("annual drug cost threshold ($)", max_digits=10, decimal_places=2)
+    count_all_drugs = models.BooleanField(
+        "count every Part D drug", default=False, help_text="Otherwise only maintenance drugs count."
+    )
+
+    class Meta:
+        ordering = ["-year", "contract_number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "contract_number", "year"], name="mtm_program_once_per_contract_year"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contract_number} {self.year}" + (f" ({self.name})" if self.name else "")
+
+    def criteria(self):
+        from reviews.eligibility import ProgramCriteria
+
+        return ProgramCriteria(self.min_diseases, self.min_drugs, self.cost_threshold, self.count_all_drugs)
+
+    def clean(self) -> None:
+        from reviews.eligibility import TargetingRulesError, targeting_year
+
+        if not self.year or self.cost_threshold is None:
+            return
+        try:
+            rules = targeting_year(self.year)
+        except TargetingRulesError as error:
+            raise ValidationError({"year": str(error)}) from None
+        errors = self.criteria().errors(rules)
+        if errors:
+            raise ValidationError(errors)
+
+
+class TargetingReason(models.TextChoices):
+    CRITERIA = "01", "01 Met the chronic disease, drug and cost criteria"
+    DRUG_MANAGEMENT = "02", "02 At risk in the plan's drug management program"
+    BOTH = "03", "03 Both"
+    OTHER = "04", "04 Other (expanded eligibility)"
+
+
+class OptOutReason(models.TextChoices):
+    DEATH = "01", "01 Death"
+    DISENROLLED = "02", "02 Left the plan"
+    REQUEST = "03", "03 The patient asked"
+    OTHER = "99", "99 Other"
+
+
+class Enrollment(VersionedRecord):
+    """A patient enrolled in a program: when they met the criteria and were enrolled, and whether
+    and why they left it."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    program = models.ForeignKey(MtmProgram, on_delete=models.PROTECT, related_name="enrollments")
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="enrollments")
+    targeting_reason = models.CharField(
+        "targeting reason", max_length=2, choices=TargetingReason.choices, default=TargetingReason.CRITERIA
+    )
+    met_on = models.DateField("met the criteria on")
+    enrolled_on = models.DateField("enrolled on")
+    opted_out_on = models.DateField("opted out on", null=True, blank=True)
+    opt_out_reason = models.CharField(
+        "opt-out reason", max_length=2, choices=OptOutReason.choices, blank=True
+    )
+
+    class Meta:
+        ordering = ["enrolled_on"]
+        constraints = [
+            models.UniqueConstraint(fields=["program", "patient"], name="enrollment_once_per_program")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient} in {self.program}"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.met_on and self.enrolled_on and self.enrolled_on < self.met_on:
+            errors["enrolled_on"] = "A patient is enrolled on or after the day they met the criteria."
+        if self.opted_out_on and not self.opt_out_reason:
+            errors["opt_out_reason"] = "Give the reason for the opt-out."
+        if self.opt_out_reason and not self.opted_out_on:
+            errors["opted_out_on"] = "Give the date of the opt-out."
+        if self.opted_out_on and self.enrolled_on and self.opted_out_on < self.enrolled_on:
+            errors["opted_out_on"] = "The opt-out cannot be before the enrolment."
+        if errors:
+            raise ValidationError(errors)
+
+
+class OfferMethod(models.TextChoices):
+    IN_PERSON = "in_person", "In person"
+    PHONE = "phone", "Phone"
+    MAIL = "mail", "Letter"
+    PORTAL = "portal", "Portal or e-mail"
+
+
+class CmrOffer(models.Model):
+    """A CMR offered to an enrolled patient."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="offers")
+    offered_on = models.DateField("offered on")
+    method = models.CharField("how", max_length=20, choices=OfferMethod.choices)
+    recipient = models.CharField("offered to", max_length=20, choices=CmrRecipient.choices)
+    offered_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["offered_on", "created_at"]
+
+    def __str__(self) -> str:
+        return f"CMR offered on {self.offered_on}"
+
+    @property
+    def patient_id(self):  # whom the audit trail files it under
+        return self.enrollment.patient_id
+
+
+class ProgramRunStatus(models.TextChoices):
+    QUEUED = "queued", "Waiting to start"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ProgramRun(models.Model):
+    """Eligibility and quality measures computed for a whole organisation and year by the Celery
+    worker (reviews/program.py), in chunks of patients: `cursor` is the last patient done, so a run
+    that stopped goes on from there."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    requested_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    status = models.CharField(
+        max_length=20, choices=ProgramRunStatus.choices, default=ProgramRunStatus.QUEUED
+    )
+    patients_total = models.PositiveIntegerField(null=True)
+    patients_done = models.PositiveIntegerField(default=0)
+    patients_computed = models.PositiveIntegerField(default=0)  # the others had not changed
+    cursor = models.UUIDField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)  # for the user; no patient data
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organisation", "year", "-created_at"], name="program_run_org_year")]
+
+    def __str__(self) -> str:
+        return f"{self.year} ({self.status})"
+
+    @property
+    def percent(self) -> int | None:
+        return int(100 * self.patients_done / self.patients_total) if self.patients_total else None
+
+
+class PatientYear(models.Model):
+    """What a patient's stored results for a year were computed from: a signature of their data
+    (record, fills, conditions, medications) and of the rules, so that a run recomputes only the
+    patients whose signature changed."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    signature = models.CharField(max_length=64)
+    computed_on = models.DateField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["patient", "year"], name="patient_year_once")]
+
+    def __str__(self) -> str:
+        return f"{self.patient_id} {self.year}"
+
+
+class PatientMeasure(models.Model):
+    """One quality measure's result for a patient and measurement year, as last computed."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="measure_results")
+    year = models.PositiveSmallIntegerField()
+    code = models.CharField(max_length=20)
+    in_denominator = models.BooleanField()
+    met = models.BooleanField(null=True)
+    exclusion = models.CharField(max_length=60, blank=True)
+    days_covered = models.PositiveSmallIntegerField(null=True)
+    days_in_period = models.PositiveSmallIntegerField(null=True)
+    concurrent_days = models.PositiveSmallIntegerField(null=True)
+    days_can_miss = models.SmallIntegerField(null=True)  # PDC in the running year; < 0: already lost
+    computed_on = models.DateField()  # the day days_can_miss counts to
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "year", "code"], name="patient_measure_once")
+        ]
+        indexes = [
+            # the organisation's rates; the at-risk worklist (fewest days left to miss first)
+            models.Index(fields=["organisation", "year", "code", "met"], name="measure_org_year_code"),
+            models.Index(
+                fields=["organisation", "year", "days_can_miss"],
+                name="measure_at_risk",
+                condition=models.Q(met=False, days_can_miss__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.year}"
+
+    @property
+    def pdc(self) -> float | None:
+        return self.days_covered / self.days_in_period if self.days_in_period else None
+
+
+class PatientEligibility(models.Model):
+    """Whether a patient met a program's targeting criteria, as last computed."""
+
+    program = models.ForeignKey(MtmProgram, on_delete=models.CASCADE, related_name="eligibility")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    met = models.BooleanField()
+    met_on = models.DateField(null=True)
+    diseases = models.JSONField(default=list)  # labels of the core diseases found
+    drugs = models.PositiveSmallIntegerField()
+    annual_cost = models.DecimalField(max_digits=12, decimal_places=2)
+    cost_estimated = models.BooleanField()
+    missing = models.JSONField(default=list)  # what is missing, in plain words
+    missing_count = models.PositiveSmallIntegerField()
+    computed_on = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["program", "patient"], name="patient_eligibility_once")
+        ]
+        indexes = [models.Index(fields=["program", "met", "missing_count"], name="eligibility_worklist")]
+
+    def __str__(self) -> str:
+        return f"{self.patient_id} {'met' if self.met else 'not met'}"

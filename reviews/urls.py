@@ -1,6 +1,6 @@
 from django.urls import path
 
-from reviews import views
+from reviews import program_views, views
 
 urlpatterns = [
     path("reviews/", views.review_list, name="review_list"),
@@ -57,4 +57,25 @@ urlpatterns = [
         name="prescriber_letter_sent",
     ),
     path("recommendations/<uuid:recommendation_id>/response/", views.response_record, name="response_record"),
+    # The MTM program (reviews/program_views.py)
+    path("program/", program_views.program_home, name="program_home"),
+    path("program/run/", program_views.program_run, name="program_run"),
+    path("program/runs/<uuid:run_id>/", program_views.program_run_progress, name="program_run_progress"),
+    path("program/programs/new/", program_views.program_edit, name="program_new"),
+    path("program/programs/<uuid:program_id>/", program_views.program_edit, name="program_edit"),
+    path(
+        "program/programs/<uuid:program_id>/eligible/", program_views.eligible_list, name="program_eligible"
+    ),
+    path("program/enrollments/<uuid:enrollment_id>/offer/", program_views.offer_add, name="program_offer"),
+    path("program/enrollments/<uuid:enrollment_id>/opt-out/", program_views.opt_out, name="program_opt_out"),
+    path("program/enrollments/<uuid:enrollment_id>/cmr/", program_views.cmr_open, name="program_cmr_open"),
+    path("program/at-risk/", program_views.at_risk_list, name="program_at_risk"),
+    path("program/programs/<uuid:program_id>/report/", program_views.report_page, name="program_report"),
+    path(
+        "program/programs/<uuid:program_id>/report.csv",
+        program_views.report_download,
+        name="program_report_csv",
+    ),
+    path("program/report-dictionary.csv", program_views.report_dictionary, name="program_report_dictionary"),
+    path("program/measures/<int:measure_id>/tmr/", program_views.tmr_open, name="program_tmr_open"),
 ]

@@ -74,9 +74,9 @@ def make_allergy(patient: Patient, substance: str = "penicillin", **fields) -> A
 
 
 def make_condition(
-    patient: Patient, code: str = "I10", description: str = "Essential (primary) hypertension"
+    patient: Patient, code: str = "I10", description: str = "Essential (primary) hypertension", **fields
 ) -> Condition:
-    return Condition.objects.create(patient=patient, icd10_code=code, description=description)
+    return Condition.objects.create(patient=patient, icd10_code=code, description=description, **fields)
 
 
 def make_measurement(patient: Patient, kind: str = "weight", value="70", **fields) -> Measurement:

@@ -93,5 +93,6 @@ router.register("imports", ImportViewSet, basename="import")
 urlpatterns = [
     path("auth/token/", ObtainToken.as_view(), name="api_token"),
     path("screenings/", ScreeningView.as_view(), name="api_screening"),
+    path("measures/", reviews.MeasureRatesView.as_view(), name="api_measure_rates"),
     *router.urls,
 ]

@@ -53,6 +53,7 @@ from patients.models import (
     PatientMatch,
     Prescriber,
 )
+from patients.signals import clinical_data_imported
 from patients.validators import icd10cm_description, normalise_icd10cm, npi_check_digit_ok
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -716,6 +717,10 @@ def import_lines_apply(*, job: FhirImport, line_ids: list | None, by: Actor) -> 
             refused[import_patient.name] = "; ".join(error.messages)
             continue
         applied += len(lines)
+    if applied:
+        transaction.on_commit(
+            lambda: clinical_data_imported.send(sender=FhirImport, organisation_id=job.organisation_id)
+        )
     return {"applied": applied, "refused": len(refused), "reasons": refused}
 
 

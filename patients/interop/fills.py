@@ -41,6 +41,7 @@ from patients.models import (
     PatientIdentifier,
     PharmacyFill,
 )
+from patients.signals import clinical_data_imported
 from patients.validators import npi_check_digit_ok
 
 BATCH = 2000
@@ -421,4 +422,6 @@ def run_fill_import(job_id: str) -> str:
             duplicates=report.duplicates, refused=report.refused, errors_csv=errors.read().encode(),
             content=None, finished_at=timezone.now(),
         )  # fmt: skip
+    if report.imported:
+        clinical_data_imported.send(sender=FillImport, organisation_id=job.organisation_id)
     return ImportStatus.READY

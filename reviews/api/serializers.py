@@ -230,3 +230,24 @@ def measure_json(result) -> dict:
         "concurrent_days": result.concurrent_days,
         "days_can_miss": result.days_can_miss,
     }
+
+
+class MeasureRateSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    lower_is_better = serializers.BooleanField(help_text="COB, POLY-ACH, POLY-CNS: a lower rate is better")
+    denominator = serializers.IntegerField(help_text="Patients in the denominator")
+    numerator = serializers.IntegerField(help_text="Of those, how many met the measure")
+    rate = serializers.DecimalField(
+        max_digits=5, decimal_places=4, allow_null=True, help_text="numerator / denominator"
+    )
+    excluded = serializers.IntegerField(help_text="Patients an exclusion took out")
+    at_risk = serializers.IntegerField(help_text="PDC: not met, but can still be")
+    lost = serializers.IntegerField(help_text="PDC: can no longer be met this year")
+
+
+class MeasureRatesResponseSerializer(serializers.Serializer):
+    year = serializers.IntegerField()
+    computed_at = serializers.DateTimeField(allow_null=True, help_text="When the last complete run finished")
+    run_status = serializers.CharField(allow_null=True, help_text="queued, running, done or failed")
+    measures = MeasureRateSerializer(many=True)

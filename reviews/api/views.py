@@ -3,17 +3,20 @@
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from mtm.audit import actor_from_request, audit_record
 from mtm.models import AuditAction
 from mtm.permissions import Capability
-from reviews import selectors, services
+from reviews import program, selectors, services
 from reviews.api import serializers as s
 from reviews.interop import ecare_plan_response
+from reviews.measures import MeasureRulesError
 from reviews.models import MedicationAssessment, Problem
 
 
@@ -309,3 +312,35 @@ class RecommendationViewSet(ReviewAPIMixin, mixins.RetrieveModelMixin, viewsets.
             note=data["response_note"], version=data["version"], by=self.actor(), **corrections,
         )  # fmt: skip
         return Response(self.get_serializer(recommendation).data)
+
+
+class MeasureRatesView(APIView):
+    """The organisation's quality measure rates for a measurement year, from the results the last
+    program run stored (reviews/program.py): not official PQA or CMS rates."""
+
+    read_capability = Capability.REPORTS_VIEW
+    write_capability = Capability.REPORTS_VIEW
+
+    @extend_schema(
+        parameters=[OpenApiParameter("year", int, required=True, description="The measurement year")],
+        responses=s.MeasureRatesResponseSerializer,
+    )
+    def get(self, request):
+        query = s.MeasureYearSerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        year = query.validated_data["year"]
+        organisation = request.user.organisation
+        try:
+            rates = program.organisation_rates(organisation=organisation, year=year)
+        except MeasureRulesError as error:
+            raise ValidationError({"year": [str(error)]}) from error
+        run = program.latest_run(organisation=organisation, year=year)
+        done = program.latest_run(organisation=organisation, year=year, done=True)
+        return Response(
+            {
+                "year": year,
+                "computed_at": done.finished_at if done else None,
+                "run_status": run.status if run else None,
+                "measures": s.MeasureRateSerializer(rates, many=True).data,
+            }
+        )

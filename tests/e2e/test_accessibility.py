@@ -11,7 +11,7 @@ from mtm.models import User
 from patients.models import Patient
 from patients.selectors import patient_record, patient_screening
 from reviews import services
-from reviews.models import Recommendation, Review
+from reviews.models import MtmProgram, Recommendation, Review
 from tests.e2e.conftest import htmx_settled, sign_in
 
 pytestmark = pytest.mark.browser
@@ -50,17 +50,21 @@ def pages(demo):
     services.finding_dismiss(review=review, finding=findings[1], reason="Already monitored", by=by)
     okafor = Review.objects.get(patient__last_name="Okafor", status="completed")
     answer = Recommendation.objects.filter(problem__review=okafor, audience="prescriber").first()
+    mtm_program = MtmProgram.objects.get(organisation=jensen.organisation)
     return {
         "demo-pharmacist": [
             "/today/", "/patients/", f"/patients/{jensen.pk}/", "/reviews/", f"/reviews/{review.pk}/",
             f"/reviews/{okafor.pk}/", f"/reviews/{okafor.pk}/plan/", "/follow-ups/", "/follow-ups/agenda/",
             "/prescribers/", "/reviews/outcomes/", f"/patients/{jensen.pk}/reviews/new/",
+            "/program/", f"/program/programs/{mtm_program.pk}/eligible/", "/program/at-risk/",
+            f"/program/programs/{mtm_program.pk}/report/",
         ],
         "demo-staff": [
             "/today/", f"/patients/{okafor.patient_id}/", "/follow-ups/",
             f"/recommendations/{answer.pk}/response/", f"/patients/{jensen.pk}/follow-ups/new/",
         ],
-        "demo-admin": ["/today/", "/settings/", "/team/", "/audit/", "/reviews/outcomes/"],
+        "demo-admin": ["/today/", "/settings/", "/team/", "/audit/", "/reviews/outcomes/",
+                       f"/program/programs/{mtm_program.pk}/"],
         "demo-patient": ["/portal/"],
     }  # fmt: skip
 

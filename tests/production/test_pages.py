@@ -37,14 +37,15 @@ MUST_REACH = {
         "today", "patient_list", "patient_detail", "section_show", "patient_history", "review_list",
         "review_workspace", "plan_edit", "document_print", "document_download", "prescriber_letter",
         "follow_up_queue", "agenda", "follow_up_detail", "prescriber_list", "outcomes_report",
+        "program_home", "program_eligible", "program_at_risk", "program_report", "program_report_csv",
     },
     "demo-staff": {
         "today", "patient_list", "patient_detail", "review_list", "response_record", "follow_up_queue",
-        "agenda", "follow_up_detail", "follow_up_ics",
+        "agenda", "follow_up_detail", "follow_up_ics", "program_home", "program_eligible",
     },
     "demo-admin": {
         "today", "organisation_settings", "team_list", "team_edit", "audit_log", "outcomes_report",
-        "billing_export",
+        "billing_export", "program_home", "program_edit", "program_report",
     },
     "demo-patient": {"portal", "portal_download", "portal_appointment_ics"},
     "emailed link": {"download_link"},  # someone not signed in, with the link an email gave them

@@ -1,8 +1,10 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from interactions.selectors import knowledge_base
+from reviews import report
 from reviews.eligibility import TargetingRulesError, load_targeting
 from reviews.measures import MeasureRulesError, load_measure_sets
+from reviews.models import CmrRecipient, OptOutReason, ProviderType, TargetingReason
 
 
 class Command(BaseCommand):
@@ -13,8 +15,18 @@ class Command(BaseCommand):
         try:
             measure_sets = load_measure_sets(kb)
             targeting = sorted(load_targeting(kb).values(), key=lambda rules: rules.year)
+            report_codes = report.codes()
+            gaps = {
+                name: sorted(set(choices.values) - set(report_codes[name]))
+                for name, choices in (("cmr_provider", ProviderType), ("cmr_recipient", CmrRecipient),
+                                      ("offer_recipient", CmrRecipient), ("opt_out_reason", OptOutReason),
+                                      ("targeting_reason", TargetingReason))
+            }  # fmt: skip
         except (MeasureRulesError, TargetingRulesError, KeyError, ValueError, TypeError) as error:
             raise CommandError(f"Program rules: {error}") from error
+        gaps = {name: values for name, values in gaps.items() if values}
+        if gaps:
+            raise CommandError(f"Program rules: reviews/rules/mtm_report.yaml has no code for {gaps}")
         for measure_set in measure_sets:
             self.stdout.write(
                 f"Measures for {', '.join(map(str, measure_set.years))}: "
