@@ -109,6 +109,9 @@ class Patient(VersionedRecord):
             models.Index(fields=["organisation", "last_name_lower"], name="patient_org_last_name"),
             models.Index(fields=["organisation", "first_name_lower"], name="patient_org_first_name"),
             models.Index(fields=["organisation", "date_of_birth"], name="patient_org_birth_date"),
+            # The MTM program's run walks an organisation's patients in primary-key order, a chunk
+            # at a time from its cursor (reviews/program.py): an index range scan per chunk.
+            models.Index(fields=["organisation", "id"], name="patient_org_id"),
         ]
 
     def __str__(self) -> str:

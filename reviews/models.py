@@ -596,6 +596,13 @@ class Enrollment(VersionedRecord):
         constraints = [
             models.UniqueConstraint(fields=["program", "patient"], name="enrollment_once_per_program")
         ]
+        indexes = [  # the eligibility worklist: a program's members still in it, the earliest met first
+            models.Index(
+                fields=["program", "met_on", "id"],
+                name="enrollment_worklist",
+                condition=models.Q(opted_out_on=None),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.patient} in {self.program}"
@@ -760,3 +767,34 @@ class PatientEligibility(models.Model):
 
     def __str__(self) -> str:
         return f"{self.patient_id} {'met' if self.met else 'not met'}"
+
+
+class ValueSetRole(models.TextChoices):
+    DRUGS = "drugs", "The measure's drugs (its denominator)"
+    NUMERATOR_DRUGS = (
+        "numerator_drugs",
+        "The drugs its numerator looks for (SUPD: statins; COB: benzodiazepines)",
+    )
+
+
+class MeasureValueSet(models.Model):
+    """An organisation's licensed value set for one measure (e.g. PQA's NDC lists), loaded from a
+    CSV (reviews/value_sets.py) and resolved to RxNorm ingredients: it replaces the knowledge base's
+    drug list for that measure and role in the organisation's results."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    measure_code = models.CharField(max_length=20)
+    role = models.CharField(max_length=20, choices=ValueSetRole.choices)
+    ingredients = models.JSONField(default=list)
+    rows = models.PositiveIntegerField()
+    source_file = models.CharField(max_length=200)
+    loaded_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, related_name="+")
+    loaded_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "measure_code", "role"], name="value_set_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.measure_code} {self.role} ({self.source_file})"

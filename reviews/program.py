@@ -21,6 +21,7 @@ import contextlib
 import datetime
 import hashlib
 import logging
+import time
 from collections import defaultdict
 from decimal import Decimal
 
@@ -31,8 +32,8 @@ from django.db.models import Count, Exists, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from interactions.selectors import knowledge_base
-from mtm.audit import Actor, audit_record
-from mtm.models import AuditAction, Organisation
+from mtm.audit import Actor
+from mtm.models import AuditAction, AuditEvent, Organisation
 from mtm.outbox import enqueue
 from mtm.records import record_create, record_update
 from mtm.scoping import scope_to_organisation
@@ -47,7 +48,7 @@ from patients.models import (
     PharmacyFill,
 )
 from reviews import eligibility as targeting
-from reviews import measures
+from reviews import measures, value_sets
 from reviews import services as review_services
 from reviews.models import (
     CmrOffer,
@@ -68,6 +69,8 @@ from reviews.models import (
 logger = logging.getLogger(__name__)
 
 CHUNK = 500
+TASK_SECONDS = 120  # one task computes chunks for this long, then queues the next (mtm/outbox.py
+# re-runs a task still running after 15 minutes, taking its worker for dead)
 RUN_BY = "MTM program run"  # the audit's actor for enrolments a run makes
 
 
@@ -99,7 +102,7 @@ def compute_run(run_id: str) -> None:
     if run is None or run.status == ProgramRunStatus.DONE:
         return
     try:
-        run_compute(run)
+        run = run_compute(run, seconds=TASK_SECONDS)
     except Exception as error:
         logger.exception("Program run %s failed", run_id)
         ProgramRun.objects.filter(pk=run.pk).update(
@@ -108,6 +111,9 @@ def compute_run(run_id: str) -> None:
             finished_at=timezone.now(),
         )
         raise
+    if run.status != ProgramRunStatus.DONE:  # its time is up: the next task goes on from the cursor
+        with transaction.atomic():
+            enqueue(compute_run, str(run.pk))
 
 
 @shared_task(name="reviews.program.nightly")
@@ -131,9 +137,17 @@ def after_import(organisation_id) -> None:
 
 
 def run_compute(
-    run: ProgramRun, *, chunk: int = CHUNK, stop_after: int | None = None, today: datetime.date | None = None
+    run: ProgramRun,
+    *,
+    chunk: int | None = None,
+    seconds: float | None = None,
+    stop_after: int | None = None,
+    today: datetime.date | None = None,
 ) -> ProgramRun:
-    """Compute the run from its cursor on. `stop_after` (chunks) and `today` are for tests."""
+    """Compute the run from its cursor on, for at most about `seconds` (a chunk is never cut).
+    `stop_after` (chunks) and `today` are for tests."""
+    deadline = time.monotonic() + seconds if seconds is not None else None
+    chunk = chunk or CHUNK
     organisation = run.organisation
     patients = Patient.objects.filter(organisation=organisation).order_by("pk")
     ProgramRun.objects.filter(pk=run.pk).update(
@@ -158,7 +172,7 @@ def run_compute(
                 cursor=run.cursor, patients_done=run.patients_done, patients_computed=run.patients_computed
             )
         chunks += 1
-        if stop_after is not None and chunks >= stop_after:
+        if (stop_after is not None and chunks >= stop_after) or (deadline and time.monotonic() > deadline):
             return run
     run.status, run.finished_at = ProgramRunStatus.DONE, timezone.now()
     ProgramRun.objects.filter(pk=run.pk).update(status=run.status, finished_at=run.finished_at)
@@ -172,7 +186,7 @@ class _Context:
         self.organisation = run.organisation
         self.year = run.year
         self.kb = knowledge_base()
-        self.measure_set = measures.measures_for_year(self.kb, run.year)
+        self.measure_set = value_sets.measures_for_organisation(self.kb, run.year, run.organisation_id)
         self.programs = list(MtmProgram.objects.filter(organisation=run.organisation, year=run.year))
         self.targeting = targeting.targeting_year(run.year, self.kb) if self.programs else None
         self.today = today
@@ -184,7 +198,8 @@ class _Context:
             + self.kb.version.encode()
         )
         programs = ";".join(f"{p.pk}:{p.version}" for p in self.programs)
-        self.rules_signature = hashlib.sha256(rules).hexdigest() + programs
+        licensed = value_sets.value_sets_signature(run.organisation_id)
+        self.rules_signature = hashlib.sha256(rules + licensed.encode()).hexdigest() + programs
 
 
 def _stamps(model, ids) -> dict:
@@ -341,19 +356,28 @@ def _enrol(context: _Context, met: list) -> None:
             program__in=context.programs, patient_id__in={pk for _, pk, _ in met}
         ).values_list("program_id", "patient_id")
     )
+    new = []
     for program, pk, date_met in met:
         if (program.pk, pk) in enrolled:
             continue
         day = max(date_met or context.on, context.first)
-        enrollment = Enrollment.objects.create(
-            organisation=context.organisation, program=program, patient_id=pk,
-            targeting_reason=TargetingReason.CRITERIA, met_on=day, enrolled_on=day,
-        )  # fmt: skip
-        audit_record(
-            actor=None, action=AuditAction.CREATE, organisation_id=context.organisation.pk, patient_id=pk,
-            obj=enrollment, username=RUN_BY,
-            changes={"program": [None, str(program)], "met_on": [None, day.isoformat()]},
-        )  # fmt: skip
+        new.append(Enrollment(organisation=context.organisation, program=program, patient_id=pk,
+                              targeting_reason=TargetingReason.CRITERIA, met_on=day, enrolled_on=day))  # fmt: skip
+    Enrollment.objects.bulk_create(new)
+    AuditEvent.objects.bulk_create(
+        AuditEvent(
+            organisation_id=context.organisation.pk,
+            actor_username=RUN_BY,
+            action=AuditAction.CREATE,
+            patient_id=e.patient_id,
+            object_type=Enrollment._meta.label_lower,
+            object_id=str(e.pk),
+            object_repr=f"Enrolled in {e.program}"[:200],
+            via="task",
+            changes={"program": [None, str(e.program)], "met_on": [None, e.met_on.isoformat()]},
+        )
+        for e in new
+    )
 
 
 # --- What people do from the worklists -----------------------------------------------------------------
@@ -455,7 +479,7 @@ def eligible_worklist(*, user, program: MtmProgram):
         )
         .filter(~Exists(cmr_done))
         .select_related("patient")
-        .order_by("met_on", "patient__last_name", "patient__first_name", "pk")
+        .order_by("met_on", "pk")  # an index walk (enrollment_worklist), however long the program
     )
 
 
@@ -490,9 +514,7 @@ def at_risk_worklist(*, user, year: int, lost: bool = False):
             open_review_kind=Subquery(open_review.values("kind")[:1]),
         )
         .select_related("patient")
-        .order_by(
-            "-days_can_miss" if lost else "days_can_miss", "patient__last_name", "patient__first_name", "pk"
-        )
+        .order_by("-days_can_miss" if lost else "days_can_miss", "pk")  # an index walk (measure_at_risk)
     )
 
 
@@ -507,7 +529,7 @@ def safety_signals(*, user, year: int, codes: list[str]):
             open_review_kind=Subquery(open_review.values("kind")[:1]),
         )
         .select_related("patient")
-        .order_by("-concurrent_days", "patient__last_name", "patient__first_name", "pk")
+        .order_by("-concurrent_days", "pk")
     )
 
 
@@ -516,9 +538,13 @@ def targeted_reviews(*, user, year: int) -> dict:
     rows = scope_to_organisation(Review.objects.filter(kind=ReviewKind.TMR, created_at__year=year), user)
     by_source = rows.values("reason_source").annotate(n=Count("pk")).order_by("reason_source")
     by_result = rows.values("result").annotate(n=Count("pk")).order_by("result")
+    sources: dict[str, int] = defaultdict(int)
+    for row in by_source:  # each screening finding has its own id: counted together
+        source = row["reason_source"] or "other"
+        sources["screening finding" if source.startswith("finding:") else source] += row["n"]
     return {
-        "total": sum(row["n"] for row in by_source),
-        "by_source": [(row["reason_source"] or "other", row["n"]) for row in by_source],
+        "total": sum(sources.values()),
+        "by_source": sorted(sources.items()),
         "by_result": [(row["result"], row["n"]) for row in by_result],
     }
 

@@ -23,6 +23,7 @@ from reviews.models import CmrRecipient, Enrollment, MtmProgram, OfferMethod, Pa
 
 PER_PAGE = 25
 SAFETY_CODES = ["COB", "POLY-ACH", "POLY-CNS"]
+SERIOUS = ("contraindicated", "major")
 
 
 class _BadQuery(Exception):
@@ -287,6 +288,24 @@ def tmr_open(request, measure_id):
     patient = patient_selectors.patient_get(user=request.user, patient_id=row.patient_id)
     review = program.tmr_open(patient=patient, reason=program.measure_reason(row), source=f"measure:{row.code}",
                               by=actor_from_request(request))  # fmt: skip
+    return redirect("review_workspace", review.pk)
+
+
+@requires(Capability.REVIEW_CONDUCT)
+@require_POST
+def finding_tmr_open(request, patient_id):
+    """A targeted review for a major or contraindicated screening finding (a safety signal)."""
+    patient = patient_selectors.patient_get(user=request.user, patient_id=patient_id)
+    screening = patient_selectors.patient_screening(
+        patient_selectors.patient_record(patient=patient), today=request.user.organisation.today()
+    )
+    finding = next((f for f in screening.findings if f["id"] == request.POST.get("finding")), None)
+    if finding is None or finding["severity"] not in SERIOUS:
+        raise Http404("That finding is no longer on the screening (the list may have changed).")
+    review = program.tmr_open(
+        patient=patient, reason=f"Safety signal ({finding['severity']}): {finding['title']}"[:300],
+        source=f"finding:{finding['id']}"[:300], by=actor_from_request(request),
+    )  # fmt: skip
     return redirect("review_workspace", review.pk)
 
 

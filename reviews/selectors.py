@@ -28,7 +28,7 @@ from patients.selectors import (
     patient_screening,
 )
 from reviews.adherence import Coverage, Fill, coverage
-from reviews.measures import MeasureFill, MeasurePatient, MeasureResult, measures_for_year, measures_patient
+from reviews.measures import MeasureFill, MeasurePatient, MeasureResult, measures_patient
 from reviews.models import (
     Addendum,
     Audience,
@@ -43,6 +43,7 @@ from reviews.models import (
     ReviewStatus,
 )
 from reviews.services import SERIOUS_SEVERITIES, cpt_units
+from reviews.value_sets import measures_for_organisation
 
 
 def reviews_visible_to(user) -> QuerySet[Review]:
@@ -535,7 +536,7 @@ def patient_measures(patient, *, year: int, today: datetime.date) -> list[Measur
     the year before too, for the supply they carry into it), their conditions present in the year
     and their age. Raises MeasureRulesError for a year without rules."""
     kb = knowledge_base()
-    measure_set = measures_for_year(kb, year)
+    measure_set = measures_for_organisation(kb, year, patient.organisation_id)
     first, last = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
     fills = []
     rows = patient.fills.filter(fill_date__gte=first - datetime.timedelta(days=365), fill_date__lte=last)

@@ -78,4 +78,7 @@ urlpatterns = [
     ),
     path("program/report-dictionary.csv", program_views.report_dictionary, name="program_report_dictionary"),
     path("program/measures/<int:measure_id>/tmr/", program_views.tmr_open, name="program_tmr_open"),
+    path(
+        "program/patients/<uuid:patient_id>/tmr/", program_views.finding_tmr_open, name="program_finding_tmr"
+    ),
 ]

@@ -2,9 +2,11 @@
 measures in chunks, enrolment, the worklists and what is done from them."""
 
 import datetime
+import io
 from decimal import Decimal
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
@@ -16,6 +18,7 @@ from reviews import program
 from reviews.models import (
     CmrOffer,
     Enrollment,
+    MeasureValueSet,
     MtmProgram,
     PatientEligibility,
     PatientMeasure,
@@ -166,8 +169,8 @@ def test_the_worklist_offers_opts_out_and_opens_the_cmr(org, pharmacist, staff):
     url = f"/program/programs/{chosen.pk}/eligible/"
     page = client_for(staff).get(url)
     assert page.status_code == 200
-    listed = [row["enrollment"].patient for row in page.context["rows"]]
-    assert listed == [offered, leaving]  # Clark had the year's CMR
+    listed = {row["enrollment"].patient for row in page.context["rows"]}
+    assert listed == {offered, leaving}  # Clark had the year's CMR
 
     enrollment = Enrollment.objects.get(patient=offered)
     staff_client = client_for(staff)
@@ -332,3 +335,83 @@ def test_a_fill_import_brings_the_running_year_up_to_date(
     with django_capture_on_commit_callbacks(execute=True):
         fills.run_fill_import(str(job.pk))  # the same rows again: nothing imported, no run
     assert ProgramRun.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_licensed_value_sets_replace_the_knowledge_bases_drug_lists(org, pharmacist, tmp_path):
+    patient = qualifying_patient(org, "Moss")  # atorvastatin monthly: in PDC-STA's denominator
+    run_now(org)
+    assert PatientMeasure.objects.get(patient=patient, code="PDC-STA").in_denominator is True
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("measure,role,code_system,code\nPDC-XX,drugs,INGREDIENT,rosuvastatin\n"
+                   "PDC-STA,dose,INGREDIENT,rosuvastatin\nPDC-STA,drugs,SNOMED,1\nPDC-STA,drugs,INGREDIENT,unobtainium\n")  # fmt: skip
+    with pytest.raises(CommandError) as refused:
+        call_command("load_value_sets", str(bad), "--organisation", org.slug)
+    message = str(refused.value)
+    assert "line 2, measure: PDC-XX" in message and "line 3, role: dose" in message
+    assert "line 4, code_system: SNOMED" in message and "line 5, code: unobtainium" in message
+    assert not MeasureValueSet.objects.exists()  # nothing of a bad file
+
+    good = tmp_path / "statins.csv"
+    good.write_text("measure,role,code_system,code\nPDC-STA,drugs,INGREDIENT,rosuvastatin\n"
+                    "PDC-STA,drugs,INGREDIENT,pravastatin\n")  # fmt: skip
+    out = io.StringIO()
+    call_command("load_value_sets", str(good), "--organisation", org.slug, "--user", "pharmacist", stdout=out)
+    assert "PDC-STA drugs: 2 rows" in out.getvalue()
+    assert MeasureValueSet.objects.get().ingredients == ["pravastatin", "rosuvastatin"]
+
+    assert run_now(org).patients_computed == 1  # the rules changed: recomputed
+    statin = PatientMeasure.objects.get(patient=patient, code="PDC-STA")
+    assert statin.in_denominator is False  # atorvastatin is not in the licensed list
+    api = APIClient()
+    api.force_authenticate(pharmacist)
+    live = api.get(f"/api/v1/patients/{patient.pk}/measures/?year={YEAR}").json()["measures"]
+    assert next(m for m in live if m["code"] == "PDC-STA")["in_denominator"] is False
+
+
+@pytest.mark.django_db
+def test_a_major_screening_finding_opens_a_targeted_review(org, pharmacist, staff):
+    from patients import selectors as patient_selectors
+
+    patient = factories.make_patient(org, first_name="Ada", last_name="Moss")
+    for name in ("warfarin", "ibuprofen"):
+        factories.make_medication(patient, name, ingredients=[{"rxcui": "", "name": name}])
+    screening = patient_selectors.patient_screening(
+        patient_selectors.patient_record(patient=patient), today=org.today()
+    )
+    finding = next(f for f in screening.findings if f["severity"] in ("major", "contraindicated"))
+    page = client_for(pharmacist).get(f"/patients/{patient.pk}/")
+    assert "Open a TMR for this" in page.content.decode()
+    assert "Open a TMR for this" not in client_for(staff).get(f"/patients/{patient.pk}/").content.decode()
+
+    answer = client_for(pharmacist).post(f"/program/patients/{patient.pk}/tmr/", {"finding": finding["id"]})
+    review = Review.objects.get(patient=patient)
+    assert answer["Location"] == f"/reviews/{review.pk}/" and review.kind == ReviewKind.TMR
+    assert review.reason == f"Safety signal ({finding['severity']}): {finding['title']}"
+    assert review.reason_source == f"finding:{finding['id']}"
+    assert (
+        client_for(pharmacist).post(f"/program/patients/{patient.pk}/tmr/", {"finding": "nope"}).status_code
+        == 404
+    )
+    counted = client_for(pharmacist).get(f"/program/?year={org.today().year}").context["targeted"]
+    assert counted["by_source"] == [("screening finding", 1)]
+
+
+@pytest.mark.django_db
+def test_a_long_run_is_a_chain_of_short_tasks_each_going_on_from_the_cursor(
+    org, monkeypatch, django_capture_on_commit_callbacks
+):
+    from mtm.models import QueuedTask
+
+    make_program(org)
+    for n in range(3):
+        qualifying_patient(org, f"P{n}")
+    monkeypatch.setattr(program, "CHUNK", 1)
+    monkeypatch.setattr(program, "TASK_SECONDS", 0)  # each task: one chunk, then the next task
+    with django_capture_on_commit_callbacks(execute=True):
+        run = program.run_request(organisation=org, year=YEAR)
+    run.refresh_from_db()
+    assert run.status == ProgramRunStatus.DONE and run.patients_done == 3 and run.patients_computed == 3
+    # three tasks of one chunk each, and a fourth that finds nobody left and closes the run
+    assert QueuedTask.objects.filter(task="reviews.program.compute_run").count() == 4
