@@ -673,6 +673,9 @@ class ProgramRun(models.Model):
     patients_done = models.PositiveIntegerField(default=0)
     patients_computed = models.PositiveIntegerField(default=0)  # the others had not changed
     cursor = models.UUIDField(null=True, blank=True)
+    # The organisation's rates as the run left them (reviews/program.organisation_rates), so that
+    # the program page and the API need not group every stored result again.
+    rates = models.JSONField(null=True, blank=True)
     error = models.CharField(max_length=300, blank=True)  # for the user; no patient data
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)

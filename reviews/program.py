@@ -175,8 +175,15 @@ def run_compute(
         if (stop_after is not None and chunks >= stop_after) or (deadline and time.monotonic() > deadline):
             return run
     run.status, run.finished_at = ProgramRunStatus.DONE, timezone.now()
-    ProgramRun.objects.filter(pk=run.pk).update(status=run.status, finished_at=run.finished_at)
+    run.rates = _jsonable(_count_rates(organisation=organisation, year=run.year))
+    ProgramRun.objects.filter(pk=run.pk).update(
+        status=run.status, finished_at=run.finished_at, rates=run.rates
+    )
     return run
+
+
+def _jsonable(rates: list[dict]) -> list[dict]:
+    return [{**r, "rate": str(r["rate"]) if r["rate"] is not None else None} for r in rates]
 
 
 class _Context:
@@ -550,7 +557,16 @@ def targeted_reviews(*, user, year: int) -> dict:
 
 
 def organisation_rates(*, organisation, year: int) -> list[dict]:
-    """Per measure: denominator, numerator (met), rate, excluded, at risk — one grouped query."""
+    """Per measure: denominator, numerator (met), rate, excluded, at risk, lost — as the last run
+    that finished left them (counted again only when none did)."""
+    done = latest_run(organisation=organisation, year=year, done=True)
+    if done is not None and done.rates is not None:
+        return [{**r, "rate": Decimal(r["rate"]) if r["rate"] is not None else None} for r in done.rates]
+    return _count_rates(organisation=organisation, year=year)
+
+
+def _count_rates(*, organisation, year: int) -> list[dict]:
+    """The rates counted from the stored results: one grouped query."""
     rows = (
         PatientMeasure.objects.filter(organisation=organisation, year=year)
         .values("code")

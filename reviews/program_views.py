@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from interactions.selectors import knowledge_base
 from mtm.audit import actor_from_request, audit_record
 from mtm.decorators import requires
 from mtm.forms import bad_query_response, run_service
@@ -54,8 +55,6 @@ def _bad_year(view):
 
 
 def _measure_set(year: int):
-    from interactions.selectors import knowledge_base
-
     try:
         return measures.measures_for_year(knowledge_base(), year)
     except measures.MeasureRulesError:
