@@ -10,6 +10,7 @@ from django.db import models
 
 from mtm.models import Organisation, User, VersionedRecord
 from patients.models import MedicationEntry, Patient, Prescriber
+from patients.validators import validate_not_future
 
 
 class ReviewKind(models.TextChoices):
@@ -586,7 +587,7 @@ class Enrollment(VersionedRecord):
     )
     met_on = models.DateField("met the criteria on")
     enrolled_on = models.DateField("enrolled on")
-    opted_out_on = models.DateField("opted out on", null=True, blank=True)
+    opted_out_on = models.DateField("opted out on", null=True, blank=True, validators=[validate_not_future])
     opt_out_reason = models.CharField(
         "opt-out reason", max_length=2, choices=OptOutReason.choices, blank=True
     )
@@ -633,7 +634,7 @@ class CmrOffer(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="offers")
-    offered_on = models.DateField("offered on")
+    offered_on = models.DateField("offered on", validators=[validate_not_future])
     method = models.CharField("how", max_length=20, choices=OfferMethod.choices)
     recipient = models.CharField("offered to", max_length=20, choices=CmrRecipient.choices)
     offered_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")

@@ -420,8 +420,6 @@ def measure_reason(row: PatientMeasure) -> str:
 def offer_record(*, enrollment: Enrollment, data: dict, by: Actor) -> CmrOffer:
     """A CMR offered (date, how, to whom)."""
     offer = CmrOffer(enrollment=enrollment, offered_by=by.user, **data)
-    if offer.offered_on and offer.offered_on > enrollment.program.organisation.today():
-        raise ValidationError({"offered_on": "The offer cannot be dated after today."})
     if offer.offered_on and offer.offered_on < enrollment.enrolled_on:
         raise ValidationError(
             {"offered_on": f"The offer cannot be before the enrolment ({enrollment.enrolled_on:%m/%d/%Y})."}
@@ -431,8 +429,6 @@ def offer_record(*, enrollment: Enrollment, data: dict, by: Actor) -> CmrOffer:
 
 @transaction.atomic
 def opt_out_record(*, enrollment: Enrollment, data: dict, version: int, by: Actor) -> Enrollment:
-    if data.get("opted_out_on") and data["opted_out_on"] > enrollment.program.organisation.today():
-        raise ValidationError({"opted_out_on": "The opt-out cannot be dated after today."})
     return record_update(enrollment, data=data, version=version, by=by)
 
 
@@ -462,6 +458,15 @@ def _open(patient: Patient, data: dict, *, by: Actor) -> Review:
 # --- What the pages and the API read ------------------------------------------------------------------
 
 
+def _open_review() -> dict:
+    """Annotations: the review (and its kind) open for each row's patient, if any."""
+    open_review = Review.objects.filter(patient=OuterRef("patient")).exclude(status=ReviewStatus.COMPLETED)
+    return {
+        "open_review_id": Subquery(open_review.values("pk")[:1]),
+        "open_review_kind": Subquery(open_review.values("kind")[:1]),
+    }
+
+
 def programs_of(user):
     return scope_to_organisation(MtmProgram.objects.all(), user)
 
@@ -474,15 +479,13 @@ def eligible_worklist(*, user, program: MtmProgram):
         patient=OuterRef("patient"), kind=ReviewKind.CMR, status=ReviewStatus.COMPLETED,
         completed_at__date__gte=first, completed_at__date__lte=datetime.date(program.year, 12, 31),
     )  # fmt: skip
-    open_review = Review.objects.filter(patient=OuterRef("patient")).exclude(status=ReviewStatus.COMPLETED)
     offers = CmrOffer.objects.filter(enrollment=OuterRef("pk"))
     return (
         scope_to_organisation(Enrollment.objects.filter(program=program, opted_out_on__isnull=True), user)
         .annotate(
             last_offer=Subquery(offers.order_by("-offered_on").values("offered_on")[:1]),
             offers_count=Subquery(offers.values("enrollment").annotate(n=Count("pk")).values("n")[:1]),
-            open_review_id=Subquery(open_review.values("pk")[:1]),
-            open_review_kind=Subquery(open_review.values("kind")[:1]),
+            **_open_review(),
         )
         .filter(~Exists(cmr_done))
         .select_related("patient")
@@ -511,15 +514,11 @@ def close_to_qualifying(*, user, program: MtmProgram):
 def at_risk_worklist(*, user, year: int, lost: bool = False):
     """PDC measures that will be failed unless something changes: the fewest days left to miss
     first (`lost`: those that can no longer be met this year)."""
-    open_review = Review.objects.filter(patient=OuterRef("patient")).exclude(status=ReviewStatus.COMPLETED)
     rows = PatientMeasure.objects.filter(year=year, met=False, days_can_miss__isnull=False)
     rows = rows.filter(days_can_miss__lt=0) if lost else rows.filter(days_can_miss__gte=0)
     return (
         scope_to_organisation(rows, user)
-        .annotate(
-            open_review_id=Subquery(open_review.values("pk")[:1]),
-            open_review_kind=Subquery(open_review.values("kind")[:1]),
-        )
+        .annotate(**_open_review())
         .select_related("patient")
         .order_by("-days_can_miss" if lost else "days_can_miss", "pk")  # an index walk (measure_at_risk)
     )
@@ -528,13 +527,9 @@ def at_risk_worklist(*, user, year: int, lost: bool = False):
 def safety_signals(*, user, year: int, codes: list[str]):
     """Measures where meeting the criterion is the problem (concurrent opioid and benzodiazepine
     use, several anticholinergic or CNS-active drugs together)."""
-    open_review = Review.objects.filter(patient=OuterRef("patient")).exclude(status=ReviewStatus.COMPLETED)
     return (
         scope_to_organisation(PatientMeasure.objects.filter(year=year, met=True, code__in=codes), user)
-        .annotate(
-            open_review_id=Subquery(open_review.values("pk")[:1]),
-            open_review_kind=Subquery(open_review.values("kind")[:1]),
-        )
+        .annotate(**_open_review())
         .select_related("patient")
         .order_by("-concurrent_days", "pk")
     )

@@ -7,7 +7,6 @@ from prescribers and the outcome of problems are recorded later and stay open af
 import datetime
 import enum
 import math
-import zoneinfo
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -382,12 +381,6 @@ def recommendation_update(
     return record_update(recommendation, data=data, version=version, by=by)
 
 
-def _organisation_today(recommendation: Recommendation) -> datetime.date:
-    """Today where the pharmacy is: the dates staff type are the pharmacy's days."""
-    zone = zoneinfo.ZoneInfo(recommendation.patient.organisation.time_zone)
-    return timezone.localdate(timezone=zone)
-
-
 def _letter_dates_check(
     *, sent_on: datetime.date | None, response_on: datetime.date | None, today: datetime.date
 ) -> None:
@@ -419,7 +412,9 @@ def recommendations_sent(
     sent = []
     for recommendation in recommendations:
         if recommendation.audience == Audience.PRESCRIBER and not recommendation.sent_on:
-            _letter_dates_check(sent_on=on, response_on=None, today=_organisation_today(recommendation))
+            _letter_dates_check(
+                sent_on=on, response_on=None, today=recommendation.patient.organisation.today()
+            )
             sent.append(
                 record_update(recommendation, data={"sent_on": on}, version=recommendation.version, by=by)
             )
@@ -470,7 +465,7 @@ def prescriber_response_record(
         sent = on
     data["sent_on"] = sent
     _letter_dates_check(
-        sent_on=sent, response_on=data["response_on"], today=_organisation_today(recommendation)
+        sent_on=sent, response_on=data["response_on"], today=recommendation.patient.organisation.today()
     )
     return record_update(recommendation, data=data, version=version, by=by)
 

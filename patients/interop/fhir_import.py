@@ -132,10 +132,6 @@ def read_import(job_id: str) -> str:
 # --- Reading and planning -----------------------------------------------------------------------------
 
 
-def organisation_today(job: FhirImport) -> datetime.date:
-    return job.organisation.today()
-
-
 @transaction.atomic
 def import_plan(job: FhirImport, data: fhir.FhirData | None = None) -> FhirImport:
     """Read the job's files (unless `data` is what they hold), match their patients and write the
@@ -177,7 +173,7 @@ def _read(job: FhirImport, *, progress: bool = False) -> fhir.FhirData:
         FhirImport.objects.filter(pk=job.pk).update(files_read=files_read, resources_read=resources_read)
 
     return fhir.fhir_read(
-        files, today=organisation_today(job), for_one_patient=job.target_patient_id is not None,
+        files, today=job.organisation.today(), for_one_patient=job.target_patient_id is not None,
         progress=report if progress else None,
     )  # fmt: skip
 
@@ -303,7 +299,7 @@ def _lines(
     lines = [*_detail_lines(data, patient)]
     lines += _medication_lines(source, data, patient, job.organisation_id)
     lines += _allergy_lines(source, data, patient)
-    lines += _condition_lines(source, data, patient, problems, organisation_today(job))
+    lines += _condition_lines(source, data, patient, problems, job.organisation.today())
     lines += _measurement_lines(source, data, patient, problems)
     lines += _fill_lines(source, data, patient)
     return lines
@@ -776,7 +772,7 @@ def _apply(job: FhirImport, patient: Patient, line: FhirImportLine, by: Actor) -
         entry = patient.medications.get(pk=line.target_id)
         if line.action == LineAction.STOP:
             services.medication_stop(
-                entry=entry, on=data.get("stop_date") or organisation_today(job),
+                entry=entry, on=data.get("stop_date") or job.organisation.today(),
                 reason=f"No longer on {job.source_system}'s list", version=entry.version, by=by,
             )  # fmt: skip
         else:
@@ -804,7 +800,7 @@ def _apply(job: FhirImport, patient: Patient, line: FhirImportLine, by: Actor) -
             services.condition_add(patient=patient, data=data, by=by)
             return
         condition = patient.conditions.get(pk=line.target_id)
-        services.condition_resolve(condition=condition, on=data.get("resolved_date") or organisation_today(job),
+        services.condition_resolve(condition=condition, on=data.get("resolved_date") or job.organisation.today(),
                                    version=condition.version, by=by)  # fmt: skip
         return
     if line.category == "measurement":

@@ -187,6 +187,9 @@ def test_the_worklist_offers_opts_out_and_opens_the_cmr(org, pharmacist, staff):
     bad = staff_client.post(f"/program/enrollments/{enrollment.pk}/offer/",
                             {"offered_on": "2024-01-01", "method": "phone", "recipient": "member"}, follow=True)  # fmt: skip
     assert "cannot be before the enrolment" in bad.content.decode() and CmrOffer.objects.count() == 1
+    tomorrow = staff_client.post(f"/program/enrollments/{enrollment.pk}/offer/", {
+        "offered_on": factories.tomorrow().isoformat(), "method": "phone", "recipient": "member"}, follow=True)  # fmt: skip
+    assert "This date is in the future." in tomorrow.content.decode() and CmrOffer.objects.count() == 1
 
     leaving_enrollment = Enrollment.objects.get(patient=leaving)
     staff_client.post(f"/program/enrollments/{leaving_enrollment.pk}/opt-out/",
