@@ -74,6 +74,23 @@ class Reaction:
 
 
 @dataclass(frozen=True)
+class GeneTest:
+    gene: str
+    phenotype: str = ""  # CPIC's words: "poor metabolizer"
+    allele: str = ""  # HLA-A, HLA-B: "*57:01", with `result`
+    result: str = ""
+    tested: int | None = None  # days ago
+    lab: str = ""
+
+
+@dataclass(frozen=True)
+class Habit:
+    factor: str  # patients.models.Factor value: "grapefruit", "alcohol", "pregnant"...
+    detail: str = ""
+    noted: int = 0  # days ago
+
+
+@dataclass(frozen=True)
 class DemoPatient:
     organisation: str
     entered_by: str  # username of the staff member who typed it in
@@ -85,6 +102,8 @@ class DemoPatient:
     # (kind, value, days ago): "86.2 kg", "190 lb", "152/84" (blood pressure), "2.05 mg/dL", "7.6 %"
     measurements: tuple[tuple[str, str, int], ...] = ()
     medications: tuple[Med, ...] = ()
+    gene_results: tuple[GeneTest, ...] = ()
+    habits: tuple[Habit, ...] = ()
     portal_user: str | None = None  # username of the patient's own portal account
 
 
@@ -297,6 +316,10 @@ HAROLD_JENSEN = DemoPatient(
         Med("digoxin 0.125 mg", "0.125 mg", "1 tablet by mouth every day", "for A-fib", "brandt",
             started=6 * Y, stopped=(4 * Y, "replaced by metoprolol for rate control")),
     ),
+    habits=(
+        Habit("grapefruit", "half a grapefruit with breakfast most days", 30),
+        Habit("alcohol", "a beer or two most evenings", 30),
+    ),
 )  # fmt: skip
 
 DOLORES_RAMIREZ = DemoPatient(
@@ -425,6 +448,9 @@ WALTER_KOWALSKI = DemoPatient(
             started=8 * Y, stopped=(2 * Y, "replaced by Entresto")),
         Med("glipizide 10 mg", "10 mg", "1 tablet twice a day", "diabetes", "kim", started=8 * Y,
             stopped=(4 * Y, "low blood sugars; Actos instead")),
+    ),
+    gene_results=(
+        GeneTest("CYP2C19", "poor metabolizer", tested=40, lab="Four Lakes Genomics Laboratory"),
     ),
 )  # fmt: skip
 
@@ -932,6 +958,23 @@ def _create_patient(
             patient=patient, data={**fields, "measured_on": ago(days)}, unit=unit, by=by
         )
         context.count("measurements")
+
+    for test in demo.gene_results:
+        services.gene_result_add(
+            patient=patient,
+            data={"gene": test.gene, "phenotype": test.phenotype, "allele": test.allele,
+                  "result": test.result, "tested_on": ago(test.tested), "lab": test.lab},
+            by=by,
+        )  # fmt: skip
+        context.count("pharmacogenomic results")
+
+    for habit in demo.habits:
+        services.factor_add(
+            patient=patient,
+            data={"factor": habit.factor, "detail": habit.detail, "noted_on": ago(habit.noted)},
+            by=by,
+        )
+        context.count("pregnancy and lifestyle factors")
 
     for med_number, med in enumerate(demo.medications):
         entry = services.medication_add(

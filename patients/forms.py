@@ -9,17 +9,21 @@ from mtm.fields import TelInput
 from mtm.forms import QueryForm, RealDatesMixin
 from mtm.models import AuditAction
 from patients.models import (
+    PHENOTYPE_GROUPS,
     Allergy,
     CareTeamMember,
     Condition,
+    GeneResult,
     Measurement,
     MeasurementKind,
     MedicationEntry,
     MedicationStatus,
     Patient,
+    PatientFactor,
     PatientIdentifier,
     PharmacyFill,
     Prescriber,
+    normalise_hla_allele,
 )
 from patients.services import UNIT_FACTORS, measurement_unit_check
 from patients.validators import icd10cm_description, icd10cm_search, normalise_icd10cm
@@ -268,6 +272,67 @@ class ConditionResolveForm(RecordForm):
         super().__init__(*args, **kwargs)
         self.fields["resolved_date"].required = True
         self.initial["resolved_date"] = self.initial.get("resolved_date") or timezone.localdate()
+
+
+# The phenotype list grouped by the kind of gene it describes (the model refuses a mismatch).
+PHENOTYPE_CHOICES = [
+    ("", "— (none for HLA-A, HLA-B)"),
+    *[
+        (
+            f"{title}: {', '.join(genes)}" if len(genes) > 1 else title,
+            [(p.value, p.label) for p in phenotypes],
+        )
+        for title, genes, phenotypes in PHENOTYPE_GROUPS
+    ],
+]
+
+
+class GeneResultForm(RecordForm):
+    class Meta:
+        model = GeneResult
+        fields = ["gene", "phenotype", "allele", "result", "tested_on", "lab", "notes"]
+        widgets = {"tested_on": DateInput()}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["phenotype"].choices = PHENOTYPE_CHOICES
+        self.fields["allele"].widget.attrs.update({"placeholder": "*57:01", "autocomplete": "off"})
+
+    def clean_allele(self):
+        return normalise_hla_allele(self.cleaned_data["allele"])
+
+
+class GeneResultErrorForm(RecordForm):
+    class Meta:
+        model = GeneResult
+        fields = ["error_reason"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["error_reason"].required = True
+
+
+class FactorForm(RecordForm):
+    class Meta:
+        model = PatientFactor
+        fields = ["factor", "detail", "noted_on"]
+        widgets = {"noted_on": DateInput()}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.initial["noted_on"] = self.initial.get("noted_on") or timezone.localdate()
+
+
+class FactorEndForm(RecordForm):
+    class Meta:
+        model = PatientFactor
+        fields = ["ended_on"]
+        widgets = {"ended_on": DateInput()}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["ended_on"].required = True
+        self.initial["ended_on"] = self.initial.get("ended_on") or timezone.localdate()
 
 
 class UnitSelect(forms.Select):

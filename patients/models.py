@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models.functions import Lower
 
 from interactions.engine.patient import age_on
+from interactions.engine.request import GENES
 from mtm.fields import PhoneNumberField
 from mtm.models import Organisation, User, VersionedRecord
 from patients.validators import (
@@ -406,6 +407,7 @@ class MeasurementKind(models.TextChoices):
     EGFR = "egfr", "eGFR"
     POTASSIUM = "potassium", "Potassium"
     INR = "inr", "INR"
+    QTC = "qtc", "QTc"
 
 
 # Canonical unit and the range a real measurement can fall in, per kind.
@@ -418,6 +420,7 @@ MEASUREMENT_UNITS = {
     MeasurementKind.EGFR: "mL/min/1.73m²",
     MeasurementKind.POTASSIUM: "mmol/L",
     MeasurementKind.INR: "ratio",  # shown without a unit: "2.4"
+    MeasurementKind.QTC: "ms",
 }
 MEASUREMENT_RANGES = {
     MeasurementKind.WEIGHT: (Decimal("0.5"), Decimal("400")),
@@ -428,13 +431,14 @@ MEASUREMENT_RANGES = {
     MeasurementKind.EGFR: (Decimal("1"), Decimal("200")),
     MeasurementKind.POTASSIUM: (Decimal("1"), Decimal("10")),
     MeasurementKind.INR: (Decimal("0.5"), Decimal("15")),
+    MeasurementKind.QTC: (Decimal("250"), Decimal("700")),
 }
 DIASTOLIC_RANGE = (Decimal("20"), Decimal("200"))
 
 
 class Measurement(VersionedRecord, SourcedRecord):
-    """A dated measurement in its canonical unit (kg, cm, mg/dL, mmHg, %, mL/min/1.73m², mmol/L;
-    an INR is a ratio)."""
+    """A dated measurement in its canonical unit (kg, cm, mg/dL, mmHg, %, mL/min/1.73m², mmol/L,
+    ms; an INR is a ratio)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="measurements")
@@ -497,6 +501,274 @@ class Measurement(VersionedRecord, SourcedRecord):
                 errors["diastolic"] = "Diastolic pressure must be lower than systolic."
         elif self.diastolic is not None:
             errors["diastolic"] = "Only blood pressure has a diastolic value."
+        if errors:
+            raise ValidationError(errors)
+
+
+# --- Pharmacogenomic results and personal factors (what the screening personalises on) ------------
+
+Gene = models.TextChoices("Gene", [(gene.replace("-", "_"), (gene, gene)) for gene in GENES])
+HLA_GENES = ("HLA-A", "HLA-B")
+HLA_ALLELE = re.compile(r"^\*\d{2}:\d{2}$")
+
+
+def normalise_hla_allele(text: str) -> str:
+    """An allele as reports write it, as the record keeps it: "B*57:01", "57:01", "*5701" and the
+    higher resolution "*57:01:01" are all *57:01. Anything else comes back as typed (and is refused)."""
+    text = (text or "").strip().upper().replace(" ", "")
+    if not text:
+        return ""
+    fields = text.split("*")[-1]
+    match = re.fullmatch(r"(\d{2}):?(\d{2})(:\d{2,3})*", fields)  # a suffix (N, L...) is another allele
+    return f"*{match[1]}:{match[2]}" if match else text
+
+
+class Phenotype(models.TextChoices):
+    """CPIC's phenotype words, lower case as the screening rules read them
+    (interactions/knowledge/pharmacogenomics.yaml)."""
+
+    ULTRARAPID_METABOLIZER = "ultrarapid metabolizer", "Ultrarapid metabolizer"
+    RAPID_METABOLIZER = "rapid metabolizer", "Rapid metabolizer"
+    NORMAL_METABOLIZER = "normal metabolizer", "Normal metabolizer"
+    LIKELY_INTERMEDIATE_METABOLIZER = "likely intermediate metabolizer", "Likely intermediate metabolizer"
+    POSSIBLE_INTERMEDIATE_METABOLIZER = (
+        "possible intermediate metabolizer",
+        "Possible intermediate metabolizer",
+    )
+    INTERMEDIATE_METABOLIZER = "intermediate metabolizer", "Intermediate metabolizer"
+    LIKELY_POOR_METABOLIZER = "likely poor metabolizer", "Likely poor metabolizer"
+    POOR_METABOLIZER = "poor metabolizer", "Poor metabolizer"
+    INCREASED_FUNCTION = "increased function", "Increased function"
+    NORMAL_FUNCTION = "normal function", "Normal function"
+    POSSIBLE_DECREASED_FUNCTION = "possible decreased function", "Possible decreased function"
+    DECREASED_FUNCTION = "decreased function", "Decreased function"
+    POOR_FUNCTION = "poor function", "Poor function"
+    NORMAL = "normal", "Normal"
+    DEFICIENT = "deficient", "Deficient"
+    DEFICIENT_WITH_CNSHA = "deficient with cnsha", "Deficient with CNSHA"
+    VARIABLE = "variable", "Variable"
+    NORMAL_WARFARIN_SENSITIVITY = "normal warfarin sensitivity", "Normal warfarin sensitivity"
+    INTERMEDIATE_WARFARIN_SENSITIVITY = (
+        "intermediate warfarin sensitivity",
+        "Intermediate warfarin sensitivity",
+    )
+    HIGH_WARFARIN_SENSITIVITY = "high warfarin sensitivity", "High warfarin sensitivity"
+    FAVORABLE_RESPONSE = "favorable response genotype", "Favorable response genotype"
+    UNFAVORABLE_RESPONSE = "unfavorable response genotype", "Unfavorable response genotype"
+    MH_SUSCEPTIBLE = "malignant hyperthermia susceptible", "Malignant hyperthermia susceptible"
+    UNCERTAIN_SUSCEPTIBILITY = "uncertain susceptibility", "Uncertain susceptibility"
+    HEARING_LOSS_RISK_INCREASED = (
+        "increased risk of aminoglycoside-induced hearing loss",
+        "Increased risk of aminoglycoside-induced hearing loss",
+    )
+    HEARING_LOSS_RISK_NORMAL = (
+        "normal risk of aminoglycoside-induced hearing loss",
+        "Normal risk of aminoglycoside-induced hearing loss",
+    )
+    HEARING_LOSS_RISK_UNCERTAIN = (
+        "uncertain risk of aminoglycoside-induced hearing loss",
+        "Uncertain risk of aminoglycoside-induced hearing loss",
+    )
+    INDETERMINATE = "indeterminate", "Indeterminate"
+
+
+_METABOLIZER = [p for p in Phenotype if p.value.endswith(" metabolizer")]
+_FUNCTION = [p for p in Phenotype if p.value.endswith(" function")]
+# The phenotypes CPIC gives each kind of gene (HLA genes have none: an allele is positive or negative),
+# as (group shown in the form, genes, phenotypes).
+PHENOTYPE_GROUPS = (
+    ("Metabolizer status", ("CYP2B6", "CYP2C19", "CYP2C9", "CYP2D6", "CYP3A5", "TPMT", "NUDT15", "DPYD", "UGT1A1"),
+     _METABOLIZER),
+    ("Transporter or enzyme function", ("SLCO1B1", "ABCG2", "CYP4F2"), _FUNCTION),
+    ("G6PD", ("G6PD",), [Phenotype.NORMAL, Phenotype.DEFICIENT, Phenotype.DEFICIENT_WITH_CNSHA, Phenotype.VARIABLE]),
+    ("VKORC1", ("VKORC1",), [p for p in Phenotype if p.value.endswith("warfarin sensitivity")]),
+    ("IFNL3", ("IFNL3",), [Phenotype.FAVORABLE_RESPONSE, Phenotype.UNFAVORABLE_RESPONSE]),
+    ("RYR1, CACNA1S", ("RYR1", "CACNA1S"), [Phenotype.MH_SUSCEPTIBLE, Phenotype.UNCERTAIN_SUSCEPTIBILITY]),
+    ("MT-RNR1", ("MT-RNR1",), [p for p in Phenotype if p.value.endswith("hearing loss")]),
+    ("Any gene", (), [Phenotype.INDETERMINATE]),
+)  # fmt: skip
+PHENOTYPES_OF_GENE = {
+    gene: {*(p.value for p in group), Phenotype.INDETERMINATE.value}
+    for _, genes, group in PHENOTYPE_GROUPS
+    for gene in genes
+}
+
+
+class HlaResult(models.TextChoices):
+    POSITIVE = "positive", "Positive (carrier)"
+    NEGATIVE = "negative", "Negative"
+
+
+class GeneResultStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    ENTERED_IN_ERROR = "entered_in_error", "Entered in error"
+
+
+class GeneResult(VersionedRecord, SourcedRecord):
+    """A pharmacogenomic test result: a gene's phenotype in CPIC's words ("CYP2C19 poor metabolizer"),
+    or for HLA-A and HLA-B whether an allele is carried ("HLA-B*57:01 positive"). A result does not
+    end; one recorded by mistake is marked entered in error, with why."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="gene_results")
+    gene = models.CharField(max_length=10, choices=Gene.choices)
+    phenotype = models.CharField(
+        max_length=60, choices=Phenotype.choices, blank=True, help_text="As the report says; blank for HLA"
+    )
+    allele = models.CharField(
+        "HLA allele", max_length=20, blank=True, help_text="HLA-A and HLA-B only, e.g. *57:01"
+    )
+    result = models.CharField("HLA result", max_length=10, choices=HlaResult.choices, blank=True)
+    tested_on = models.DateField("date tested", null=True, blank=True, validators=[validate_not_future])
+    lab = models.CharField("laboratory", max_length=200, blank=True)
+    notes = models.CharField(max_length=300, blank=True)
+    status = models.CharField(
+        max_length=20, choices=GeneResultStatus.choices, default=GeneResultStatus.ACTIVE
+    )
+    error_reason = models.CharField("why it was entered in error", max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["status", "gene", "allele"]
+        verbose_name = "pharmacogenomic result"
+        constraints = [
+            # One current result per gene (per allele for HLA): a second is an edit of the first.
+            models.UniqueConstraint(
+                fields=["patient", "gene", "allele"],
+                condition=models.Q(status="active"),
+                name="gene_result_active_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        if self.allele:
+            return f"{self.gene}{self.allele} {self.result}".strip()
+        return f"{self.gene} {self.phenotype}".strip()
+
+    @property
+    def is_ended(self) -> bool:
+        return self.status == GeneResultStatus.ENTERED_IN_ERROR
+
+    @property
+    def is_hla(self) -> bool:
+        return self.gene in HLA_GENES
+
+    def clean(self) -> None:
+        errors = {}
+        if self.gene in HLA_GENES:
+            if self.phenotype:
+                errors["phenotype"] = f"{self.gene} is reported as an allele and a result, not a phenotype."
+            if not self.allele:
+                errors["allele"] = f"Enter the {self.gene} allele tested, e.g. *57:01."
+            elif not HLA_ALLELE.match(self.allele):
+                errors["allele"] = f"“{self.allele}” is not an HLA allele: write it as *57:01."
+            if not self.result:
+                errors["result"] = "Say whether the allele was found (positive) or not (negative)."
+        elif self.gene:
+            if self.allele:
+                errors["allele"] = "Only HLA-A and HLA-B results name an allele."
+            if self.result:
+                errors["result"] = "Only HLA-A and HLA-B results are positive or negative."
+            if not self.phenotype:
+                errors["phenotype"] = (
+                    f"Enter the {self.gene} phenotype the report gives, e.g. poor metabolizer."
+                )
+            elif self.phenotype not in PHENOTYPES_OF_GENE.get(self.gene, {self.phenotype}):
+                errors["phenotype"] = f"“{self.get_phenotype_display()}” is not a phenotype of {self.gene}."
+        if self.status == GeneResultStatus.ENTERED_IN_ERROR and not self.error_reason.strip():
+            errors["error_reason"] = "Say why this result was entered in error."
+        if not errors and self.status == GeneResultStatus.ACTIVE and self.patient_id:
+            same = GeneResult.objects.filter(
+                patient_id=self.patient_id, gene=self.gene, allele=self.allele, status=GeneResultStatus.ACTIVE
+            ).exclude(pk=self.pk)
+            earlier = same.first()
+            if earlier is not None:
+                tested = f", tested {earlier.tested_on:%m/%d/%Y}" if earlier.tested_on else ""
+                errors["allele" if self.allele else "gene"] = (
+                    f"This patient already has a {self.gene}{self.allele} result ({earlier}{tested}): "
+                    "change that one, or mark it entered in error first."
+                )
+        if errors:
+            raise ValidationError(errors)
+
+
+class Factor(models.TextChoices):
+    """Pregnancy, breastfeeding and how the patient lives. The lifestyle values are the screening's
+    own words (interactions.engine.request.LIFESTYLE_FACTORS)."""
+
+    PREGNANT = "pregnant", "Pregnant"
+    BREASTFEEDING = "breastfeeding", "Breastfeeding"
+    GRAPEFRUIT = "grapefruit", "Eats grapefruit or drinks grapefruit juice"
+    ALCOHOL = "alcohol", "Drinks alcohol"
+    SMOKING = "smoking", "Smokes"
+    VITAMIN_K = "vitamin k rich diet", "Vitamin K-rich diet (leafy greens)"
+    TYRAMINE = "tyramine rich food", "Tyramine-rich foods (aged cheese, cured meats)"
+    DAIRY = "dairy", "Dairy with medicines"
+    CAFFEINE = "caffeine", "Caffeine"
+    HIGH_POTASSIUM = "high potassium diet", "High-potassium diet or salt substitute"
+    LICORICE = "licorice", "Eats licorice"
+
+
+REPRODUCTIVE_FACTORS = (Factor.PREGNANT, Factor.BREASTFEEDING)
+
+
+class FactorStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    ENDED = "ended", "No longer applies"
+
+
+class PatientFactor(VersionedRecord, SourcedRecord):
+    """Something about the patient that changes what their medicines do: pregnancy, breastfeeding, or
+    a habit ("Drinks alcohol": "2 glasses of wine a day"). Ended, with the date, when it no longer applies."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="factors")
+    factor = models.CharField(max_length=30, choices=Factor.choices)
+    detail = models.CharField(
+        max_length=200, blank=True, help_text="e.g. “2 glasses of wine a day”, “due 03/2027”"
+    )
+    noted_on = models.DateField("date noted", validators=[validate_not_future])
+    status = models.CharField(max_length=10, choices=FactorStatus.choices, default=FactorStatus.ACTIVE)
+    ended_on = models.DateField(
+        "no longer applies since", null=True, blank=True, validators=[validate_not_future]
+    )
+
+    class Meta:
+        ordering = ["status", "factor"]
+        verbose_name = "pregnancy or lifestyle factor"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "factor"],
+                condition=models.Q(status="active"),
+                name="patient_factor_active_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.get_factor_display()
+
+    @property
+    def is_ended(self) -> bool:
+        return self.status == FactorStatus.ENDED
+
+    def clean(self) -> None:
+        errors = {}
+        if self.factor in REPRODUCTIVE_FACTORS and self.patient_id and self.patient.sex == Sex.MALE:
+            errors["factor"] = (
+                f"{self.get_factor_display()} cannot be recorded for a male patient. If the sex recorded is "
+                "wrong, correct it in the patient's details first."
+            )
+        if self.status == FactorStatus.ENDED and not self.ended_on:
+            errors["ended_on"] = "Enter the date since when it no longer applies."
+        if self.ended_on and self.noted_on and self.ended_on < self.noted_on:
+            errors["ended_on"] = "This date is before the date noted."
+        if "factor" not in errors and self.status == FactorStatus.ACTIVE and self.patient_id:
+            same = PatientFactor.objects.filter(
+                patient_id=self.patient_id, factor=self.factor, status=FactorStatus.ACTIVE
+            ).exclude(pk=self.pk)
+            if same.exists():
+                errors["factor"] = (
+                    f"“{self.get_factor_display()}” is already recorded for this patient: change that entry instead."
+                )
         if errors:
             raise ValidationError(errors)
 

@@ -18,7 +18,11 @@ from patients.forms import (
     CareTeamForm,
     ConditionForm,
     ConditionResolveForm,
+    FactorEndForm,
+    FactorForm,
     FillForm,
+    GeneResultErrorForm,
+    GeneResultForm,
     IdentifierForm,
     IdentifierRemoveForm,
     MeasurementForm,
@@ -30,10 +34,12 @@ from patients.models import (
     Allergy,
     CareTeamMember,
     Condition,
+    GeneResult,
     Measurement,
     MedicationEntry,
     MedicationStatus,
     Patient,
+    PatientFactor,
     PatientIdentifier,
     PharmacyFill,
 )
@@ -159,6 +165,42 @@ SECTIONS: dict[str, Section] = {
                 condition=record, on=form.cleaned_data["resolved_date"], version=version, by=by
             ),
             end_label="Resolved",
+        ),
+        Section(
+            slug="genomics",
+            title="Pharmacogenomic results",
+            model=GeneResult,
+            form=GeneResultForm,
+            context=lambda patient: {"gene_results": selectors.gene_results_of(patient)},
+            add=lambda patient, form, by: services.gene_result_add(
+                patient=patient, data=form.data_for_service(), by=by
+            ),
+            update=lambda record, form, version, by: services.gene_result_update(
+                result=record, data=form.data_for_service(), version=version, by=by
+            ),
+            end_form=GeneResultErrorForm,
+            end=lambda record, form, version, by: services.gene_result_entered_in_error(
+                result=record, reason=form.cleaned_data["error_reason"], version=version, by=by
+            ),
+            end_label="Entered in error",
+        ),
+        Section(
+            slug="factors",
+            title="Pregnancy, diet and habits",
+            model=PatientFactor,
+            form=FactorForm,
+            context=lambda patient: {"factors": selectors.factors_of(patient)},
+            add=lambda patient, form, by: services.factor_add(
+                patient=patient, data=form.data_for_service(), by=by
+            ),
+            update=lambda record, form, version, by: services.factor_update(
+                factor=record, data=form.data_for_service(), version=version, by=by
+            ),
+            end_form=FactorEndForm,
+            end=lambda record, form, version, by: services.factor_end(
+                factor=record, on=form.cleaned_data["ended_on"], version=version, by=by
+            ),
+            end_label="No longer applies",
         ),
         Section(
             slug="care-team",

@@ -9,7 +9,7 @@ from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404
 
-from interactions.engine.patient import egfr_ckd_epi_2021, gfr_category
+from interactions.engine.patient import gfr_category
 from interactions.selectors import screening_run
 from mtm.models import AuditEvent
 from mtm.scoping import scope_to_organisation
@@ -20,11 +20,16 @@ from patients.models import (
     CareTeamMember,
     Condition,
     ConditionStatus,
+    Factor,
+    FactorStatus,
+    GeneResult,
+    GeneResultStatus,
     Measurement,
     MeasurementKind,
     MedicationEntry,
     MedicationStatus,
     Patient,
+    PatientFactor,
     PharmacyFill,
     Prescriber,
     Sex,
@@ -114,6 +119,8 @@ class PatientRecord:
     fills: list[PharmacyFill]
     fill_count: int
     recent_changes: list[AuditEvent]
+    gene_results: list[GeneResult]
+    factors: list[PatientFactor]
 
     @property
     def active_allergies(self) -> list[Allergy]:
@@ -122,6 +129,14 @@ class PatientRecord:
     @property
     def active_conditions(self) -> list[Condition]:
         return [c for c in self.conditions if c.status == ConditionStatus.ACTIVE]
+
+    @property
+    def active_gene_results(self) -> list[GeneResult]:
+        return [g for g in self.gene_results if g.status == GeneResultStatus.ACTIVE]
+
+    @property
+    def active_factors(self) -> list[PatientFactor]:
+        return [f for f in self.factors if f.status == FactorStatus.ACTIVE]
 
 
 def medications_of(patient: Patient) -> list[MedicationEntry]:
@@ -134,6 +149,14 @@ def allergies_of(patient: Patient) -> list[Allergy]:
 
 def conditions_of(patient: Patient) -> list[Condition]:
     return list(patient.conditions.order_by("status", "icd10_code"))
+
+
+def gene_results_of(patient: Patient) -> list[GeneResult]:
+    return list(patient.gene_results.order_by("status", "gene", "allele"))
+
+
+def factors_of(patient: Patient) -> list[PatientFactor]:
+    return list(patient.factors.order_by("status", "-noted_on", "factor"))
 
 
 def care_team_of(patient: Patient) -> list[CareTeamMember]:
@@ -186,6 +209,8 @@ def patient_record(*, patient: Patient, history: bool = True) -> PatientRecord:
         fills=recent_fills_of(patient) if history else [],
         fill_count=patient.fills.count() if history else 0,
         recent_changes=list(patient_changes(patient=patient, limit=RECENT_CHANGES_SHOWN)) if history else [],
+        gene_results=gene_results_of(patient),
+        factors=factors_of(patient),
     )
 
 
@@ -197,22 +222,66 @@ def portal_patient(*, user) -> Patient:
 # --- Screening --------------------------------------------------------------------------------
 
 
+# Measurements the screening reads, by request field: the latest of each kind.
+SCREENING_MEASUREMENTS = {
+    "weight_kg": MeasurementKind.WEIGHT,
+    "height_cm": MeasurementKind.HEIGHT,
+    "serum_creatinine_mg_dl": MeasurementKind.SERUM_CREATININE,
+    "egfr_ml_min_1_73m2": MeasurementKind.EGFR,
+    "potassium_mmol_l": MeasurementKind.POTASSIUM,
+    "qtc_ms": MeasurementKind.QTC,
+}
+
+
 def screening_request(record: PatientRecord, *, today: datetime.date) -> dict:
     """The screening contract's request for this patient, from their record as it stands."""
     patient = record.patient
     latest = record.latest_measurements
     facts: dict = {
         "age": patient.age_on(today),
-        "allergies": [a.substance for a in record.active_allergies if a.kind == AllergyKind.ALLERGY],
-        "conditions": [c.icd10_code for c in record.active_conditions],
+        "allergies": [
+            {
+                "substance": a.substance,
+                "reaction": a.reaction,
+                "type": "allergy" if a.kind == AllergyKind.ALLERGY else "intolerance",
+            }
+            for a in record.active_allergies
+        ],
+        "conditions": [c.icd10_code for c in record.active_conditions if c.icd10_code],
     }
     if patient.sex in (Sex.FEMALE, Sex.MALE):
         facts["sex"] = patient.sex
-    if MeasurementKind.WEIGHT in latest:
-        facts["weight_kg"] = float(latest[MeasurementKind.WEIGHT].value)
-    if MeasurementKind.SERUM_CREATININE in latest:
-        facts["serum_creatinine_mg_dl"] = float(latest[MeasurementKind.SERUM_CREATININE].value)
-    return {"patient": facts, "medications": [{"name": m.name} for m in record.active_medications]}
+    for field, kind in SCREENING_MEASUREMENTS.items():
+        if kind in latest:
+            facts[field] = float(latest[kind].value)
+    facts.update(_personal_facts(record))
+    medications = [
+        {"name": m.name, "dose": " ".join(part for part in (m.strength_dose, m.directions) if part)}
+        for m in record.active_medications
+    ]
+    return {"patient": facts, "medications": medications}
+
+
+def _personal_facts(record: PatientRecord) -> dict:
+    """Pregnancy, breastfeeding (never for a male patient, whatever an older entry says), the other
+    active factors as the screening's lifestyle words, and the active gene results."""
+    active = {f.factor for f in record.active_factors}
+    facts: dict = {}
+    if record.patient.sex != Sex.MALE:
+        facts["pregnant"] = Factor.PREGNANT in active
+        facts["lactating"] = Factor.BREASTFEEDING in active
+    lifestyle = sorted(active - {Factor.PREGNANT, Factor.BREASTFEEDING})
+    if lifestyle:
+        facts["lifestyle"] = lifestyle
+    genes = [
+        {"gene": g.gene, "allele": g.allele, "result": g.result}
+        if g.allele
+        else {"gene": g.gene, "phenotype": g.phenotype}
+        for g in record.active_gene_results
+    ]
+    if genes:
+        facts["pharmacogenomics"] = genes
+    return facts
 
 
 @dataclass
@@ -243,10 +312,24 @@ class Screening:
         return self.response["unresolved"]
 
     @property
+    def partly_recognised(self) -> list[dict]:
+        """[{input, ingredients: "acetaminophen", ignored_words}] for entries screened only in part."""
+        return [
+            {
+                "input": entry["input"],
+                "ingredients": " + ".join(i["name"] for i in entry["ingredients"]),
+                "ignored_words": entry.get("ignored_words", ""),
+            }
+            for entry in self.response["resolved"]
+            if entry.get("partly_recognised")
+        ]
+
+    @property
     def crcl_missing_text(self) -> str:
         """'a weight and a serum creatinine'"""
         words = {"age": "a date of birth", "sex": "the sex (female or male)", "weight_kg": "a weight",
-                 "serum_creatinine_mg_dl": "a serum creatinine"}  # fmt: skip
+                 "serum_creatinine_mg_dl": "a serum creatinine",
+                 "adult_age": "an adult patient (Cockcroft-Gault is for 18 and over)"}  # fmt: skip
         missing = [words[item] for item in self.context.get("crcl_missing") or []]
         return " and ".join([", ".join(missing[:-1]), missing[-1]]) if len(missing) > 1 else "".join(missing)
 
@@ -291,10 +374,7 @@ def clinical_context(record: PatientRecord, screening: Screening, *, today: date
     age = patient.age_on(today)
     context = screening.context
     latest = record.latest_measurements
-    creatinine = latest.get(MeasurementKind.SERUM_CREATININE)
-    egfr = None
-    if creatinine is not None and patient.sex in (Sex.FEMALE, Sex.MALE):
-        egfr = egfr_ckd_epi_2021(age=age, sex=patient.sex, serum_creatinine_mg_dl=float(creatinine.value))
+    egfr = context.get("egfr_ml_min_1_73m2")  # measured, else CKD-EPI 2021 from the latest creatinine
     stage = next(
         (CKD_STAGES[c.icd10_code] for c in record.active_conditions if c.icd10_code in CKD_STAGES), ""
     )
@@ -308,7 +388,7 @@ def clinical_context(record: PatientRecord, screening: Screening, *, today: date
         crcl_ml_min=context.get("crcl_ml_min"),
         crcl_method=method,
         crcl_missing=screening.crcl_missing_text,
-        egfr=egfr,
+        egfr=round(egfr) if egfr is not None else None,
         gfr_category=gfr_category(egfr) if egfr is not None else "",
         ckd_stage=stage,
         allergies=record.active_allergies,

@@ -23,14 +23,19 @@ from patients.models import (
     CareTeamMember,
     Condition,
     ConditionStatus,
+    FactorStatus,
+    GeneResult,
+    GeneResultStatus,
     Measurement,
     MeasurementKind,
     MedicationEntry,
     MedicationStatus,
     Patient,
+    PatientFactor,
     PatientIdentifier,
     PharmacyFill,
     Prescriber,
+    normalise_hla_allele,
 )
 from patients.signals import REMINDER_CONTACT_FIELDS, reminder_contact_changed
 from patients.validators import icd10cm_description, normalise_icd10cm, validate_icd10cm
@@ -323,6 +328,65 @@ def condition_resolve(*, condition: Condition, on: datetime.date, version: int, 
     )
 
 
+# --- Pharmacogenomic results -------------------------------------------------------------------
+
+
+def _gene_fields(data: dict[str, Any]) -> dict[str, Any]:
+    if "allele" not in data:
+        return data
+    return {**data, "allele": normalise_hla_allele(data["allele"])}
+
+
+@transaction.atomic
+def gene_result_add(*, patient: Patient, data: dict[str, Any], by: Actor) -> GeneResult:
+    return record_create(GeneResult(patient=patient, **_gene_fields(data)), by=by)
+
+
+@transaction.atomic
+def gene_result_update(*, result: GeneResult, data: dict[str, Any], version: int, by: Actor) -> GeneResult:
+    return record_update(result, data=_gene_fields(data), version=version, by=by)
+
+
+@transaction.atomic
+def gene_result_entered_in_error(*, result: GeneResult, reason: str, version: int, by: Actor) -> GeneResult:
+    """A result recorded by mistake (another patient's, a misread report): kept, no longer screened."""
+    if result.status == GeneResultStatus.ENTERED_IN_ERROR:
+        raise ValidationError({"status": "This result is already marked as entered in error."})
+    return record_update(
+        result,
+        data={"status": GeneResultStatus.ENTERED_IN_ERROR, "error_reason": reason},
+        version=version,
+        by=by,
+        action=AuditAction.STOP,
+    )
+
+
+# --- Pregnancy, breastfeeding and lifestyle -----------------------------------------------------
+
+
+@transaction.atomic
+def factor_add(*, patient: Patient, data: dict[str, Any], by: Actor) -> PatientFactor:
+    return record_create(PatientFactor(patient=patient, **data), by=by)
+
+
+@transaction.atomic
+def factor_update(*, factor: PatientFactor, data: dict[str, Any], version: int, by: Actor) -> PatientFactor:
+    return record_update(factor, data=data, version=version, by=by)
+
+
+@transaction.atomic
+def factor_end(*, factor: PatientFactor, on: datetime.date, version: int, by: Actor) -> PatientFactor:
+    if factor.status == FactorStatus.ENDED:
+        raise ValidationError({"status": "This is already marked as no longer applying."})
+    return record_update(
+        factor,
+        data={"status": FactorStatus.ENDED, "ended_on": on},
+        version=version,
+        by=by,
+        action=AuditAction.STOP,
+    )
+
+
 # --- Measurements -------------------------------------------------------------------------------
 
 # Units accepted on entry, and the factor to the canonical unit.
@@ -335,6 +399,7 @@ UNIT_FACTORS: dict[str, dict[str, Decimal]] = {
     MeasurementKind.EGFR: {"mL/min/1.73m²": Decimal(1)},
     MeasurementKind.POTASSIUM: {"mmol/L": Decimal(1), "mEq/L": Decimal(1)},
     MeasurementKind.INR: {"ratio": Decimal(1)},
+    MeasurementKind.QTC: {"ms": Decimal(1)},
 }
 
 

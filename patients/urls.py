@@ -1,10 +1,13 @@
+import re
+
 from django.urls import include, path, register_converter
 
 from patients import views
+from patients.sections import SECTIONS
 
 
 class SectionConverter:
-    regex = "medications|allergies|conditions|care-team|measurements|fills|identifiers"
+    regex = "|".join(re.escape(slug) for slug in SECTIONS)  # the page's sections, and nothing else
 
     def to_python(self, value):
         return value

@@ -48,18 +48,23 @@ def kidney_function_text(kidney: dict, latest: dict[str, Measurement]) -> str:
     creatinine = latest.get(MeasurementKind.SERUM_CREATININE)
     if crcl is None:
         missing = {"weight_kg": "a weight", "serum_creatinine_mg_dl": "a serum creatinine", "age": "a date of birth",
-                   "sex": "the sex"}  # fmt: skip
+                   "sex": "the sex", "adult_age": "an adult (Cockcroft-Gault is for 18 and over)"}  # fmt: skip
         needed = [missing[item] for item in kidney.get("crcl_missing") or [] if item in missing]
         text = "creatinine clearance not estimated"
         if needed:
             text += " (needs " + " and ".join(needed) + ")"
+        if kidney.get("egfr_ml_min_1_73m2") is not None:
+            how = "measured" if kidney.get("egfr_method") == "measured" else "CKD-EPI 2021"
+            text = f"eGFR {_figure(kidney['egfr_ml_min_1_73m2'])} mL/min/1.73 m² ({how}); {text}"
+        elif kidney.get("ckd_stage"):
+            text = f"{kidney['ckd_stage']}; {text}"
         if creatinine is not None:
             text += f"; serum creatinine {creatinine.display_value} on {_day(creatinine.measured_on)}"
         return text
     method = kidney.get("crcl_method") or ""
     method = {"cockcroft-gault": "Cockcroft-Gault"}.get(method, method)
-    if kidney.get("crcl_weight"):  # "actual body weight, 77.9 kg"
-        method += " with " + kidney["crcl_weight"].replace(", ", " ")
+    if kidney.get("crcl_weight"):  # "actual body weight 77.9 kg (height not recorded)"
+        method += " with " + kidney["crcl_weight"]
     details = [method.strip()] if method.strip() else []
     if creatinine is not None:
         details.append(f"serum creatinine {creatinine.display_value} on {_day(creatinine.measured_on)}")
@@ -116,7 +121,9 @@ def assessment_draft(
     if kind == "renal" or about(KIDNEY_WORDS, KIDNEY_DISEASE_CODES):
         facts.append(kidney_function_text(kidney, latest))
         threshold = (
-            re.search(r"below ([\d.]+ mL/min) for (.+)$", finding.get("why", "")) if kind == "renal" else None
+            re.search(r"below ([\d.]+ mL/min(?:/1\.73 m²)?) for (.+)$", finding.get("why", ""))
+            if kind == "renal"
+            else None
         )
         if threshold:
             facts.append(f"below the {threshold[1]} threshold for {threshold[2]}")
@@ -128,8 +135,14 @@ def assessment_draft(
         recorded = [f"{a.substance} ({a.reaction})" if a.reaction else a.substance for a in allergies]
         if recorded:
             facts.append("recorded allergies: " + ", ".join(recorded))
-    if kind == "anticholinergic-burden" and finding.get("why"):
-        facts.append(finding["why"])  # the scores of this patient's drugs
+    if kind in (
+        "anticholinergic-burden",
+        "dose",
+        "pharmacogenomic",
+        "pregnancy",
+        "lifestyle",
+    ) and finding.get("why"):
+        facts.append(finding["why"])  # the scores, the daily dose, the genotype, pregnancy, the habit
 
     lines = [finding.get("effect", "").strip()]
     lines.append(f"For {patient.first_name}: " + "; ".join(fact for fact in facts if fact) + ".")

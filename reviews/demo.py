@@ -100,12 +100,12 @@ def _okafor_cmr(context: DemoContext) -> None:
                       "text": "Advise against ibuprofen (CKD stage 4 with lisinopril and HCTZ); acetaminophen and topical diclofenac for knee OA."},
                 by=by,
             )  # fmt: skip
-    for rule in ("ckd-stage4-nsaid", "renal-metformin"):
+    for rule in ("ckd-stage4-nsaid", "renal-nsaid", "renal-metformin"):
         if rule in findings:
             problem = services.finding_confirm(review=review, finding=findings[rule], data={}, by=by)
             services.problem_update(
                 problem=problem, data={"no_recommendation_reason": "Covered by the Advil recommendation" if "nsaid" in rule
-                                       else "CrCl 30-45: dose to be reviewed with the nephrologist in December"},
+                                       else "Kidney function about 25 mL/min: stopping metformin is with the nephrologist this week"},
                 version=problem.version, by=by,
             )  # fmt: skip
     sleep = services.problem_add(

@@ -65,7 +65,7 @@ def prescriber_letter_context(*, review: Review, prescriber: Prescriber, today: 
         "conditions": record.active_conditions,
         "allergies": record.active_allergies,
         "kidney_function": kidney_function_text(kidney, record.latest_measurements)
-        if kidney.get("crcl_ml_min") is not None
+        if kidney.get("crcl_ml_min") is not None or kidney.get("egfr_ml_min_1_73m2") is not None
         else "",
         "latest": record.latest_measurements,
         "recommendations": recommendations,

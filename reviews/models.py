@@ -264,6 +264,10 @@ CATEGORY_FOR_FINDING_KIND = {
     "renal": ProblemCategory.DOSAGE_TOO_HIGH,
     "anticholinergic-burden": ProblemCategory.ADVERSE_REACTION,
     "adherence": ProblemCategory.NONADHERENCE,
+    "dose": ProblemCategory.DOSAGE_TOO_HIGH,
+    "pharmacogenomic": ProblemCategory.ADVERSE_REACTION,
+    "pregnancy": ProblemCategory.ADVERSE_REACTION,
+    "lifestyle": ProblemCategory.ADVERSE_REACTION,
 }
 
 

@@ -247,11 +247,14 @@ def _finding_problem_fields(finding: dict) -> dict[str, Any]:
         "major": Priority.HIGH,
         "moderate": Priority.MEDIUM,
     }
-    return {
+    fields = {
         "title": finding["title"],
         "category": CATEGORY_FOR_FINDING_KIND.get(finding["kind"], ""),
         "priority": severity_priority.get(finding["severity"], Priority.LOW),
     }
+    if finding.get("advice"):  # food, drink and habits: the knowledge base's words for the patient
+        fields["patient_wording"] = finding["advice"]
+    return fields
 
 
 @transaction.atomic

@@ -14,13 +14,21 @@ Files (see knowledge/README.md for their columns and keys):
     renal.yaml             kidney-function thresholds
     allergy.yaml           allergen classes and cross-reactions
     disease.yaml           drug-disease rules by ICD-10-CM prefix
+    doses.yaml             maximum daily doses, morphine milligram equivalents, label dose adjustments
+    pharmacogenomics.yaml  CPIC gene-drug recommendations by phenotype or HLA allele
+    pregnancy.yaml         drugs to avoid in pregnancy and breastfeeding
+    lifestyle.yaml         food, alcohol and smoking with drugs, and what to tell the patient
+    patient_factors.yaml   patient risk factors some rules require (e.g. for torsades de pointes)
     education/*.yaml       patient education per ingredient, for the written summary
 """
 
 import csv
 import dataclasses
-import functools
+import hashlib
+import os
+import pickle
 import re
+import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +51,11 @@ EDUCATION_MAX_CHARS = 260  # per field: the written summary keeps each medicine 
 _PREGNANCY_WORDS = re.compile(
     r"\byou\b[^.;]*\b(pregnan|breastfe)|birth control|unborn|harm a baby", re.IGNORECASE
 )
+_DOSE_LIMIT_KEYS = ("max_daily_mg", "max_daily_mg_per_kg", "schedule", "lower_max", "when", "needed")
+_DOSE_CONDITIONS = {
+    "age_at_least", "age_below", "weight_at_most_kg", "weight_below_kg", "creatinine_at_least_mg_dl",
+    "crcl_below", "crcl_at_least", "egfr_below", "sex",
+}  # fmt: skip
 ICD10_PREFIX = re.compile(r"^[A-Z][0-9][0-9A-Z]?(\.[0-9A-Z]{0,4})?$")
 
 
@@ -101,6 +114,17 @@ class Rule:
     condition_label: str = ""
     min_age: int | None = None
     thresholds: tuple[dict, ...] = ()  # renal: [{below, severity, action, text}], most severe first
+    measure: str = ""  # renal: "crcl" (Cockcroft-Gault, the default) or "egfr", as the label's thresholds
+    cg_weight: str = ""  # renal: the weight the label's Cockcroft-Gault uses ("actual"); "" = by height
+    requires: str = ""  # interaction: fires only when the patient has this factor (patient_factors.yaml)
+    gene: str = ""  # pharmacogenomic
+    phenotypes: tuple[str, ...] = ()  # pharmacogenomic: CPIC phenotype words, lower case
+    alleles: tuple[str, ...] = ()  # pharmacogenomic: HLA alleles ("*57:01"), on a positive result
+    level: str = ""  # pharmacogenomic: CPIC level (A, B)
+    status: tuple[str, ...] = ()  # pregnancy: "pregnant", "lactating"
+    factor: str = ""  # lifestyle: what the patient reports ("grapefruit")
+    advice: str = ""  # lifestyle: what to tell the patient, in plain words
+    limits: dict = field(default_factory=dict, compare=False)  # dose: max_daily_mg, schedule, when ...
     file: str = ""
 
 
@@ -113,6 +137,7 @@ class Allergen:
     severity: str
     cross_reactions: tuple[dict, ...]  # {allergen, severity, text}
     sources: tuple[str, ...]
+    intolerances: tuple[dict, ...] = ()  # {reaction: [words], severity, text}: side effects the class shares
 
 
 @dataclass(frozen=True)
@@ -146,6 +171,13 @@ class KnowledgeBase:
     disease_rules: list[Rule]
     allergens: dict[str, Allergen]
     education: dict[str, Education] = field(default_factory=dict)
+    dose_rules: list[Rule] = field(default_factory=list)  # maximums and label adjustments
+    mme: dict = field(default_factory=dict)  # {factors, thresholds, rule}
+    unit_strengths: dict[str, tuple[float, float]] = field(default_factory=dict)  # mg per tablet, low-high
+    gene_rules: list[Rule] = field(default_factory=list)
+    pregnancy_rules: list[Rule] = field(default_factory=list)
+    lifestyle_rules: list[Rule] = field(default_factory=list)
+    patient_factors: dict[str, dict] = field(default_factory=dict)  # id -> {label, conditions, ...}
     # Drug products by code, from a local RxNorm release (`manage.py import_rxnorm`): "ndc:<11 digits>"
     # and "rxcui:<clinical or branded drug>" -> ingredient names. Empty without a release.
     products: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -155,6 +187,9 @@ class KnowledgeBase:
     pair_rules: dict[frozenset[str], list[Rule]] = field(default_factory=dict)  # {a, b} -> rules
     multi_rules: dict[str, list[Rule]] = field(default_factory=dict)  # ingredient -> rules of 3+ drugs
     drug_rules: dict[str, list[Rule]] = field(default_factory=dict)  # ingredient -> elderly/renal/disease
+    personal_rules: dict[str, list[Rule]] = field(
+        default_factory=dict
+    )  # ingredient -> dose/gene/pregnancy/...
     allergen_members: dict[str, frozenset[str]] = field(default_factory=dict)  # allergen -> ingredients
     members_of: dict[frozenset[str], frozenset[str]] = field(default_factory=dict)  # tags -> ingredients
 
@@ -211,21 +246,61 @@ def _as_list(value) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def load_knowledge_base(directory: Path = KNOWLEDGE_DIR, extra: tuple[Path, ...] = ()) -> KnowledgeBase:
+def load_knowledge_base(
+    directory: Path = KNOWLEDGE_DIR, extra: tuple[Path, ...] = (), cache_dir: Path | None = None
+) -> KnowledgeBase:
     """Load and validate the knowledge base; raise KnowledgeBaseError listing every problem.
 
     `extra`: folders with more `ingredients/*.csv` and `names/*.csv` (e.g. names imported from a
     local RxNorm release by `manage.py import_rxnorm`). They extend the dictionary, never the rules;
     where an extra name would change what a reviewed name means, the reviewed one stays.
-    Cached: the files are read once per process."""
-    return _load_cached(Path(directory), tuple(Path(p) for p in extra))
+    Cached: the files are read once per process; with `cache_dir`, the loaded and indexed knowledge
+    base is also kept there, compiled, for the next process (a command-line screening starts in a
+    fraction of the time), under a key made of every file's size and time and the loader's own code."""
+    # Once per process, keyed on the normalised arguments: load_knowledge_base() and
+    # load_knowledge_base(KNOWLEDGE_DIR, (), cache_dir=...) are the same knowledge base, read once.
+    key = (Path(directory), tuple(Path(p) for p in extra))
+    if key not in _LOADED:
+        _LOADED[key] = _load_cached(*key, Path(cache_dir) if cache_dir else None)
+    return _LOADED[key]
 
 
-@functools.cache
-def _load_cached(directory: Path, extra: tuple[Path, ...]) -> KnowledgeBase:
-    # Cached on the normalised arguments: load_knowledge_base() and load_knowledge_base(KNOWLEDGE_DIR, ())
-    # are the same knowledge base, read once.
-    return _load(directory, extra=extra)
+_LOADED: dict[tuple[Path, tuple[Path, ...]], KnowledgeBase] = {}
+
+
+def _load_cached(directory: Path, extra: tuple[Path, ...], cache_dir: Path | None) -> KnowledgeBase:
+    if cache_dir is None:
+        return _load(directory, extra=extra)
+    compiled = cache_dir / f"knowledge-{_fingerprint(directory, extra)}.pickle"
+    try:
+        with compiled.open("rb") as handle:
+            return pickle.load(handle)  # noqa: S301 - written by this code, in the app's own folder
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
+        pass
+    kb = _load(directory, extra=extra)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        for old in cache_dir.glob("knowledge-*.pickle"):
+            old.unlink(missing_ok=True)
+        with tempfile.NamedTemporaryFile(dir=cache_dir, suffix=".tmp", delete=False) as handle:
+            pickle.dump(kb, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(handle.name, compiled)
+    except OSError:
+        pass  # a read-only folder: load from the files every time
+    return kb
+
+
+def _fingerprint(directory: Path, extra: tuple[Path, ...]) -> str:
+    """Changes when any knowledge file, or the code that reads them, changes."""
+    digest = hashlib.sha256()
+    engine = Path(__file__).resolve().parent
+    files = [engine / "knowledge.py", engine / "names.py"]
+    for folder in (directory, *extra):
+        files += sorted(path for path in folder.rglob("*") if path.is_file())
+    for path in files:
+        stat = path.stat()
+        digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:32]
 
 
 def validate_knowledge_base(
@@ -520,6 +595,7 @@ def _load(
                     endpoints=endpoints,
                     excluded=frozenset(f"ingredient:{n}" for n in _as_list(entry.get("except"))),
                     replaces=tuple(_as_list(entry.get("replaces"))),
+                    requires=str(entry.get("requires") or ""),
                     min_age=_min_age(problems, where, entry.get("min_age")),
                     file=f"interactions/{path.name}",
                     **text_fields(where, entry),
@@ -537,9 +613,15 @@ def _load(
             problems.add("duplication.yaml", f"unknown ingredient {name!r}")
         text_fields(f"duplication.yaml override {name}", override, required=("management",))
 
-    def drug_rules(filename: str, kind: str) -> list[Rule]:
+    def optional_yaml(filename: str):
+        """The files of personalised screening are optional: a knowledge base may have none."""
+        path = directory / filename
+        return (_yaml(path) if path.exists() else None) or {}
+
+    def drug_rules(filename: str, kind: str, entries=None) -> list[Rule]:
         rules = []
-        for number, entry in enumerate(_yaml(directory / filename) or [], start=1):
+        entries = _yaml(directory / filename) if entries is None else entries
+        for number, entry in enumerate(entries or [], start=1):
             where = f"{filename} rule {number} ({entry.get('id', '?')})"
             extra = {}
             if kind == "disease":
@@ -568,9 +650,53 @@ def _load(
                 if not thresholds:
                     problems.add(where, "no thresholds")
                 thresholds.sort(key=lambda t: t.get("below", 0))  # the lowest (most severe) first
-                extra = {"thresholds": tuple(thresholds)}
+                measure, weight = entry.get("measure", "crcl"), entry.get("cg_weight", "")
+                if measure not in ("crcl", "egfr"):
+                    problems.add(where, f"measure {measure!r} is not crcl or egfr")
+                if weight not in ("", "actual", "adjusted", "ideal"):
+                    problems.add(where, f"cg_weight {weight!r} is not actual, adjusted or ideal")
+                extra = {"thresholds": tuple(thresholds), "measure": measure, "cg_weight": weight}
                 entry = {"severity": thresholds[0]["severity"] if thresholds else None, **entry}
                 entry.setdefault("management", "See the threshold that applies.")
+            if kind == "pharmacogenomic":
+                gene = str(entry.get("gene") or "")
+                phenotypes = tuple(
+                    " ".join(str(p).lower().split()) for p in _as_list(entry.get("phenotypes"))
+                )
+                alleles = tuple(str(a) for a in _as_list(entry.get("alleles")))
+                if not gene or bool(phenotypes) == bool(alleles):
+                    problems.add(where, "needs a gene and either phenotypes or alleles")
+                if str(entry.get("cpic_level") or "") not in ("A", "A/B", "B"):
+                    problems.add(where, "cpic_level must be A or B")
+                extra = {"gene": gene.upper(), "phenotypes": phenotypes, "alleles": alleles,
+                         "level": str(entry.get("cpic_level"))}  # fmt: skip
+            if kind == "pregnancy":
+                status = tuple(_as_list(entry.get("status")))
+                if not status or set(status) - {"pregnant", "lactating"}:
+                    problems.add(where, "status must list pregnant and/or lactating")
+                extra = {"status": status}
+            if kind == "lifestyle":
+                advice = " ".join(str(entry.get("advice") or "").split())
+                if not entry.get("factor"):
+                    problems.add(where, "no factor")
+                if not advice or len(advice) > EDUCATION_MAX_CHARS:
+                    problems.add(
+                        where, f"advice (for the patient) must be 1 to {EDUCATION_MAX_CHARS} characters"
+                    )
+                extra = {"factor": str(entry.get("factor") or ""), "advice": advice}
+            if kind == "dose":
+                limits = {key: entry[key] for key in _DOSE_LIMIT_KEYS if key in entry}
+                for condition in _as_list(entry.get("when")) + _as_list(
+                    (entry.get("lower_max") or {}).get("when")
+                ):
+                    if not isinstance(condition, dict) or set(condition) - _DOSE_CONDITIONS:
+                        problems.add(where, f"condition {condition!r}: use one of {sorted(_DOSE_CONDITIONS)}")
+                if not (
+                    {"max_daily_mg", "max_daily_mg_per_kg"} & set(limits)
+                    or limits.get("schedule") == "weekly"
+                ):
+                    problems.add(where, "needs max_daily_mg, max_daily_mg_per_kg or schedule: weekly")
+                extra = {"limits": limits}
             min_age = _min_age(problems, where, entry.get("min_age", 65 if kind == "elderly" else None))
             rules.append(
                 Rule(
@@ -589,6 +715,41 @@ def _load(
     elderly_rules = drug_rules("elderly.yaml", "elderly")
     renal_rules = drug_rules("renal.yaml", "renal")
     disease_rules = drug_rules("disease.yaml", "disease")
+    gene_rules = drug_rules(
+        "pharmacogenomics.yaml", "pharmacogenomic", optional_yaml("pharmacogenomics.yaml")
+    )
+    pregnancy_rules = drug_rules("pregnancy.yaml", "pregnancy", optional_yaml("pregnancy.yaml"))
+    lifestyle_rules = drug_rules("lifestyle.yaml", "lifestyle", optional_yaml("lifestyle.yaml"))
+    doses = optional_yaml("doses.yaml")
+    dose_rules = drug_rules(
+        "doses.yaml", "dose", _as_list(doses.get("maximums")) + _as_list(doses.get("adjustments"))
+    )
+    mme = dict(doses.get("mme") or {})
+    if mme:
+        for name in mme.get("factors") or {}:
+            if name not in ingredients and not lenient:
+                problems.add("doses.yaml mme", f"unknown ingredient {name!r}")
+        mme["rule"] = Rule(
+            id="dose-opioid-mme", kind="dose", **text_fields("doses.yaml mme", {**mme, "severity": "major"})
+        )
+        mme["thresholds"] = sorted(_as_list(mme.get("thresholds")), key=lambda t: -t.get("at_least", 0))
+    unit_strengths = {}
+    for name, span in (doses.get("unit_strengths_mg") or {}).items():
+        if not (isinstance(span, list) and len(span) == 2 and 0 < span[0] <= span[1]):
+            problems.add("doses.yaml unit_strengths_mg", f"{name}: give [lowest, highest] mg")
+        else:
+            unit_strengths[name] = (float(span[0]), float(span[1]))
+    patient_factors = {}
+    for factor_id, entry in optional_yaml("patient_factors.yaml").items():
+        where = f"patient_factors.yaml {factor_id}"
+        check_sources(where, entry.get("sources"))
+        patient_factors[factor_id] = {
+            **entry,
+            "conditions": tuple(str(c).upper().replace(".", "") for c in _as_list(entry.get("conditions"))),
+        }
+    for rule in interaction_rules:
+        if rule.requires and rule.requires not in patient_factors:
+            problems.add(rule.file, f"rule {rule.id} requires unknown patient factor {rule.requires!r}")
 
     allergens: dict[str, Allergen] = {}
     raw_allergens = _yaml(directory / "allergy.yaml") or {}
@@ -613,7 +774,14 @@ def _load(
             severity=str(entry.get("severity")),
             cross_reactions=tuple(cross),
             sources=check_sources(where, entry.get("sources")),
+            intolerances=tuple(
+                {**known, "reaction": [str(w).lower() for w in _as_list(known.get("reaction"))]}
+                for known in _as_list(entry.get("intolerances"))
+            ),
         )
+        for known in allergens[allergen_id].intolerances:
+            if not known["reaction"] or known.get("severity") not in SEVERITIES or not known.get("text"):
+                problems.add(where, "each intolerance needs reaction words, a severity and a text")
 
     education: dict[str, Education] = {}
     for path in sorted((directory / "education").glob("*.yaml")):
@@ -667,6 +835,13 @@ def _load(
         allergens=allergens,
         education=education,
         products=products,
+        dose_rules=dose_rules,
+        mme=mme,
+        unit_strengths=unit_strengths,
+        gene_rules=gene_rules,
+        pregnancy_rules=pregnancy_rules,
+        lifestyle_rules=lifestyle_rules,
+        patient_factors=patient_factors,
     )
     _build_indexes(kb)
     return kb
@@ -707,4 +882,9 @@ def _build_indexes(kb: KnowledgeBase) -> None:
         for name in kb.members(rule.drugs) - excluded(rule):
             drug_rules[name].append(rule)
     kb.drug_rules = dict(drug_rules)
+    personal_rules: dict[str, list[Rule]] = defaultdict(list)
+    for rule in kb.dose_rules + kb.gene_rules + kb.pregnancy_rules + kb.lifestyle_rules:
+        for name in kb.members(rule.drugs) - excluded(rule):
+            personal_rules[name].append(rule)
+    kb.personal_rules = dict(personal_rules)
     kb.allergen_members = {allergen.id: kb.members(allergen.members) for allergen in kb.allergens.values()}

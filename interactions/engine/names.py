@@ -17,6 +17,7 @@ _STRENGTH = re.compile(
 )
 # "#3" and "No. 3" name a product (Tylenol #3 has codeine), unlike a bare strength.
 _PRODUCT_NUMBER = re.compile(r"(?:#|\bno\.?|\bnumber)\s*(\d+)\b")
+_PREMIX = re.compile(r"(?<![\d.])(70|75|50)\s*/\s*(30|25|50)(?![\d.])")
 # Dose forms, routes and packaging words that do not change which drug it is. "gel", "cream",
 # "ointment" and "topical" stay: "Voltaren gel" is a topical NSAID, not oral diclofenac (names without
 # a topical entry still match by their leading words: "hydrocortisone cream" -> hydrocortisone).
@@ -30,6 +31,9 @@ _FORM_WORDS = {
 }  # fmt: skip
 
 
+MAX_NAME_WORDS = 12  # no product name is longer; the words after are never part of the match
+
+
 @functools.lru_cache(maxsize=8192)
 def normalise_name(text: str) -> str:
     """Lower case, accents removed, strengths and dose-form words dropped, '+'/'&' read as 'and'."""
@@ -37,6 +41,7 @@ def normalise_name(text: str) -> str:
     text = text.replace("+", " and ").replace("&", " and ")
     text = re.sub(r"([a-z])-(\d)", r"\1\2", text)  # b-12 -> b12, omega-3 -> omega3
     text = _PRODUCT_NUMBER.sub(r" no\1 ", text)  # Tylenol #3, Tylenol No. 3 -> tylenol no3
+    text = _PREMIX.sub(r" mix\1\2 ", text)  # insulin 70/30 is a premix of two insulins, not a strength
     text = _STRENGTH.sub(" ", text)
     text = re.sub(r"[^a-z0-9' -]", " ", text).replace("'", "")
     words = [w for w in re.split(r"[\s-]+", text) if w and w not in _FORM_WORDS]
@@ -48,5 +53,5 @@ def normalise_name(text: str) -> str:
 def candidate_keys(text: str) -> list[str]:
     """Keys to try, longest first: 'benadryl at night' -> 'benadryl at night', 'benadryl at', 'benadryl'.
     Dropping trailing words lets "Advil as needed" find Advil; the first word is never dropped."""
-    words = normalise_name(text).split()
+    words = normalise_name(text).split()[:MAX_NAME_WORDS]
     return [" ".join(words[:n]) for n in range(len(words), 0, -1)]

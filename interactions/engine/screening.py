@@ -4,69 +4,53 @@ Pure and deterministic: the same request and knowledge base give the same respon
 ordered by severity. The request and response follow shared/DESIGN.md ("Contracts").
 """
 
-import re
 from collections import defaultdict
-from dataclasses import dataclass, field
 
+from interactions.engine.findings import Entry, Taken, finding, from_one_product, inputs_of, listed
 from interactions.engine.knowledge import SEVERITY_RANK, KnowledgeBase, Rule, load_knowledge_base
 from interactions.engine.names import candidate_keys, normalise_name
-from interactions.engine.patient import crcl_cockcroft_gault
+from interactions.engine.personal import (
+    Kidney,
+    dose_findings,
+    factor_present,
+    personal_findings,
+    renal_finding,
+)
+from interactions.engine.request import AllergyFact, PatientFacts, ScreeningInputError, parse_request
 from interactions.engine.resolve import Resolution, resolve_name, resolve_rxcui
+from interactions.engine.sig import parse_dose, split_directions
+
+__all__ = ["ScreeningInputError", "screen"]
 
 KIND_ORDER = [
     "interaction",
     "allergy",
+    "pharmacogenomic",
+    "pregnancy",
+    "dose",
     "duplication",
     "disease",
     "renal",
     "elderly",
+    "lifestyle",
     "anticholinergic-burden",
 ]
 ANTICHOLINERGIC_THRESHOLD = 3
-_ICD10 = re.compile(r"^[A-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?$")
-
-
-class ScreeningInputError(ValueError):
-    """The request is malformed. `errors` maps each bad field ("patient.weight_kg") to a message."""
-
-    def __init__(self, errors: dict[str, str]):
-        self.errors = errors
-        super().__init__("; ".join(f"{name}: {message}" for name, message in errors.items()))
-
-
-@dataclass
-class PatientFacts:
-    age: float | None = None
-    sex: str | None = None
-    weight_kg: float | None = None
-    serum_creatinine_mg_dl: float | None = None
-    allergies: list[str] = field(default_factory=list)
-    conditions: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Taken:
-    """An ingredient on the list and the entries (as typed) it comes from."""
-
-    name: str
-    inputs: list[str]
-    entries: set[int] = field(default_factory=set)  # positions on the list
-
-
-def _from_one_product(*items: Taken) -> bool:
-    """All from the same single entry ("Norco", "Bactrim"): a combination product's ingredients are
-    not screened against each other — the product is what was prescribed."""
-    first = items[0].entries
-    return len(first) == 1 and all(item.entries == first for item in items)
+ANTICHOLINERGIC_MIN_AGE = 65  # the ACB scale was built and validated in older adults (Boustani 2008)
 
 
 def screen(request: dict, kb: KnowledgeBase | None = None) -> dict:
     kb = kb or load_knowledge_base()
-    patient, medications = _parse(request)
+    patient, medications = parse_request(request)
     resolutions = [
-        resolve_rxcui(kb, med["rxcui"]) if "rxcui" in med else resolve_name(kb, med["name"])
-        for med in medications
+        resolve_rxcui(kb, med.rxcui) if med.rxcui else resolve_name(kb, med.name) for med in medications
     ]
+    entries = []
+    for med, resolution in zip(medications, resolutions, strict=True):
+        product, directions = split_directions(med.name) if med.name else ("", "")
+        entries.append(
+            Entry(resolution.input, resolution.ingredients, parse_dose(product, f"{directions} {med.dose}"))
+        )
     taken: dict[str, Taken] = {}
     for position, resolution in enumerate(resolutions):
         for name in resolution.ingredients:
@@ -74,182 +58,67 @@ def screen(request: dict, kb: KnowledgeBase | None = None) -> dict:
             item.inputs.append(resolution.input)
             item.entries.add(position)
 
-    context = _patient_context(patient)
+    kidney = Kidney(patient)
     findings = [
         *_interactions(kb, taken, patient),
         *_duplications(kb, taken),
         *_allergies(kb, taken, patient.allergies),
-        *_drug_rules(kb, taken, patient, context.get("crcl_ml_min")),
-        *_anticholinergic_burden(kb, taken),
+        *_drug_rules(kb, taken, patient, kidney),
+        *dose_findings(kb, taken, [e for e in entries if e.ingredients], patient, kidney),
+        *personal_findings(kb, taken, patient),
+        *_anticholinergic_burden(kb, taken, patient),
     ]
     findings.sort(
         key=lambda f: (SEVERITY_RANK[f["severity"]], KIND_ORDER.index(f["kind"]), f["title"], f["drugs"])
     )
     return {
         "knowledge_base": {"version": kb.version, "sources": kb.citations(kb.references)},
-        "resolved": [_resolved_entry(kb, r) for r in resolutions if r.ingredients],
+        "resolved": [
+            _resolved_entry(kb, r, e) for r, e in zip(resolutions, entries, strict=True) if r.ingredients
+        ],
         "unresolved": [r.input for r in resolutions if not r.ingredients],
-        "patient_context": context,
+        "partly_recognised": [r.input for r in resolutions if r.ingredients and r.partial],
+        "patient_context": kidney.context(),
         "findings": findings,
     }
 
 
-# --- Request ------------------------------------------------------------------------------------
-
-
-def _number(errors, name, value, low, high, unit=""):
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        errors[name] = "must be a number"
-        return None
-    if not low < value <= high:
-        errors[name] = f"must be more than {low} and at most {high}{unit}"
-        return None
-    return float(value)
-
-
-def _strings(errors, name, value) -> list[str]:
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        errors[name] = "must be a list of strings"
-        return []
-    return [item.strip() for item in value if item.strip()]
-
-
-def _parse(request) -> tuple[PatientFacts, list[dict]]:
-    errors: dict[str, str] = {}
-    if not isinstance(request, dict):
-        raise ScreeningInputError(
-            {"request": "must be a JSON object with `medications` (and optionally `patient`)"}
-        )
-    unknown = set(request) - {"patient", "medications"}
-    if unknown:
-        errors[sorted(unknown)[0]] = "is not a field of a screening request"
-    raw_patient = request.get("patient")
-    raw_patient = {} if raw_patient is None else raw_patient
-    if not isinstance(raw_patient, dict):
-        errors["patient"] = "must be an object"
-        raw_patient = {}
-    unknown = set(raw_patient) - {
-        "age",
-        "sex",
-        "weight_kg",
-        "serum_creatinine_mg_dl",
-        "allergies",
-        "conditions",
-    }
-    if unknown:
-        errors[f"patient.{sorted(unknown)[0]}"] = "is not a patient field"
-    patient = PatientFacts(
-        age=_number(errors, "patient.age", raw_patient.get("age"), -1, 130, " years"),
-        weight_kg=_number(errors, "patient.weight_kg", raw_patient.get("weight_kg"), 0, 400, " kg"),
-        serum_creatinine_mg_dl=_number(
-            errors,
-            "patient.serum_creatinine_mg_dl",
-            raw_patient.get("serum_creatinine_mg_dl"),
-            0,
-            25,
-            " mg/dL",
-        ),
-        allergies=_strings(errors, "patient.allergies", raw_patient.get("allergies")),
-        conditions=_strings(errors, "patient.conditions", raw_patient.get("conditions")),
-    )
-    sex = raw_patient.get("sex")
-    if sex is not None and sex not in ("female", "male"):
-        errors["patient.sex"] = "must be 'female' or 'male' (leave it out when unknown)"
-    patient.sex = sex if sex in ("female", "male") else None
-    for position, code in enumerate(patient.conditions):
-        if not _ICD10.match(code.upper()):
-            errors[f"patient.conditions[{position}]"] = f"{code!r} is not an ICD-10-CM code"
-    patient.conditions = [code.upper().replace(".", "") for code in patient.conditions]
-
-    medications = request.get("medications")
-    if not isinstance(medications, list):
-        errors["medications"] = 'must be a list of {"name": ...} or {"rxcui": ...} objects'
-        medications = []
-    parsed = []
-    for position, med in enumerate(medications):
-        where = f"medications[{position}]"
-        if not isinstance(med, dict) or not ({"name", "rxcui"} & set(med)):
-            errors[where] = "must be an object with a `name` or an `rxcui`"
-            continue
-        if "rxcui" in med:
-            rxcui = med["rxcui"]
-            if (
-                isinstance(rxcui, bool)
-                or not isinstance(rxcui, str | int)
-                or not str(rxcui).strip().isdigit()
-            ):
-                errors[f"{where}.rxcui"] = 'must be an RxCUI: digits, e.g. "6809"'
-                continue
-            parsed.append({"rxcui": str(rxcui).strip()})
-        else:
-            name = med["name"]
-            if not isinstance(name, str) or not name.strip():
-                errors[f"{where}.name"] = "must be a non-empty string"
-                continue
-            parsed.append({"name": name.strip()})
-    if errors:
-        raise ScreeningInputError(errors)
-    return patient, parsed
-
-
-def _resolved_entry(kb: KnowledgeBase, resolution: Resolution) -> dict:
-    entry = {
+def _resolved_entry(kb: KnowledgeBase, resolution: Resolution, entry: Entry) -> dict:
+    result = {
         "input": resolution.input,
         "ingredients": [{"rxcui": kb.ingredients[n].rxcui, "name": n} for n in resolution.ingredients],
         "matched": resolution.matched,
     }
     if resolution.ignored:
-        entry["ignored_words"] = resolution.ignored
-    return entry
+        result["ignored_words"] = resolution.ignored
+    if resolution.partial:
+        result["partly_recognised"] = True
+    if resolution.directions:
+        result["directions"] = resolution.directions
+    if entry.dose.reading or entry.dose.strengths:
+        result["dose"] = _dose_json(entry)
+    return result
 
 
-def _patient_context(patient: PatientFacts) -> dict:
-    needed = {
-        "age": patient.age,
-        "sex": patient.sex,
-        "weight_kg": patient.weight_kg,
-        "serum_creatinine_mg_dl": patient.serum_creatinine_mg_dl,
-    }
-    missing = [name for name, value in needed.items() if value is None]
-    if missing:
-        return {"crcl_ml_min": None, "crcl_method": None, "crcl_missing": missing}
-    return {
-        "crcl_ml_min": crcl_cockcroft_gault(
-            age=patient.age,
-            sex=patient.sex,
-            weight_kg=patient.weight_kg,
-            serum_creatinine_mg_dl=patient.serum_creatinine_mg_dl,
-        ),
-        "crcl_method": "cockcroft-gault",
-        "crcl_weight": f"actual body weight, {patient.weight_kg:g} kg",
-    }
+def _dose_json(entry: Entry) -> dict:
+    dose = entry.dose
+    reading = {"read_as": dose.reading}
+    if dose.strengths:
+        reading["strength"] = "-".join(f"{s:g}" for s in dose.strengths) + (
+            " mcg/h" if dose.per_hour_mcg else " mg"
+        )
+    if dose.units_per_dose:
+        reading["units_per_dose"] = dose.units_per_dose
+    if dose.times_per_day:
+        reading["times_per_day"] = round(dose.times_per_day, 3)
+    if dose.weekly:
+        reading["weekly"] = True
+    if dose.as_needed:
+        reading["as_needed"] = True
+    return reading
 
 
 # --- Findings -----------------------------------------------------------------------------------
-
-
-def _finding(
-    kb: KnowledgeBase, rule: Rule, *, drugs, inputs, why: str, severity=None, management=None, kind=None
-):
-    drugs = sorted(set(drugs))
-    return {
-        "id": f"{kind or rule.kind}:{rule.id}:{'+'.join(drugs)}",
-        "kind": kind or rule.kind,
-        "severity": severity or rule.severity,
-        "drugs": drugs,
-        "inputs": sorted(set(inputs)),
-        "title": rule.title,
-        "effect": rule.effect,
-        "mechanism": rule.mechanism,
-        "management": management or rule.management,
-        "why": why,
-        "sources": kb.citations(rule.sources),
-        "rule": rule.id,
-    }
 
 
 def _interactions(kb: KnowledgeBase, taken: dict[str, Taken], patient: PatientFacts) -> list[dict]:
@@ -262,7 +131,7 @@ def _interactions(kb: KnowledgeBase, taken: dict[str, Taken], patient: PatientFa
     for index, a in enumerate(names):
         for b in names[index + 1 :]:
             rules = kb.pair_rules.get(frozenset((a, b)))
-            if not rules or _from_one_product(taken[a], taken[b]):
+            if not rules or from_one_product(taken[a], taken[b]):
                 continue
             for rule in rules:
                 in_order = (
@@ -281,6 +150,12 @@ def _interactions(kb: KnowledgeBase, taken: dict[str, Taken], patient: PatientFa
         for key, value in fired.items()
         if value[0].min_age is None or (patient.age is not None and patient.age >= value[0].min_age)
     }
+    risk = {
+        rule.requires: factor_present(kb, rule.requires, patient)
+        for rule, _ in fired.values()
+        if rule.requires
+    }
+    fired = {key: value for key, value in fired.items() if not value[0].requires or risk[value[0].requires]}
     hiding = [(set(rule.replaces), drugs) for (_, drugs), (rule, _) in fired.items() if rule.replaces]
     kept = sorted(
         (key for key in fired if not any(key[0] in old and key[1] <= drugs for old, drugs in hiding)),
@@ -304,12 +179,14 @@ def _interactions(kb: KnowledgeBase, taken: dict[str, Taken], patient: PatientFa
         reasons = [  # "amiodarone is a P-gp inhibitor", "citalopram and ondansetron: each a QT-..."
             f"{members[0]} is {_article(label)} {label}"
             if len(members) == 1
-            else f"{_listed(members)}: each {_article(label)} {label}"
+            else f"{listed(members)}: each {_article(label)} {label}"
             for label, members in labels.items()
         ]
-        why = "; ".join(reasons) or f"{_listed(sorted(in_order))} are known to interact"
+        why = "; ".join(reasons) or f"{listed(sorted(in_order))} are known to interact"
+        if rule.requires:
+            why += f"; {risk[rule.requires]}"
         inputs = [i for name in in_order for i in taken[name].inputs]
-        findings.append(_finding(kb, rule, drugs=in_order, inputs=inputs, why=why))
+        findings.append(finding(kb, rule, drugs=in_order, inputs=inputs, why=why))
     return findings
 
 
@@ -339,10 +216,6 @@ def _article(label: str) -> str:
     return "an" if label[:1].lower() in "aeiou" else "a"
 
 
-def _listed(names: list[str]) -> str:
-    return f"{', '.join(names[:-1])} and {names[-1]}" if len(names) > 1 else names[0]
-
-
 def _multi_match(kb: KnowledgeBase, rule: Rule, taken: dict[str, Taken]) -> list[str] | None:
     """For a rule of three or more drugs: if the list has a different drug for each endpoint (not all
     from one combination product), every drug on the list that fits an endpoint, in endpoint order."""
@@ -351,7 +224,7 @@ def _multi_match(kb: KnowledgeBase, rule: Rule, taken: dict[str, Taken]) -> list
 
     def choose(chosen: list[str]) -> list[str] | None:
         if len(chosen) == len(options):
-            return None if _from_one_product(*(taken[n] for n in chosen)) else chosen
+            return None if from_one_product(*(taken[n] for n in chosen)) else chosen
         for name in options[len(chosen)]:
             if name not in chosen and (found := choose([*chosen, name])):
                 return found
@@ -380,14 +253,14 @@ def _duplications(kb: KnowledgeBase, taken: dict[str, Taken]) -> list[dict]:
             sources=tuple(override.get("sources") or settings.get("sources") or ()),
         )
         why = f"{name} is in " + " and ".join(f"“{i}”" for i in item.inputs)
-        findings.append(_finding(kb, rule, drugs=[name], inputs=item.inputs, why=why))
+        findings.append(finding(kb, rule, drugs=[name], inputs=item.inputs, why=why))
     by_class: dict[str, list[str]] = defaultdict(list)
     for name in sorted(taken):
         for class_id in kb.ingredients[name].classes:
             if kb.classes[class_id].duplication:
                 by_class[class_id].append(name)
     for class_id, members in sorted(by_class.items()):
-        if len(members) < 2 or _from_one_product(*(taken[name] for name in members)):
+        if len(members) < 2 or from_one_product(*(taken[name] for name in members)):
             continue
         label = kb.classes[class_id]
         rule = Rule(
@@ -401,9 +274,9 @@ def _duplications(kb: KnowledgeBase, taken: dict[str, Taken]) -> list[dict]:
             management="Check whether both are intended; usually one should be stopped or the regimen simplified.",
             sources=label.sources,
         )
-        why = _listed(members) + (" are all " if len(members) > 2 else " are both ") + f"{label.label}s"
+        why = listed(members) + (" are all " if len(members) > 2 else " are both ") + f"{label.label}s"
         inputs = [i for name in members for i in taken[name].inputs]
-        findings.append(_finding(kb, rule, drugs=members, inputs=inputs, why=why))
+        findings.append(finding(kb, rule, drugs=members, inputs=inputs, why=why))
     return findings
 
 
@@ -417,63 +290,112 @@ def _allergen_ids_for(kb: KnowledgeBase, allergy: str) -> tuple[set[str], set[st
     return allergens, named
 
 
-def _allergies(kb: KnowledgeBase, taken: dict[str, Taken], allergies: list[str]) -> list[dict]:
+# Reactions that are side effects rather than allergies (Khan DA et al., Drug allergy: a 2022 practice
+# parameter update, J Allergy Clin Immunol 2022;150:1333-93): recorded as an "allergy", they are read
+# as an intolerance unless the reaction also names an immune sign.
+_INTOLERANCE_WORDS = (
+    "nausea", "vomit", "upset stomach", "stomach upset", "gi upset", "indigestion", "heartburn", "diarrh",
+    "constipat", "drows", "sleepy", "dizz", "headache", "cough", "dry mouth", "insomnia", "jitter",
+    "fatigue", "tired", "myalgia", "muscle ache", "muscle pain", "flushing", "bad taste",
+)  # fmt: skip
+_IMMUNE_WORDS = (
+    "hive", "urticaria", "rash", "anaphyla", "swelling", "angioedema", "wheez", "short of breath",
+    "blister", "stevens", "sjs", "ten", "dress", "throat", "itch", "peeling",
+)  # fmt: skip
+
+
+def _is_intolerance(allergy: AllergyFact) -> bool:
+    reaction = allergy.reaction.lower()
+    if allergy.type == "intolerance":
+        return True
+    return any(w in reaction for w in _INTOLERANCE_WORDS) and not any(w in reaction for w in _IMMUNE_WORDS)
+
+
+def _allergies(kb: KnowledgeBase, taken: dict[str, Taken], allergies: list[AllergyFact]) -> list[dict]:
     findings: dict[tuple[str, str], dict] = {}
     for allergy in allergies:
-        allergen_ids, named = _allergen_ids_for(kb, allergy)
+        substance = allergy.substance
+        allergen_ids, named = _allergen_ids_for(kb, substance)
+        intolerance = _is_intolerance(allergy)
+        reaction = f" ({allergy.reaction})" if allergy.reaction else ""
         for name, item in sorted(taken.items()):
-            candidates = []
-            if name in named and len(named) == 1:
-                candidates.append(
-                    ("contraindicated", f"the patient is allergic to {allergy}; this is {name} itself", None)
-                )
-            elif name in named:
-                why = (
-                    f"the patient is allergic to {allergy}, which contains {name}; "
-                    "which of its ingredients caused the reaction is not recorded"
-                )
-                candidates.append(("major", why, None))
+            candidates = []  # (severity, why, management, allergen)
+            if intolerance:
+                if name in named:
+                    why = f"the patient did not tolerate {substance}{reaction}; this is {name}" + (
+                        " itself" if len(named) == 1 else ""
+                    )
+                    management = (
+                        "An intolerance is a side effect, not an allergy: it may come back with this drug, but it is "
+                        "no reason to avoid related drugs. Ask how bad it was, and whether a lower dose, taking it with "
+                        "food, or another drug of the same class would suit better."
+                    )
+                    candidates.append(("minor", why, management, None))
+            else:
+                if name in named and len(named) == 1:
+                    why = f"the patient is allergic to {substance}{reaction}; this is {name} itself"
+                    management = "Do not give it. Confirm the history and the reaction with the patient, and choose a drug from another class."
+                    candidates.append(("contraindicated", why, management, None))
+                elif name in named:
+                    why = (
+                        f"the patient is allergic to {substance}{reaction}, which contains {name}; "
+                        "which of its ingredients caused the reaction is not recorded"
+                    )
+                    management = "Find out which ingredient caused the reaction before giving any product that contains one of them."
+                    candidates.append(("major", why, management, None))
+                for allergen_id in sorted(allergen_ids):
+                    allergen = kb.allergens[allergen_id]
+                    if name in kb.allergen_members[allergen_id]:
+                        why = f"the patient is allergic to {substance}{reaction}; {name} is one of the {allergen.label}"
+                        management = (
+                            f"Avoid the {allergen.label} unless the allergy has been ruled out (history, skin testing or a "
+                            "supervised challenge); choose a drug from another class. If the reaction was an intolerance, "
+                            "record it as such."
+                        )
+                        candidates.append((allergen.severity, why, management, allergen))
+                    for cross in allergen.cross_reactions:
+                        if name in kb.allergen_members[cross["allergen"]]:
+                            other = kb.allergens[cross["allergen"]]
+                            why = f"the patient is allergic to {substance}{reaction} ({allergen.label}); {name} is one of the {other.label}"
+                            text = " ".join(cross["text"].split())
+                            candidates.append(
+                                (cross["severity"], why, f"{text[:1].upper()}{text[1:]}.", allergen)
+                            )
+            # Side effects a whole class shares (ACE-inhibitor cough, statin muscle injury), whatever
+            # the reaction was recorded as: for the drug itself and for the rest of its class.
             for allergen_id in sorted(allergen_ids):
                 allergen = kb.allergens[allergen_id]
-                if name in kb.allergen_members[allergen_id]:
-                    candidates.append(
-                        (
-                            allergen.severity,
-                            f"the patient is allergic to {allergy}; {name} is one of the {allergen.label}",
-                            allergen,
-                        )
-                    )
-                for cross in allergen.cross_reactions:
-                    if name in kb.allergen_members[cross["allergen"]]:
-                        other = kb.allergens[cross["allergen"]]
-                        candidates.append(
-                            (
-                                cross["severity"],
-                                f"the patient is allergic to {allergy} ({allergen.label}); {name} is one of the {other.label}: {cross['text']}",
-                                allergen,
-                            )
-                        )
+                if name not in kb.allergen_members[allergen_id]:
+                    continue
+                for known in allergen.intolerances:
+                    if any(word in allergy.reaction for word in known["reaction"]):
+                        why = f"the patient had {allergy.reaction} with {substance}; {name} is one of the {allergen.label}, which share this side effect"
+                        candidates.append((known["severity"], why, known["text"], allergen))
             if not candidates:
                 continue
-            severity, why, allergen = min(candidates, key=lambda c: SEVERITY_RANK[c[0]])
+            severity, why, management, allergen = min(candidates, key=lambda c: SEVERITY_RANK[c[0]])
             sources = allergen.sources if allergen else next(iter(kb.allergens.values())).sources
+            word = "intolerance" if intolerance else "allergy"
             rule = Rule(
-                id=f"allergy-{allergen.id if allergen else 'same-drug'}",
+                id=f"{word}-{allergen.id if allergen else 'same-drug'}",
                 kind="allergy",
                 severity=severity,
-                title=f"{name}: recorded allergy to {allergy}",
-                effect="The patient may react to this drug as they did before; a severe reaction can be life-threatening.",
+                title=f"{name}: recorded {word} to {substance}",
+                effect=(
+                    "The side effect the patient had may come back."
+                    if intolerance
+                    else "The patient may react to this drug as they did before; a severe reaction can be life-threatening."
+                ),
                 mechanism="",
-                management="Confirm the history and the reaction with the patient. If it was a true allergy, choose a drug from another class; if it was an intolerance, record it as such.",
+                management=management,
                 sources=sources,
             )
-            key = (name, allergy)
-            findings[key] = _finding(kb, rule, drugs=[name], inputs=item.inputs, why=why)
+            findings[(name, substance)] = finding(kb, rule, drugs=[name], inputs=item.inputs, why=why)
     return list(findings.values())
 
 
 def _drug_rules(
-    kb: KnowledgeBase, taken: dict[str, Taken], patient: PatientFacts, crcl: float | None
+    kb: KnowledgeBase, taken: dict[str, Taken], patient: PatientFacts, kidney: Kidney
 ) -> list[dict]:
     matched: dict[str, tuple[Rule, list[str]]] = {}
     for name in sorted(taken):
@@ -481,36 +403,23 @@ def _drug_rules(
             matched.setdefault(rule.id, (rule, []))[1].append(name)
     findings = []
     for rule, drugs in (matched[rule_id] for rule_id in sorted(matched)):
-        inputs = [i for name in drugs for i in taken[name].inputs]
+        inputs = inputs_of(taken, drugs)
         if rule.min_age is not None and (patient.age is None or patient.age < rule.min_age):
             continue
         if rule.kind == "elderly":
             why = (
-                f"the patient is {patient.age:g}; {_listed(drugs)} "
+                f"the patient is {patient.age:g}; {listed(drugs)} "
                 + ("is" if len(drugs) == 1 else "are")
                 + f" potentially inappropriate from age {rule.min_age or 65:g}"
             )
-            findings.append(_finding(kb, rule, drugs=drugs, inputs=inputs, why=why))
+            findings.append(finding(kb, rule, drugs=drugs, inputs=inputs, why=why))
         elif rule.kind == "disease":
             conditions = [c for c in patient.conditions if c.startswith(rule.conditions)]
             if conditions:
                 why = f"the patient has {rule.condition_label} ({', '.join(_dotted(c) for c in conditions)}) and takes {', '.join(drugs)}"
-                findings.append(_finding(kb, rule, drugs=drugs, inputs=inputs, why=why))
-        elif rule.kind == "renal" and crcl is not None:
-            threshold = next((t for t in rule.thresholds if crcl < t["below"]), None)
-            if threshold:
-                why = f"creatinine clearance is {crcl:g} mL/min (Cockcroft-Gault), below {threshold['below']:g} mL/min for {', '.join(drugs)}"
-                findings.append(
-                    _finding(
-                        kb,
-                        rule,
-                        drugs=drugs,
-                        inputs=inputs,
-                        why=why,
-                        severity=threshold["severity"],
-                        management=threshold["text"],
-                    )
-                )
+                findings.append(finding(kb, rule, drugs=drugs, inputs=inputs, why=why))
+        elif rule.kind == "renal" and (found := renal_finding(kb, rule, kidney, drugs, taken)):
+            findings.append(found)
     return findings
 
 
@@ -518,10 +427,13 @@ def _dotted(code: str) -> str:
     return f"{code[:3]}.{code[3:]}" if len(code) > 3 else code
 
 
-def _anticholinergic_burden(kb: KnowledgeBase, taken: dict[str, Taken]) -> list[dict]:
+def _anticholinergic_burden(kb: KnowledgeBase, taken: dict[str, Taken], patient: PatientFacts) -> list[dict]:
+    """A total across drugs, in older adults: one drug alone is the Beers finding about it, not a burden."""
+    if patient.age is not None and patient.age < ANTICHOLINERGIC_MIN_AGE:
+        return []
     scored = [(name, kb.anticholinergic[name][0]) for name in sorted(taken) if name in kb.anticholinergic]
     total = sum(score for _, score in scored)
-    if total < ANTICHOLINERGIC_THRESHOLD:
+    if total < ANTICHOLINERGIC_THRESHOLD or len(scored) < 2:
         return []
     sources = tuple(dict.fromkeys(kb.anticholinergic[name][1] for name, _ in scored))
     rule = Rule(
@@ -539,5 +451,8 @@ def _anticholinergic_burden(kb: KnowledgeBase, taken: dict[str, Taken]) -> list[
         + ", ".join(f"{name} {score}" for name, score in scored)
         + f" (total {total})"
     )
-    inputs = [i for name, _ in scored for i in taken[name].inputs]
-    return [_finding(kb, rule, drugs=[n for n, _ in scored], inputs=inputs, why=why)]
+    return [
+        finding(
+            kb, rule, drugs=[n for n, _ in scored], inputs=inputs_of(taken, [n for n, _ in scored]), why=why
+        )
+    ]

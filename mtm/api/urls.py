@@ -80,6 +80,14 @@ router.register(
 )
 router.register(r"patients/(?P<patient_pk>[0-9a-f-]{36})/fills", patients.FillViewSet, basename="fill")
 router.register(
+    r"patients/(?P<patient_pk>[0-9a-f-]{36})/gene-results", patients.GeneResultViewSet, basename="gene-result"
+)
+router.register(
+    r"patients/(?P<patient_pk>[0-9a-f-]{36})/factors",
+    patients.PatientFactorViewSet,
+    basename="patient-factor",
+)
+router.register(
     r"patients/(?P<patient_pk>[0-9a-f-]{36})/care-team", patients.CareTeamViewSet, basename="care-team"
 )
 router.register("reviews", reviews.ReviewViewSet, basename="review")

@@ -8,9 +8,11 @@ from patients.models import (
     Allergy,
     CareTeamMember,
     Condition,
+    GeneResult,
     Measurement,
     MedicationEntry,
     Patient,
+    PatientFactor,
     PharmacyFill,
     Prescriber,
 )
@@ -154,6 +156,41 @@ class ConditionSerializer(VersionedSerializer):
 
 class ConditionResolveSerializer(serializers.Serializer):
     resolved_date = RealDateField(label="date resolved")
+    version = VersionField()
+
+
+class GeneResultSerializer(VersionedSerializer):
+    """A phenotype (`{"gene": "CYP2C19", "phenotype": "poor metabolizer"}`) or, for HLA-A and HLA-B,
+    an allele and a result (`{"gene": "HLA-B", "allele": "*57:01", "result": "positive"}`)."""
+
+    class Meta:
+        model = GeneResult
+        fields = [
+            "id", "version", "gene", "phenotype", "allele", "result", "tested_on", "lab", "notes", "status",
+            "error_reason", "source_system", "source_record",
+        ]  # fmt: skip
+        read_only_fields = ["id", "status", "error_reason", "source_system", "source_record"]
+        validators = []  # one active result per gene (and allele) is checked by the model, naming the field
+
+
+class GeneResultErrorSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=200)
+    version = VersionField()
+
+
+class PatientFactorSerializer(VersionedSerializer):
+    """Pregnancy, breastfeeding or a lifestyle factor, in the screening's words (`alcohol`,
+    `grapefruit`, `vitamin k rich diet`...)."""
+
+    class Meta:
+        model = PatientFactor
+        fields = ["id", "version", "factor", "detail", "noted_on", "status", "ended_on"]
+        read_only_fields = ["id", "status", "ended_on"]
+        validators = []  # one active entry per factor is checked by the model, naming the field
+
+
+class PatientFactorEndSerializer(serializers.Serializer):
+    ended_on = RealDateField(label="no longer applies since")
     version = VersionField()
 
 

@@ -18,7 +18,16 @@ from mtm.permissions import Capability
 from patients import selectors, services
 from patients.api import serializers as s
 from patients.interop.views import record_response
-from patients.models import Allergy, CareTeamMember, Condition, Measurement, MedicationEntry, PharmacyFill
+from patients.models import (
+    Allergy,
+    CareTeamMember,
+    Condition,
+    GeneResult,
+    Measurement,
+    MedicationEntry,
+    PatientFactor,
+    PharmacyFill,
+)
 from reviews.api.serializers import MeasuresResponseSerializer, MeasureYearSerializer, measure_json
 from reviews.measures import MeasureRulesError
 from reviews.selectors import patient_measures
@@ -290,6 +299,46 @@ class ConditionViewSet(PatientRecordViewSet):
             s.ConditionResolveSerializer,
             lambda condition, data: services.condition_resolve(
                 condition=condition, on=data["resolved_date"], version=data["version"], by=self.actor()
+            ),
+        )
+
+
+class GeneResultViewSet(PatientRecordViewSet):
+    model = GeneResult
+    serializer_class = s.GeneResultSerializer
+    add_service = services.gene_result_add
+    update_service = staticmethod(lambda result, **kw: services.gene_result_update(result=result, **kw))
+
+    def get_queryset(self):
+        return super().get_queryset().order_by("status", "gene", "allele")
+
+    @extend_schema(request=s.GeneResultErrorSerializer, responses=s.GeneResultSerializer)
+    @action(detail=True, methods=["post"], url_path="entered-in-error")
+    def entered_in_error(self, request, *args, **kwargs):
+        return self.end(
+            s.GeneResultErrorSerializer,
+            lambda result, data: services.gene_result_entered_in_error(
+                result=result, reason=data["reason"], version=data["version"], by=self.actor()
+            ),
+        )
+
+
+class PatientFactorViewSet(PatientRecordViewSet):
+    model = PatientFactor
+    serializer_class = s.PatientFactorSerializer
+    add_service = services.factor_add
+    update_service = staticmethod(lambda factor, **kw: services.factor_update(factor=factor, **kw))
+
+    def get_queryset(self):
+        return super().get_queryset().order_by("status", "-noted_on", "factor")
+
+    @extend_schema(request=s.PatientFactorEndSerializer, responses=s.PatientFactorSerializer)
+    @action(detail=True, methods=["post"], url_path="end")
+    def no_longer_applies(self, request, *args, **kwargs):
+        return self.end(
+            s.PatientFactorEndSerializer,
+            lambda factor, data: services.factor_end(
+                factor=factor, on=data["ended_on"], version=data["version"], by=self.actor()
             ),
         )
 

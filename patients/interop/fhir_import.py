@@ -5,7 +5,8 @@
    same identifier; else the same name and birth date, which the pharmacist confirms; else a new
    patient) and writes, per patient, the lines it proposes: medications to add, to change (name,
    sig, prescriber), no longer on the source's list; allergies and conditions new, changed or ended;
-   measurements and fills not yet recorded. Nothing in a record changes at this step.
+   measurements and fills not yet recorded; pharmacogenomic results new or changed (a phenotype in
+   CPIC's words, an HLA allele positive or negative). Nothing in a record changes at this step.
 2. The pharmacist accepts all lines or some (`import_lines_apply`), or declines them. Each
    patient's accepted lines are written in one transaction through the record's services (so they
    are validated and audited as typed ones are), with where they came from: the source named at
@@ -41,6 +42,7 @@ from patients.models import (
     FhirImportFile,
     FhirImportLine,
     FhirImportPatient,
+    GeneResultStatus,
     ImportStatus,
     LineAction,
     LineDecision,
@@ -301,6 +303,7 @@ def _lines(
     lines += _allergy_lines(source, data, patient)
     lines += _condition_lines(source, data, patient, problems, job.organisation.today())
     lines += _measurement_lines(source, data, patient, problems)
+    lines += _gene_lines(source, data, patient, problems)
     lines += _fill_lines(source, data, patient)
     return lines
 
@@ -610,6 +613,49 @@ def _measurement_lines(
     return lines
 
 
+def _gene_lines(
+    source: str, data: fhir.PatientData, patient: Patient | None, problems: list[dict]
+) -> list[Line]:
+    """One line per gene (per allele for HLA): new, changed (a newer result of the same test) or as
+    recorded. Results the files give several times (a lab's implication per drug) count once; results
+    that disagree with each other are reported, and none of them is proposed."""
+    existing = list(patient.gene_results.filter(status=GeneResultStatus.ACTIVE)) if patient else []
+    by_test: dict[tuple[str, str], list[fhir.GeneResult]] = {}
+    for item in data.gene_results:
+        by_test.setdefault((item.gene, item.allele), []).append(item)
+    lines = []
+    for (gene, allele), items in by_test.items():
+        values = {(i.phenotype, i.result) for i in items}
+        if len(values) > 1:
+            said = ", ".join(sorted(p or r for p, r in values))
+            problems.append({"where": ", ".join(i.origin.resource for i in items),
+                             "reason": f"{gene}{allele}: the files disagree ({said}); none imported"})  # fmt: skip
+            continue
+        item = max(items, key=lambda i: i.tested_on or datetime.date.min)
+        label = f"{gene}{allele} {item.result}" if allele else f"{gene} {item.phenotype}"
+        tested = (
+            f" (tested {_shown(item.tested_on)}{', ' + item.lab if item.lab else ''})"
+            if item.tested_on
+            else ""
+        )
+        fields = {"phenotype": item.phenotype, "result": item.result, "tested_on": _date(item.tested_on),
+                  "lab": item.lab, **_origin(source, item.origin)}  # fmt: skip
+        current = next((r for r in existing if (r.gene, r.allele) == (gene, allele)), None)
+        if current is None:
+            summary = f"Add pharmacogenomic result {label}{tested}"
+            lines.append(Line("gene", LineAction.ADD, summary, {"gene": gene, "allele": allele, **fields}))
+        elif (current.phenotype, current.result) == (item.phenotype, item.result):
+            lines.append(Line("gene", LineAction.SAME, f"{current}: as recorded", target_id=str(current.pk)))
+        else:
+            before = current.phenotype or current.result
+            after = item.phenotype or item.result
+            lines.append(Line(
+                "gene", LineAction.CHANGE, f"Change {gene}{allele}: {before} → {after}{tested}", fields,
+                [["phenotype" if item.phenotype else "result", before, after]], str(current.pk),
+            ))  # fmt: skip
+    return lines
+
+
 def _fill_lines(source: str, data: fhir.PatientData, patient: Patient | None) -> list[Line]:
     existing = list(patient.fills.all()) if patient else []
     recorded = {(f.drug_name.lower(), f.fill_date, f.quantity) for f in existing} | {
@@ -810,6 +856,14 @@ def _apply(job: FhirImport, patient: Patient, line: FhirImportLine, by: Actor) -
                       **{k: item[k] for k in ("source_system", "source_record", "source_updated")}}  # fmt: skip
             _dates(values, "measured_on", "source_updated")
             services.measurement_record(patient=patient, data=values, by=by)
+        return
+    if line.category == "gene":
+        _dates(data, "tested_on", "source_updated")
+        if line.action == LineAction.ADD:
+            services.gene_result_add(patient=patient, data=data, by=by)
+            return
+        result = patient.gene_results.get(pk=line.target_id)
+        services.gene_result_update(result=result, data=data, version=result.version, by=by)
         return
     if line.category == "fill":
         wanted = ingredients_of(data["drug_name"])

@@ -12,7 +12,9 @@ What comes out is grouped per patient (`PatientData`), each item with where it c
 resource's Type/id and its lastUpdated), so that the import (patients/interop/fhir_import.py) can
 recognise on a second import what it wrote on the first. Codes are kept: RxNorm and NDC for drugs,
 ICD-10-CM and SNOMED CT for conditions, LOINC for observations, whose UCUM units are converted to
-MTM's. What MTM does not keep is skipped and counted by resource type.
+MTM's. Pharmacogenomic Observations (HL7 Genomics Reporting IG, and FHIR R4's own phenotype
+example) become gene results: a phenotype in CPIC's words, or an HLA allele found or not. What MTM
+does not keep is skipped and counted by resource type.
 """
 
 import datetime
@@ -25,6 +27,9 @@ from decimal import Decimal, InvalidOperation
 
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError as ModelError
+
+from interactions.engine.request import GENES
+from patients.models import HLA_GENES, PHENOTYPES_OF_GENE, normalise_hla_allele
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 NDC = "http://hl7.org/fhir/sid/ndc"
@@ -114,6 +119,17 @@ class Observation:
 
 
 @dataclass
+class GeneResult:
+    origin: Origin
+    gene: str  # HGNC symbol, one of the screening's GENES
+    phenotype: str  # CPIC's words, lower case ("poor metabolizer"); "" for HLA
+    allele: str  # HLA: "*57:01"
+    result: str  # HLA: "positive" or "negative"
+    tested_on: datetime.date | None
+    lab: str
+
+
+@dataclass
 class PatientData:
     key: str  # Type/id in the files read
     origin: Origin | None = None  # None when the files hold no Patient resource for these items
@@ -136,6 +152,7 @@ class PatientData:
     allergies: list[Allergy] = field(default_factory=list)
     conditions: list[Condition] = field(default_factory=list)
     observations: list[Observation] = field(default_factory=list)
+    gene_results: list[GeneResult] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -154,7 +171,12 @@ class FhirData:
     @property
     def items(self) -> int:
         return sum(
-            len(p.medications) + len(p.fills) + len(p.allergies) + len(p.conditions) + len(p.observations)
+            len(p.medications)
+            + len(p.fills)
+            + len(p.allergies)
+            + len(p.conditions)
+            + len(p.observations)
+            + len(p.gene_results)
             for p in self.patients.values()
         )
 
@@ -590,6 +612,9 @@ class _Reader:
         loinc = next(
             (c.code for c in (model.code.coding or []) if c.system == LOINC and c.code in OBSERVED), None
         )
+        if loinc is None and _is_genomic(model):
+            self._gene_result(resource)
+            return
         if loinc is None:
             self.out.skipped[("Observation", "a measurement MTM does not keep")] += 1
             return
@@ -618,6 +643,191 @@ class _Reader:
             value, diastolic = _converted(model.valueQuantity, kind), None
         patient.observations.append(Observation(self.origin(resource), kind, value, diastolic, day, loinc))
 
+    # Pharmacogenomic results
+
+    def _gene_result(self, resource: _Resource) -> None:
+        """A phenotype ("CYP2C19 poor metabolizer") or HLA alleles found or not ("HLA-B*57:01 positive")."""
+        model = resource.model
+        patient = self.patient_of(resource, model.subject)
+        written = HLA_ALLELE_TEXT.findall(_texts(model))  # [("B", "57:01"), ...]
+        alleles = list(dict.fromkeys(normalise_hla_allele(fields) for _, fields in written))
+        hla_genes = {f"HLA-{letter.upper()}" for letter, _ in written}
+        gene = self._gene_of(resource)
+        if len(hla_genes) > 1 or (hla_genes and gene and gene not in hla_genes):
+            raise Refused(f"its gene ({gene or ', '.join(sorted(hla_genes))}) and its alleles do not agree")
+        gene = next(iter(hla_genes), gene)
+        if gene is None:
+            raise Skipped("a genomic result that names no gene (component 48018-6 “gene studied”)")
+        if gene not in GENES:
+            raise Skipped(f"a result for {gene}, a gene the screening does not use")
+        period = model.effectivePeriod
+        tested = self.date(
+            model.effectiveDateTime or (period.start if period else None) or model.issued, "date"
+        )
+        found = []
+        if gene in HLA_GENES:
+            if not alleles:
+                raise Skipped(f"an {gene} result that names no allele (such as {gene}*57:01)")
+            result = _hla_result(model)
+            if (
+                result is None
+                and _code_of(model.code, LOINC) not in FOUND_CODES
+                and not _value_is_allele(model)
+            ):
+                raise Skipped(f"an {gene} result that says neither positive nor negative")
+            if result == "negative" and len(alleles) > 1:
+                raise Refused(f"it says negative for several {gene} alleles at once ({', '.join(alleles)})")
+            # A genotype (or haplotype) lists the alleles found: each is carried.
+            found = [(allele, "", result or "positive") for allele in alleles]
+        else:
+            words = "" if _code_of(model.code, LOINC) in FOUND_CODES else _phenotype_words(model, gene)
+            if not words:
+                raise Skipped(
+                    "a genotype, haplotype or variant without the phenotype: MTM records the phenotype "
+                    "a laboratory reports (poor metabolizer...)"
+                )
+            if words not in PHENOTYPES_OF_GENE.get(gene, ()):
+                raise Skipped(f"{gene} phenotype “{words}” is not one of CPIC's terms for {gene}")
+            found = [("", words, "")]
+        lab = self._lab(model)
+        for allele, phenotype, result in found:
+            patient.gene_results.append(
+                GeneResult(self.origin(resource), gene, phenotype, allele, result, tested, lab)
+            )
+
+    def _gene_of(self, resource: _Resource, *, depth: int = 0) -> str | None:
+        """The gene studied: a component 48018-6, the R4 observation-geneticsGene extension, a
+        gene-specific LOINC code or a gene named in the code's words; else the gene of the genotype
+        the result is derived from."""
+        model = resource.model
+        for component in model.component or []:
+            if _code_of(component.code, LOINC) == GENE_STUDIED and component.valueCodeableConcept is not None:
+                return _gene_symbol(component.valueCodeableConcept)
+        for extension in model.extension or []:
+            if extension.url == GENE_EXTENSION and extension.valueCodeableConcept is not None:
+                return _gene_symbol(extension.valueCodeableConcept)
+        code = _code_of(model.code, LOINC)
+        if code == GENE_STUDIED and model.valueCodeableConcept is not None:
+            gene = _gene_symbol(model.valueCodeableConcept)
+            if gene and not HLA_ALLELE_TEXT.search(gene):
+                return gene
+        if code in GENE_OF_CODE:
+            return GENE_OF_CODE[code]
+        words = " ".join([model.code.text or "", *(c.display or "" for c in model.code.coding or [])]).upper()
+        named = [gene for gene in GENES if re.search(rf"(?<![\w-]){re.escape(gene)}(?![\w-])", words)]
+        if len(named) == 1:
+            return named[0]
+        if depth == 0:
+            for reference in model.derivedFrom or []:
+                found = self.resolve(reference)
+                if found is not None and found.data["resourceType"] == "Observation":
+                    gene = self._gene_of(found, depth=1)
+                    if gene:
+                        return gene
+        return None
+
+    def _lab(self, model) -> str:
+        for reference in model.performer or []:
+            found = self.resolve(reference)
+            if found is not None and found.data["resourceType"] == "Organization" and found.model.name:
+                return found.model.name[:200]
+            if reference.display:
+                return reference.display[:200]
+        return ""
+
+
+def _is_genomic(model) -> bool:
+    profiles = (model.meta.profile or []) if model.meta is not None else []
+    codes = {c.code for c in model.code.coding or [] if c.system == LOINC}
+    components = {_code_of(c.code, LOINC) for c in model.component or []}
+    return (
+        any(str(p).startswith(GENOMICS_PROFILE) for p in profiles)
+        or bool(codes & GENOMIC_CODES)
+        or any(c.code == "therapeutic-implication" for c in model.code.coding or [])
+        or bool(components & {GENE_STUDIED, DRUG_METABOLISM})
+        or any(e.url == GENE_EXTENSION for e in model.extension or [])
+        or bool(HLA_ALLELE_TEXT.search(" ".join(_words(model.code))))  # "HLA-B*57:01 [Presence] ..."
+    )
+
+
+def _code_of(concept, system: str) -> str | None:
+    if concept is None:
+        return None
+    return next((c.code for c in concept.coding or [] if c.system == system and c.code), None)
+
+
+def _words(concept) -> list[str]:
+    if concept is None:
+        return []
+    return [text for text in [concept.text, *(c.display for c in concept.coding or [])] if text]
+
+
+def _texts(model) -> str:
+    """Every word of the result where an HLA allele may be written: its code, value and components."""
+    parts = [*_words(model.code), *_words(model.valueCodeableConcept), model.valueString or ""]
+    for component in model.component or []:
+        parts += [
+            *_words(component.code),
+            *_words(component.valueCodeableConcept),
+            component.valueString or "",
+        ]
+    return " ".join(parts)
+
+
+def _gene_symbol(concept) -> str | None:
+    """The HGNC symbol ("CYP2C19") of a gene given as a coding's display or a text; a bare HGNC id
+    ("HGNC:2621") is not translated (a wrong gene would be worse than none)."""
+    texts = [t.strip().upper() for t in _words(concept) + [c.code for c in concept.coding or [] if c.code]]
+    texts = [t for t in texts if t and not re.fullmatch(r"(HGNC:)?\d+", t)]
+    for text in texts:
+        named = [gene for gene in GENES if re.search(rf"(?<![\w-]){re.escape(gene)}(?![\w-])", text)]
+        if len(named) == 1:
+            return named[0]
+    return texts[0] if texts else None
+
+
+def _phenotype_words(model, gene: str) -> str:
+    """The phenotype in CPIC's words: "Poor Metabolizer", "CYP2C19 poor metaboliser" and the
+    pre-2017 "extensive metabolizer" are "poor metabolizer" and "normal metabolizer"."""
+    concept = next(
+        (c.valueCodeableConcept for c in model.component or [] if _code_of(c.code, LOINC) == DRUG_METABOLISM),
+        None,
+    )
+    if concept is None and _code_of(model.code, LOINC) != GENE_STUDIED:  # whose value is the gene
+        concept = model.valueCodeableConcept
+    texts = _words(concept) + ([model.valueString] if model.valueString and concept is None else [])
+    written = []
+    for text in texts:
+        words = " ".join(text.lower().replace("metaboliser", "metabolizer").split())
+        words = re.sub(rf"^{re.escape(gene.lower())}\s+", "", words)
+        written.append(OLD_PHENOTYPE_WORDS.get(words, words))
+    answer = PHENOTYPE_ANSWERS.get(_code_of(concept, LOINC) or "")
+    candidates = written + ([answer] if answer else [])
+    known = PHENOTYPES_OF_GENE.get(gene, set())
+    return next((words for words in candidates if words in known), candidates[0] if candidates else "")
+
+
+def _value_is_allele(model) -> bool:
+    return bool(HLA_ALLELE_TEXT.search(" ".join(_words(model.valueCodeableConcept))))
+
+
+def _hla_result(model) -> str | None:
+    """positive or negative, from the interpretation or the value (POS/NEG, detected, present...)."""
+    concepts = [*(model.interpretation or []), model.valueCodeableConcept]
+    concepts += [
+        c.valueCodeableConcept for c in model.component or [] if _code_of(c.code, LOINC) != GENE_STUDIED
+    ]
+    texts = [text for concept in concepts for text in _words(concept)]
+    texts += [c.code for concept in concepts if concept is not None for c in concept.coding or [] if c.code]
+    texts += [model.valueString or ""]
+    for text in texts:
+        word = " ".join(text.lower().split())
+        if word in NEGATIVE_WORDS:
+            return "negative"
+        if word in POSITIVE_WORDS:
+            return "positive"
+    return None
+
 
 # --- Codes, units, dosage -------------------------------------------------------------------------------
 
@@ -632,8 +842,30 @@ OBSERVED = {
     "2823-3": "potassium", "6298-4": "potassium",
     "6301-6": "inr", "34714-6": "inr",
     "4548-4": "a1c", "17856-6": "a1c",
+    "8636-3": "qtc",
     "85354-9": "blood_pressure", "55284-4": "blood_pressure",
 }  # fmt: skip
+
+# Pharmacogenomics (HL7 Genomics Reporting IG; LOINC).
+GENOMICS_PROFILE = "http://hl7.org/fhir/uv/genomics-reporting/StructureDefinition/"
+GENE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/observation-geneticsGene"  # FHIR R4's own
+GENE_STUDIED = "48018-6"  # Gene studied [ID]
+DRUG_METABOLISM = "53040-2"  # Genetic variation's effect on drug metabolism
+GENOTYPE = "84413-4"  # Genotype display name
+# What was found (a genotype, a haplotype, a variant): an HLA allele in one is carried; another gene's
+# needs its phenotype, which MTM records, not the alleles it comes from.
+FOUND_CODES = {GENOTYPE, "84414-2", "69548-6"}
+# "<gene> gene product metabolic activity interpretation in Blood or Tissue Qualitative by CPIC"
+GENE_OF_CODE = {"79714-2": "CYP2C19", "79715-9": "CYP2D6", "79716-7": "CYP2C9"}
+GENOMIC_CODES = {GENE_STUDIED, DRUG_METABOLISM, *FOUND_CODES, *GENE_OF_CODE}
+PHENOTYPE_ANSWERS = {  # LOINC answers (LL3856-3), read only when the value has no words
+    "LA10315-2": "ultrarapid metabolizer", "LA25390-8": "rapid metabolizer", "LA25391-6": "normal metabolizer",
+    "LA10317-8": "intermediate metabolizer", "LA9657-3": "poor metabolizer",
+}  # fmt: skip
+OLD_PHENOTYPE_WORDS = {"extensive metabolizer": "normal metabolizer"}  # CPIC's terms before 2017
+HLA_ALLELE_TEXT = re.compile(r"HLA-([AB])\s*\*\s*(\d{2}:\d{2}(?::\d{2,3})*)(?![\d:A-Z])", re.IGNORECASE)
+POSITIVE_WORDS = {"positive", "pos", "detected", "det", "present", "carrier", "high risk"}
+NEGATIVE_WORDS = {"negative", "neg", "not detected", "nd", "absent", "non-carrier", "low risk"}
 
 # UCUM unit -> factor to MTM's unit, per kind (creatinine in µmol/L: 1 mg/dL = 88.42 µmol/L).
 UNITS = {
@@ -645,6 +877,7 @@ UNITS = {
     "inr": {"{INR}": Decimal(1), "{ratio}": Decimal(1), "1": Decimal(1), "{Ratio}": Decimal(1)},
     "a1c": {"%": Decimal(1)},
     "blood_pressure": {"mm[Hg]": Decimal(1), "mmHg": Decimal(1)},
+    "qtc": {"ms": Decimal(1), "s": Decimal(1000)},
 }
 
 

@@ -55,6 +55,7 @@ OBSERVATIONS = {
     MeasurementKind.EGFR: ("98979-8", "Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum, Plasma or Blood by Creatinine-based formula (CKD-EPI 2021)", "mL/min/{1.73_m2}", "laboratory", "us-core-observation-lab"),
     MeasurementKind.POTASSIUM: ("2823-3", "Potassium [Moles/volume] in Serum or Plasma", "mmol/L", "laboratory", "us-core-observation-lab"),
     MeasurementKind.INR: ("6301-6", "INR in Platelet poor plasma by Coagulation assay", "{INR}", "laboratory", "us-core-observation-lab"),
+    MeasurementKind.QTC: ("8636-3", "Q-T interval corrected", "ms", "procedure", "us-core-observation-clinical-result"),
 }  # fmt: skip
 
 

@@ -207,7 +207,7 @@ def test_deciding_findings_keeps_the_page_still_and_moves_focus_to_the_next_one(
     expect(page.locator("#announcer")).to_contain_text("Dismissed: ")
     expect(second.locator("summary")).to_be_focused()
     assert abs(second.locator("summary").bounding_box()["y"] - on_screen) < 5  # what was in view stays put
-    expect(page.locator("#workspace-nav")).to_contain_text("Findings (15 to decide)")
+    expect(page.locator("#workspace-nav")).to_contain_text("Findings (20 to decide)")
 
     # Confirming adds the problem below without moving anything; focus goes on to the next finding.
     second.get_by_role("button", name="Confirm as a problem").click()
@@ -231,11 +231,11 @@ def test_completing_with_major_findings_undecided_needs_an_acknowledgement(jense
     page.goto(f"{live_server.url}/reviews/{jensen_review.pk}/")
     page.get_by_label("Minutes spent").fill("30")
     page.get_by_role("button", name="Complete and lock the review").click()
-    expect(page.get_by_text("3 major or contraindicated findings are still undecided:")).to_be_visible()
+    expect(page.get_by_text("4 major or contraindicated findings are still undecided:")).to_be_visible()
     jensen_review.refresh_from_db()
     assert jensen_review.status == "in_progress"
     page.get_by_label("Complete leaving the major or contraindicated findings above undecided").check()
     page.get_by_role("button", name="Complete and lock the review").click()
     expect(page.get_by_text("Left undecided when the review was completed")).to_be_visible()
     jensen_review.refresh_from_db()
-    assert jensen_review.status == "completed" and len(jensen_review.undecided_findings) == 3
+    assert jensen_review.status == "completed" and len(jensen_review.undecided_findings) == 4

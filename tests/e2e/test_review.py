@@ -44,6 +44,15 @@ def test_pharmacist_runs_a_cmr_from_findings_to_completion(demo, live_server, pa
     ckd = findings.filter(has_text="NSAID in chronic kidney disease")
     ckd.get_by_role("button", name="Confirm as a problem").click()
     expect(ckd.get_by_text("Confirmed as a problem")).to_be_visible()
+    # Her kidney function by ideal body weight (her height is recorded) is about 25 mL/min: metformin is
+    # contraindicated and the NSAID is to be avoided.
+    nsaid_kidney = findings.filter(has_text="NSAID and reduced kidney function")
+    nsaid_kidney.get_by_placeholder("Another reason…").fill("Covered by the triple whammy recommendation")
+    nsaid_kidney.get_by_role("button", name="Dismiss").click()
+    expect(nsaid_kidney.get_by_text("Dismissed: Covered by the triple whammy")).to_be_visible()
+    metformin = findings.filter(has_text="Metformin and reduced kidney function")
+    metformin.get_by_role("button", name="Confirm as a problem").click()
+    expect(metformin.get_by_text("Confirmed as a problem")).to_be_visible()
     vitamin_d = findings.filter(has_text="Cholecalciferol from more than one product")
     vitamin_d.locator("summary").click()
     vitamin_d.get_by_placeholder("Another reason…").fill("Total 2,800 units a day; fine")
@@ -85,6 +94,14 @@ def test_pharmacist_runs_a_cmr_from_findings_to_completion(demo, live_server, pa
     ckd.get_by_role("button", name="Save the problem").click()
     expect(page.locator("article.problem", has_text="Covered by the triple whammy")).to_be_visible()
 
+    kidney = page.locator("article.problem", has_text="Metformin and reduced kidney function")
+    kidney.get_by_text("Edit the problem").click()
+    kidney.get_by_label("Why no recommendation").fill("Stopping metformin is with the nephrologist this week")
+    kidney.get_by_role("button", name="Save the problem").click()
+    expect(
+        page.locator("article.problem", has_text="Stopping metformin is with the nephrologist")
+    ).to_be_visible()
+
     page.get_by_label("Minutes spent").fill("35")
     page.get_by_role("button", name="Complete and lock the review").click()
     expect(page.get_by_text("Corrections and later notes are added as addenda")).to_be_visible()
@@ -102,8 +119,11 @@ def test_pharmacist_runs_a_cmr_from_findings_to_completion(demo, live_server, pa
     review = Review.objects.filter(patient__last_name="Okafor").latest("created_at")
     assert review.status == "completed" and review.minutes_spent == 35
     assert MedicationAssessment.objects.get(review=review, medication__name="Advil").safe == "no"
-    assert Problem.objects.filter(review=review).count() == 3
-    assert FindingDismissal.objects.get(review=review).reason == "Total 2,800 units a day; fine"
+    assert Problem.objects.filter(review=review).count() == 4
+    assert set(FindingDismissal.objects.filter(review=review).values_list("reason", flat=True)) == {
+        "Total 2,800 units a day; fine",
+        "Covered by the triple whammy recommendation",
+    }
     assert set(Recommendation.objects.filter(problem__review=review).values_list("audience", flat=True)) == {
         "patient",
         "prescriber",

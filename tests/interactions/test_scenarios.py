@@ -7,6 +7,7 @@ Scenario files: tests/interactions/scenarios/*.yaml, a list of
       reference: Zocor label section 4; FDA DDI table (clarithromycin is a strong CYP3A4 inhibitor)
       patient: {age: 70, sex: female, weight_kg: 60, serum_creatinine_mg_dl: 1.0, allergies: [], conditions: []}
       medications: [Zocor 40 mg, Biaxin 500 mg]
+      doses: ["1 tablet at bedtime", ""]   # optional, parallel to medications: each one's dose text
       expect:                       # each must be among the findings
         - {kind: interaction, drugs: [clarithromycin, simvastatin], severity: contraindicated}
       absent:                       # none of these may be (any severity)
@@ -41,10 +42,11 @@ def _matches(finding: dict, wanted: dict) -> bool:
 @pytest.mark.parametrize("scenario", list(_scenarios()))
 def test_scenario(scenario):
     assert scenario.get("reference"), "every scenario cites why it expects what it expects"
-    request = {
-        "patient": scenario.get("patient") or {},
-        "medications": [{"name": m} for m in scenario["medications"]],
-    }
+    medications = [{"name": m} for m in scenario["medications"]]
+    for medication, dose in zip(medications, scenario.get("doses") or [], strict=False):
+        if dose:
+            medication["dose"] = dose
+    request = {"patient": scenario.get("patient") or {}, "medications": medications}
     response = screen(request)
     findings = response["findings"]
     summary = [(f["kind"], f["drugs"], f["severity"]) for f in findings]

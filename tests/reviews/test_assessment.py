@@ -54,7 +54,8 @@ def test_a_kidney_finding_is_assessed_with_the_clearance_its_method_and_the_dose
     assert details.startswith(finding["effect"])
     # (140 - 80) x 60 / (72 x 1.4) x 0.85 = 30.4
     assert "For Edna: 80-year-old woman; creatinine clearance 30 mL/min (Cockcroft-Gault with actual body weight " \
-           "60 kg, serum creatinine 1.4 mg/dL on 10/02/2026); below the 60 mL/min threshold for ibuprofen." in details  # fmt: skip
+           "60 kg (height not recorded), serum creatinine 1.4 mg/dL on 10/02/2026); below the 60 mL/min threshold " \
+           "for ibuprofen." in details  # fmt: skip
     assert "Takes Advil 200 mg, 2 tablets three times a day." in details
     assert finding["why"] not in details
 

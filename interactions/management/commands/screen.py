@@ -5,12 +5,15 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from interactions.engine import ScreeningInputError
+from interactions.engine import KnowledgeBaseError, ScreeningInputError
 from interactions.selectors import screening_run
 
 
 class Command(BaseCommand):
     help = "Screen a medication list: reads the request JSON on standard input, prints the response JSON."
+    # The system checks import every URL and view (over a second); screening loads and validates the
+    # knowledge base itself, and stops with its problems listed if it is broken.
+    requires_system_checks = []
 
     def add_arguments(self, parser):
         parser.add_argument(
@@ -31,4 +34,6 @@ class Command(BaseCommand):
             raise CommandError(
                 "\n".join(f"{field}: {message}" for field, message in error.errors.items())
             ) from None
+        except KnowledgeBaseError as error:
+            raise CommandError(str(error)) from None
         self.stdout.write(json.dumps(response, indent=2, ensure_ascii=False))
