@@ -709,6 +709,13 @@ class Factor(models.TextChoices):
 
 
 REPRODUCTIVE_FACTORS = (Factor.PREGNANT, Factor.BREASTFEEDING)
+# A factor in a word or two, where the full label would crowd the page (the review workspace's facts).
+FACTOR_SHORT_LABELS = {
+    Factor.PREGNANT: "Pregnant", Factor.BREASTFEEDING: "Breastfeeding", Factor.GRAPEFRUIT: "Grapefruit",
+    Factor.ALCOHOL: "Alcohol", Factor.SMOKING: "Smoking", Factor.VITAMIN_K: "Vitamin K-rich diet",
+    Factor.TYRAMINE: "Tyramine-rich foods", Factor.DAIRY: "Dairy", Factor.CAFFEINE: "Caffeine",
+    Factor.HIGH_POTASSIUM: "High-potassium diet", Factor.LICORICE: "Licorice",
+}  # fmt: skip
 
 
 class FactorStatus(models.TextChoices):
@@ -749,6 +756,14 @@ class PatientFactor(VersionedRecord, SourcedRecord):
     @property
     def is_ended(self) -> bool:
         return self.status == FactorStatus.ENDED
+
+    @property
+    def short_label(self) -> str:
+        return FACTOR_SHORT_LABELS.get(self.factor, self.get_factor_display())
+
+    @property
+    def is_reproductive(self) -> bool:
+        return self.factor in REPRODUCTIVE_FACTORS
 
     def clean(self) -> None:
         errors = {}
@@ -926,7 +941,8 @@ class FhirImportLine(models.Model):
     job = models.ForeignKey(FhirImport, on_delete=models.CASCADE, related_name="lines")
     import_patient = models.ForeignKey(FhirImportPatient, on_delete=models.CASCADE, related_name="lines")
     number = models.PositiveIntegerField()
-    category = models.CharField(max_length=20)  # details, medication, allergy, condition, measurement, fill
+    # details, medication, allergy, condition, measurement, gene, factor, fill
+    category = models.CharField(max_length=20)
     action = models.CharField(max_length=10, choices=LineAction.choices)
     summary = models.CharField(max_length=500)
     changes = models.JSONField(default=list)  # [[field label, before, after], ...]

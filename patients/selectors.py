@@ -365,11 +365,14 @@ class ClinicalContext:
     allergies: list[Allergy]
     conditions: list[Condition]
     labs: list[Measurement]  # latest of each kind other than weight and height
+    gene_results: list[GeneResult]  # active: "CYP2C19 poor metabolizer", "HLA-B*57:01 positive"
+    factors: list[PatientFactor]  # active: pregnancy and breastfeeding first, then habits
 
 
 def clinical_context(record: PatientRecord, screening: Screening, *, today: datetime.date) -> ClinicalContext:
     """Age, sex, weight, kidney function (CrCl; eGFR and CKD stage when known), allergies with their
-    reactions, conditions and the latest results: from what the page has loaded, no query."""
+    reactions, conditions, the latest results, pharmacogenomic results and pregnancy, diet and habits:
+    from what the page has loaded, no query."""
     patient = record.patient
     age = patient.age_on(today)
     context = screening.context
@@ -396,4 +399,10 @@ def clinical_context(record: PatientRecord, screening: Screening, *, today: date
         labs=[
             m for kind, m in latest.items() if kind not in (MeasurementKind.WEIGHT, MeasurementKind.HEIGHT)
         ],
+        gene_results=record.active_gene_results,
+        # As the screening weighs them: pregnancy and breastfeeding never for a male patient.
+        factors=sorted(
+            (f for f in record.active_factors if not (f.is_reproductive and patient.sex == Sex.MALE)),
+            key=lambda f: (not f.is_reproductive, f.short_label),
+        ),
     )

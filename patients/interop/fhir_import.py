@@ -6,7 +6,8 @@
    patient) and writes, per patient, the lines it proposes: medications to add, to change (name,
    sig, prescriber), no longer on the source's list; allergies and conditions new, changed or ended;
    measurements and fills not yet recorded; pharmacogenomic results new or changed (a phenotype in
-   CPIC's words, an HLA allele positive or negative). Nothing in a record changes at this step.
+   CPIC's words, an HLA allele positive or negative); pregnancy, breastfeeding and habits the source
+   says apply, or no longer apply. Nothing in a record changes at this step.
 2. The pharmacist accepts all lines or some (`import_lines_apply`), or declines them. Each
    patient's accepted lines are written in one transaction through the record's services (so they
    are validated and audited as typed ones are), with where they came from: the source named at
@@ -36,8 +37,11 @@ from patients.interop import fhir_read as fhir
 from patients.interop.fills import ingredients_of
 from patients.models import (
     MEASUREMENT_RANGES,
+    REPRODUCTIVE_FACTORS,
     AllergyStatus,
     ConditionStatus,
+    Factor,
+    FactorStatus,
     FhirImport,
     FhirImportFile,
     FhirImportLine,
@@ -54,6 +58,7 @@ from patients.models import (
     PatientIdentifier,
     PatientMatch,
     Prescriber,
+    Sex,
 )
 from patients.signals import clinical_data_imported
 from patients.validators import icd10cm_description, normalise_icd10cm, npi_check_digit_ok
@@ -304,6 +309,7 @@ def _lines(
     lines += _condition_lines(source, data, patient, problems, job.organisation.today())
     lines += _measurement_lines(source, data, patient, problems)
     lines += _gene_lines(source, data, patient, problems)
+    lines += _factor_lines(source, data, patient, problems)
     lines += _fill_lines(source, data, patient)
     return lines
 
@@ -656,6 +662,62 @@ def _gene_lines(
     return lines
 
 
+def _factor_lines(
+    source: str, data: fhir.PatientData, patient: Patient | None, problems: list[dict]
+) -> list[Line]:
+    """Pregnancy, breastfeeding and habits: per factor, what the files say last (on the same day,
+    that it applies). One that applies and is not recorded is added, noted on the date the source
+    saw it; one the source says no longer applies (an ex-smoker, not pregnant, a period that ended)
+    ends the same factor here if it was noted before. "Never smoked" proposes nothing."""
+    existing = list(patient.factors.all()) if patient else []
+    male = (patient.sex if patient else data.sex) == Sex.MALE
+    latest: dict[str, fhir.PatientFactor] = {}
+    for item in data.factors:
+        if male and item.factor in REPRODUCTIVE_FACTORS:
+            reason = f"{Factor(item.factor).label} for a patient recorded as male: not imported"
+            problems.append({"where": item.origin.resource, "reason": reason})
+            continue
+        current = latest.get(item.factor)
+        if current is None or (item.on, item.applies) > (current.on, current.applies):
+            latest[item.factor] = item
+    lines = []
+    for factor, item in latest.items():
+        label = Factor(factor).label
+        active = next((f for f in existing if f.factor == factor and f.status == FactorStatus.ACTIVE), None)
+        if not item.applies:
+            if active is not None and active.noted_on <= item.on:
+                lines.append(Line(
+                    "factor", LineAction.STOP, f"{label}: no longer applies at the source (since {_shown(item.on)})",
+                    {"ended_on": _date(item.on)}, target_id=str(active.pk),
+                ))  # fmt: skip
+            continue
+        if active is not None:
+            if item.detail and item.detail != active.detail and active.source_system == source:
+                lines.append(Line(
+                    "factor", LineAction.CHANGE, f"Change {label}: {active.detail or '—'} → {item.detail}",
+                    {"detail": item.detail, **_origin(source, item.origin)},
+                    [["detail", active.detail or "—", item.detail]], str(active.pk),
+                ))  # fmt: skip
+            else:
+                lines.append(
+                    Line("factor", LineAction.SAME, f"{label}: as recorded", target_id=str(active.pk))
+                )
+            continue
+        ended = next(
+            (f for f in existing if f.factor == factor and f.ended_on and f.ended_on >= item.on), None
+        )
+        if ended is not None:  # ended here after the source saw it: the record here is the newer
+            summary = f"{label}: ended here on {_shown(ended.ended_on)}, after the source's {_shown(item.on)}"
+            lines.append(Line("factor", LineAction.SAME, summary, target_id=str(ended.pk)))
+            continue
+        detail = f": {item.detail}" if item.detail else ""
+        lines.append(Line(
+            "factor", LineAction.ADD, f"Add to pregnancy, diet and habits: {label}{detail} (noted {_shown(item.on)})",
+            {"factor": factor, "detail": item.detail, "noted_on": _date(item.on), **_origin(source, item.origin)},
+        ))  # fmt: skip
+    return lines
+
+
 def _fill_lines(source: str, data: fhir.PatientData, patient: Patient | None) -> list[Line]:
     existing = list(patient.fills.all()) if patient else []
     recorded = {(f.drug_name.lower(), f.fill_date, f.quantity) for f in existing} | {
@@ -864,6 +926,17 @@ def _apply(job: FhirImport, patient: Patient, line: FhirImportLine, by: Actor) -
             return
         result = patient.gene_results.get(pk=line.target_id)
         services.gene_result_update(result=result, data=data, version=result.version, by=by)
+        return
+    if line.category == "factor":
+        _dates(data, "noted_on", "ended_on", "source_updated")
+        if line.action == LineAction.ADD:
+            services.factor_add(patient=patient, data=data, by=by)
+            return
+        factor = patient.factors.get(pk=line.target_id)
+        if line.action == LineAction.STOP:
+            services.factor_end(factor=factor, on=data["ended_on"], version=factor.version, by=by)
+        else:
+            services.factor_update(factor=factor, data=data, version=factor.version, by=by)
         return
     if line.category == "fill":
         wanted = ingredients_of(data["drug_name"])

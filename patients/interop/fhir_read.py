@@ -13,8 +13,10 @@ resource's Type/id and its lastUpdated), so that the import (patients/interop/fh
 recognise on a second import what it wrote on the first. Codes are kept: RxNorm and NDC for drugs,
 ICD-10-CM and SNOMED CT for conditions, LOINC for observations, whose UCUM units are converted to
 MTM's. Pharmacogenomic Observations (HL7 Genomics Reporting IG, and FHIR R4's own phenotype
-example) become gene results: a phenotype in CPIC's words, or an HLA allele found or not. What MTM
-does not keep is skipped and counted by resource type.
+example) become gene results: a phenotype in CPIC's words, or an HLA allele found or not. Pregnancy
+status, breastfeeding status, smoking status (US Core), alcohol use and MTM's own diet Observations
+become personal factors: the factor applies, or no longer does, on a date. What MTM does not keep is
+skipped and counted by resource type.
 """
 
 import datetime
@@ -29,7 +31,8 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError as ModelError
 
 from interactions.engine.request import GENES
-from patients.models import HLA_GENES, PHENOTYPES_OF_GENE, normalise_hla_allele
+from patients.models import HLA_GENES, PHENOTYPES_OF_GENE, REPRODUCTIVE_FACTORS, normalise_hla_allele
+from patients.models import Factor as FactorKind
 
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 NDC = "http://hl7.org/fhir/sid/ndc"
@@ -130,6 +133,18 @@ class GeneResult:
 
 
 @dataclass
+class PatientFactor:
+    """Pregnancy, breastfeeding or a habit as the source says it on a date: it applies (a current
+    smoker, pregnant) or it does not (an ex-smoker, not pregnant, a habit whose period ended)."""
+
+    origin: Origin
+    factor: str  # a patients.models.Factor value
+    applies: bool
+    on: datetime.date
+    detail: str = ""  # the Observation's note ("a beer or two most evenings")
+
+
+@dataclass
 class PatientData:
     key: str  # Type/id in the files read
     origin: Origin | None = None  # None when the files hold no Patient resource for these items
@@ -153,6 +168,7 @@ class PatientData:
     conditions: list[Condition] = field(default_factory=list)
     observations: list[Observation] = field(default_factory=list)
     gene_results: list[GeneResult] = field(default_factory=list)
+    factors: list[PatientFactor] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -177,6 +193,7 @@ class FhirData:
             + len(p.conditions)
             + len(p.observations)
             + len(p.gene_results)
+            + len(p.factors)
             for p in self.patients.values()
         )
 
@@ -612,6 +629,10 @@ class _Reader:
         loinc = next(
             (c.code for c in (model.code.coding or []) if c.system == LOINC and c.code in OBSERVED), None
         )
+        factor = _factor_of(model) if loinc is None else None
+        if factor is not None:
+            self._factor(resource, factor)
+            return
         if loinc is None and _is_genomic(model):
             self._gene_result(resource)
             return
@@ -642,6 +663,43 @@ class _Reader:
                 raise Skipped("a value is absent (dataAbsentReason)")
             value, diastolic = _converted(model.valueQuantity, kind), None
         patient.observations.append(Observation(self.origin(resource), kind, value, diastolic, day, loinc))
+
+    # Pregnancy, breastfeeding and habits
+
+    def _factor(self, resource: _Resource, factor: str) -> None:
+        """What the Observation says of the factor, on the date it says it. A period that ended says
+        the factor no longer applies since its end."""
+        model = resource.model
+        patient = self.patient_of(resource, model.subject)
+        if factor in REPRODUCTIVE_FACTORS and patient.sex == "male":
+            raise Skipped(f"{FACTOR_STATUS[factor]} for a male patient")
+        if model.dataAbsentReason is not None:
+            raise Skipped("a value is absent (dataAbsentReason)")
+        applies, detail = _factor_answer(model, factor)
+        if applies is None:
+            said = " ".join(_words(model.valueCodeableConcept)[:1]) or _code(model.valueCodeableConcept)
+            raise Skipped(
+                f"{FACTOR_STATUS[factor]} that says neither yes nor no" + (f" ({said})" if said else "")
+            )
+        period = model.effectivePeriod
+        start = self.date(
+            model.effectiveDateTime or (period.start if period else None) or model.issued, "date"
+        )
+        end = self.date(period.end if period else None, "end date")
+        if start is None and end is None:
+            raise Refused("it has no date (effective)")
+        if applies and end is not None:  # it applied until the period's end
+            applies, start = False, None
+        on = start or end
+        if factor == FactorKind.PREGNANT and applies and on < self.today - PREGNANCY_CURRENT_FOR:
+            raise Skipped(
+                f"a pregnancy status of more than {PREGNANCY_CURRENT_FOR.days // 7} weeks ago: no longer current"
+            )
+        notes = "; ".join(note.text.strip() for note in model.note or [] if note.text and note.text.strip())
+        detail = (notes or detail)[:200]
+        patient.factors.append(
+            PatientFactor(self.origin(resource), factor, applies, on, detail if applies else "")
+        )
 
     # Pharmacogenomic results
 
@@ -748,6 +806,40 @@ def _is_genomic(model) -> bool:
         or any(e.url == GENE_EXTENSION for e in model.extension or [])
         or bool(HLA_ALLELE_TEXT.search(" ".join(_words(model.code))))  # "HLA-B*57:01 [Presence] ..."
     )
+
+
+def _factor_of(model) -> str | None:
+    """The factor an Observation is about: by its LOINC code, or (MTM's diet Observations, which
+    no standard code names) by the factor's words as the code's only content, in social history."""
+    for coding in model.code.coding or []:
+        if coding.system == LOINC and coding.code in FACTOR_OF_CODE:
+            return FACTOR_OF_CODE[coding.code]
+    if model.code.coding or not model.code.text:
+        return None
+    categories = {c.code for concept in model.category or [] for c in concept.coding or []}
+    if "social-history" not in categories:
+        return None
+    return DIET_WORDS.get(" ".join(model.code.text.lower().split()))
+
+
+def _factor_answer(model, factor: str) -> tuple[bool | None, str]:
+    """Whether the factor applies (None: the Observation does not say), and what the value adds."""
+    if factor in DIET_FACTORS:  # MTM's own: true, or false when no longer
+        return (model.valueBoolean is not False), model.valueString or ""
+    if _code_of(model.code, LOINC) == ALCOHOL_PER_DAY:
+        quantity = model.valueQuantity
+        if quantity is None or quantity.value is None:
+            return None, ""
+        drinks = _number(quantity.value)
+        return quantity.value > 0, f"{drinks} drink{'' if drinks == '1' else 's'} a day"
+    if model.valueBoolean is not None:
+        return model.valueBoolean, ""
+    answers = FACTOR_ANSWERS[factor]
+    concept = model.valueCodeableConcept
+    for coding in (concept.coding or []) if concept is not None else []:
+        if (coding.system, coding.code) in answers:
+            return answers[(coding.system, coding.code)], ""
+    return None, ""
 
 
 def _code_of(concept, system: str) -> str | None:
@@ -866,6 +958,66 @@ OLD_PHENOTYPE_WORDS = {"extensive metabolizer": "normal metabolizer"}  # CPIC's 
 HLA_ALLELE_TEXT = re.compile(r"HLA-([AB])\s*\*\s*(\d{2}:\d{2}(?::\d{2,3})*)(?![\d:A-Z])", re.IGNORECASE)
 POSITIVE_WORDS = {"positive", "pos", "detected", "det", "present", "carrier", "high risk"}
 NEGATIVE_WORDS = {"negative", "neg", "not detected", "nd", "absent", "non-carrier", "low risk"}
+
+# Pregnancy, breastfeeding and habits (patients.models.Factor) as social-history Observations.
+PREGNANCY_STATUS = "82810-3"  # Pregnancy status: US Core Pregnancy Status
+BREASTFEEDING_STATUS = "63895-7"  # Breastfeeding status
+SMOKING_STATUS = "72166-2"  # Tobacco smoking status: US Core Smoking Status
+TOBACCO_USE = "11367-0"  # History of tobacco use: US Core Smoking Status allows it too
+ALCOHOL_USE = "11331-6"  # History of alcohol use (as US Core's alcohol use example)
+ALCOHOL_PER_DAY = "74013-4"  # Alcoholic drinks per day (a number)
+FACTOR_OF_CODE = {
+    PREGNANCY_STATUS: FactorKind.PREGNANT, BREASTFEEDING_STATUS: FactorKind.BREASTFEEDING,
+    SMOKING_STATUS: FactorKind.SMOKING, TOBACCO_USE: FactorKind.SMOKING,
+    ALCOHOL_USE: FactorKind.ALCOHOL, ALCOHOL_PER_DAY: FactorKind.ALCOHOL,
+}  # fmt: skip
+FACTOR_STATUS = {
+    FactorKind.PREGNANT: "a pregnancy status", FactorKind.BREASTFEEDING: "a breastfeeding status",
+    FactorKind.SMOKING: "a smoking status", FactorKind.ALCOHOL: "an alcohol use status",
+}  # fmt: skip
+# What each answer says: the factor applies (True) or does not (False). Other answers (unknown,
+# possible pregnancy, unknown if ever smoked...) say neither and are skipped.
+FACTOR_ANSWERS = {
+    FactorKind.PREGNANT: {
+        (SNOMED, "77386006"): True, (LOINC, "LA15173-0"): True,  # Pregnant
+        (SNOMED, "60001007"): False, (LOINC, "LA26683-5"): False,  # Not pregnant
+    },
+    FactorKind.BREASTFEEDING: {
+        (LOINC, "LA29252-6"): True,  # Currently breastfeeding
+        (LOINC, "LA29253-4"): False,  # Not currently breastfeeding
+    },
+    FactorKind.SMOKING: {  # US Core's smoking status values (SNOMED CT)
+        (SNOMED, "449868002"): True,  # Smokes tobacco daily (current every day smoker)
+        (SNOMED, "428041000124106"): True,  # Occasional tobacco smoker (current some day smoker)
+        (SNOMED, "77176002"): True,  # Smoker (current status unknown)
+        (SNOMED, "428071000124103"): True,  # Heavy tobacco smoker
+        (SNOMED, "428061000124105"): True,  # Light tobacco smoker
+        (SNOMED, "8517006"): False,  # Ex-smoker (former smoker)
+        (SNOMED, "266919005"): False,  # Never smoked tobacco
+    },
+    FactorKind.ALCOHOL: {
+        (SNOMED, "219006"): True,  # Current drinker of alcohol
+        (SNOMED, "228276006"): True,  # Occasional drinker
+        (SNOMED, "228277002"): True,  # Light drinker
+        (SNOMED, "43783005"): True,  # Moderate drinker
+        (SNOMED, "228279004"): True,  # Heavy drinker
+        (SNOMED, "228281002"): True,  # Problem drinker
+        (SNOMED, "105542008"): False,  # Non-drinker of alcohol
+        (SNOMED, "82581004"): False,  # Former drinker
+    },
+}  # fmt: skip
+# No standard code says "eats grapefruit" or "a vitamin K-rich diet": MTM writes these as
+# Observations whose code is the factor's words alone (category social-history), and reads them back
+# by those words (the value as stored, or the label shown).
+DIET_FACTORS = (
+    FactorKind.GRAPEFRUIT, FactorKind.VITAMIN_K, FactorKind.TYRAMINE, FactorKind.DAIRY,
+    FactorKind.CAFFEINE, FactorKind.HIGH_POTASSIUM, FactorKind.LICORICE,
+)  # fmt: skip
+DIET_WORDS = {
+    words.lower(): factor.value for factor in DIET_FACTORS for words in (factor.value, factor.label)
+}
+# A pregnancy seen longer ago than the longest term is over, whatever the source last said.
+PREGNANCY_CURRENT_FOR = datetime.timedelta(weeks=42)
 
 # UCUM unit -> factor to MTM's unit, per kind (creatinine in µmol/L: 1 mg/dL = 88.42 µmol/L).
 UNITS = {

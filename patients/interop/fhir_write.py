@@ -4,10 +4,12 @@ Resources are built with the fhir.resources R4B models (validated as they are ma
 as MTM keeps it: Patient, the Practitioners the medications name, a MedicationRequest per
 medication-list entry (what the patient reports taking, OTC products and supplements, as
 `reportedBoolean` with intent "plan"; prescriptions with intent "order"), a MedicationDispense per
-fill, AllergyIntolerance, Condition (problem list) and Observation (vital signs and laboratory).
-Ids are MTM's; references inside the bundle are `urn:uuid:` fullUrls. What this file exports,
-patients/interop/fhir_read.py reads back: the round trip keeps every medication, allergy, condition
-and observation (tested).
+fill, AllergyIntolerance, Condition (problem list), Observation (vital signs, laboratory, QTc),
+the active pharmacogenomic results (HL7 Genomics Reporting) and pregnancy, breastfeeding and habits
+(US Core Pregnancy Status and Smoking Status, social-history Observations). Ids are MTM's;
+references inside the bundle are `urn:uuid:` fullUrls. What this file exports,
+patients/interop/fhir_read.py reads back: the round trip keeps every medication, allergy, condition,
+observation, active gene result and active factor (tested).
 """
 
 import datetime
@@ -24,12 +26,31 @@ from fhir.resources.R4B.observation import Observation
 from fhir.resources.R4B.patient import Patient as FhirPatient
 from fhir.resources.R4B.practitioner import Practitioner
 
-from patients.interop.fhir_read import ICD10CM, LOINC, NDC, NPI, RXNORM, SNOMED, UCUM
+from patients.interop.fhir_read import (
+    ALCOHOL_USE,
+    BREASTFEEDING_STATUS,
+    DRUG_METABOLISM,
+    GENE_STUDIED,
+    ICD10CM,
+    LOINC,
+    NDC,
+    NPI,
+    PHENOTYPE_ANSWERS,
+    PREGNANCY_STATUS,
+    RXNORM,
+    SMOKING_STATUS,
+    SNOMED,
+    UCUM,
+)
 from patients.models import (
+    HLA_GENES,
     AllergyKind,
     AllergySeverity,
     AllergyStatus,
     ConditionStatus,
+    Factor,
+    FactorStatus,
+    GeneResultStatus,
     MeasurementKind,
     MedicationSource,
     MedicationStatus,
@@ -92,6 +113,10 @@ def patient_bundle(patient: Patient) -> dict:
         add(_condition(condition, subject))
     for measurement in patient.measurements.all():
         add(_observation(measurement, subject))
+    for result in patient.gene_results.filter(status=GeneResultStatus.ACTIVE):
+        add(_gene_result(result, subject))
+    for factor in patient.factors.all():
+        add(_factor(factor, subject))
     bundle = Bundle(
         id=f"{patient.pk}-record", type="collection", timestamp=timezone.now().isoformat(timespec="seconds"),
         entry=entries,
@@ -289,6 +314,109 @@ def _observation(measurement, subject: dict) -> Observation:
         resource["valueQuantity"] = _quantity(measurement.value, unit)
     if measurement.note:
         resource["note"] = [{"text": measurement.note}]
+    return Observation(**resource)
+
+
+# --- Pharmacogenomic results: the shapes patients/interop/fhir_read.py reads -----------------------
+
+HGNC = "http://www.genenames.org/geneId"
+# HGNC ids of the genes the screening reads (from CPIC's own gene table, cpicpgx/cpic-data).
+HGNC_IDS = {
+    "CYP2B6": "HGNC:2615", "CYP2C19": "HGNC:2621", "CYP2C9": "HGNC:2623", "CYP2D6": "HGNC:2625",
+    "CYP3A5": "HGNC:2638", "CYP4F2": "HGNC:2645", "VKORC1": "HGNC:23663", "SLCO1B1": "HGNC:10959",
+    "TPMT": "HGNC:12014", "NUDT15": "HGNC:23063", "DPYD": "HGNC:1806", "UGT1A1": "HGNC:12530",
+    "HLA-A": "HGNC:4931", "HLA-B": "HGNC:4932", "G6PD": "HGNC:4057", "IFNL3": "HGNC:18365",
+    "RYR1": "HGNC:10483", "CACNA1S": "HGNC:1397", "ABCG2": "HGNC:74", "MT-RNR1": "HGNC:7470",
+}  # fmt: skip
+# The LOINC answer of a phenotype, where there is one (the metabolizer statuses).
+PHENOTYPE_CODES = {words: code for code, words in PHENOTYPE_ANSWERS.items()}
+VARIANT_ASSESSMENT = "69548-6"  # Genetic variant assessment: present or absent
+PRESENT, ABSENT = (LOINC, "LA9633-4", "Present"), (LOINC, "LA9634-2", "Absent")
+INTERPRETATION = TERMINOLOGY + "v3-ObservationInterpretation"
+POSITIVE, NEGATIVE = (INTERPRETATION, "POS", "Positive"), (INTERPRETATION, "NEG", "Negative")
+
+
+def _gene_result(result, subject: dict) -> Observation:
+    """A phenotype: LOINC 53040-2 (the genetic variation's effect on drug metabolism) whose value is
+    CPIC's words, with the gene studied (48018-6) as a component. An HLA allele: a genetic variant
+    assessment (69548-6) of "HLA-B*57:01" whose value is Present or Absent, the same as an
+    interpretation (POS, NEG), with the gene studied; the value itself says whether it is carried,
+    so that a reader ignoring the interpretation cannot take a negative for a carrier."""
+    gene = {"code": _concept(LOINC, GENE_STUDIED, "Gene studied [ID]"),
+            "valueCodeableConcept": {**_concept(HGNC, HGNC_IDS[result.gene], result.gene), "text": result.gene}}  # fmt: skip
+    resource = {
+        "id": str(result.pk), "meta": {"lastUpdated": result.updated_at.isoformat(timespec="seconds")},
+        "status": "final", "category": [_concept(TERMINOLOGY + "observation-category", "laboratory")],
+        "subject": subject, "component": [gene],
+    }  # fmt: skip
+    if result.gene in HLA_GENES:
+        carried = result.result == "positive"
+        value = PRESENT if carried else ABSENT
+        resource["code"] = {**_concept(LOINC, VARIANT_ASSESSMENT, "Genetic variant assessment"),
+                            "text": f"{result.gene}{result.allele}"}  # fmt: skip
+        resource["valueCodeableConcept"] = _concept(*value, text=value[2])
+        resource["interpretation"] = [_concept(*(POSITIVE if carried else NEGATIVE))]
+    else:
+        resource["code"] = _concept(LOINC, DRUG_METABOLISM, "Genetic variation's effect on drug metabolism")
+        answer = PHENOTYPE_CODES.get(result.phenotype)
+        resource["valueCodeableConcept"] = (
+            _concept(LOINC, answer, text=result.phenotype) if answer else {"text": result.phenotype}
+        )
+    if result.tested_on:
+        resource["effectiveDateTime"] = result.tested_on.isoformat()
+    if result.lab:
+        resource["performer"] = [{"display": result.lab}]
+    if result.notes:
+        resource["note"] = [{"text": result.notes}]
+    return Observation(**resource)
+
+
+# --- Pregnancy, breastfeeding and habits ---------------------------------------------------------
+
+SOCIAL_HISTORY = _concept(TERMINOLOGY + "observation-category", "social-history", "Social History")
+# The factors with a standard code: (LOINC code, display, US Core profile, the answer while it
+# applies, the answer once it no longer does).
+CODED_FACTORS = {
+    Factor.PREGNANT: (PREGNANCY_STATUS, "Pregnancy status", "us-core-observation-pregnancystatus",
+                      (SNOMED, "77386006", "Pregnant"), (SNOMED, "60001007", "Not pregnant")),
+    Factor.BREASTFEEDING: (BREASTFEEDING_STATUS, "Breastfeeding status", "us-core-simple-observation",
+                           (LOINC, "LA29252-6", "Currently breastfeeding"),
+                           (LOINC, "LA29253-4", "Not currently breastfeeding")),
+    Factor.SMOKING: (SMOKING_STATUS, "Tobacco smoking status", "us-core-smokingstatus",
+                     (SNOMED, "77176002", "Smoker"), (SNOMED, "8517006", "Ex-smoker")),
+    Factor.ALCOHOL: (ALCOHOL_USE, "History of alcohol use", "us-core-simple-observation",
+                     (SNOMED, "219006", "Current drinker of alcohol"), (SNOMED, "82581004", "Former drinker")),
+}  # fmt: skip
+
+
+def _factor(factor, subject: dict) -> Observation:
+    """Pregnancy, breastfeeding, smoking and alcohol as a coded status on a date: "Pregnant" (a
+    smoker, a drinker) since it was noted or, once ended, "Not pregnant" (an ex-smoker, a former
+    drinker) since it ended. The detail ("a beer or two most evenings") is the note."""
+    ended = factor.status == FactorStatus.ENDED
+    resource = {
+        "id": str(factor.pk), "meta": {"lastUpdated": factor.updated_at.isoformat(timespec="seconds")},
+        "status": "final", "category": [SOCIAL_HISTORY], "subject": subject,
+    }  # fmt: skip
+    if factor.factor in CODED_FACTORS:
+        code, display, profile, applies, no_longer = CODED_FACTORS[factor.factor]
+        system, answer, answer_display = no_longer if ended else applies
+        resource["meta"]["profile"] = [US_CORE + profile]
+        resource["code"] = _concept(LOINC, code, display, text=display)
+        resource["effectiveDateTime"] = (factor.ended_on if ended else factor.noted_on).isoformat()
+        resource["valueCodeableConcept"] = _concept(system, answer, answer_display, text=answer_display)
+    else:
+        # Diet (grapefruit, vitamin K, tyramine, dairy, caffeine, potassium, licorice): no LOINC or
+        # SNOMED CT code says "eats grapefruit", so the code is the factor's words alone (which
+        # patients/interop/fhir_read.py reads back) and the period is from noted to ended.
+        resource["meta"]["profile"] = [US_CORE + "us-core-simple-observation"]
+        resource["code"] = {"text": factor.get_factor_display()}
+        resource["effectivePeriod"] = {"start": factor.noted_on.isoformat()}
+        if ended:
+            resource["effectivePeriod"]["end"] = factor.ended_on.isoformat()
+        resource["valueBoolean"] = True
+    if factor.detail and not (ended and factor.factor in CODED_FACTORS):  # not a note on "Ex-smoker"
+        resource["note"] = [{"text": factor.detail}]
     return Observation(**resource)
 
 

@@ -53,6 +53,7 @@ def test_cli_prints_the_same_response_as_the_function():
     [
         ("{not json", "request: not valid JSON"),
         ('{"medications": [{"name": 3}]}', "medications[0].name: must be a non-empty string"),
+        ('{"medications": [{"name": "%s"}]}' % ("a" * 40_000), "a medication name has at most 200"),
     ],
 )
 def test_cli_refuses_bad_input_with_a_message_naming_the_field(text, message):
@@ -84,6 +85,12 @@ def test_api_screens_for_signed_in_staff(pharmacist):
         ({"medications": [{"name": "x"}], "patient": {"weight_kg": -70}}, "patient.weight_kg"),
         ({"medications": [{"name": "x"}], "patient": {"sex": "unknown"}}, "patient.sex"),
         ({"medications": "warfarin"}, "medications"),
+        ({"medications": [{"name": "a" * 40_000}]}, "medications[0].name"),  # refused at once, not resolved
+        (
+            {"medications": [{"name": "x"}], "patient": {"pharmacogenomics": [{"gene": "CYP9Z9"}]}},
+            "patient.pharmacogenomics[0].gene",
+        ),
+        ({"medications": [{"name": "x"}], "patient": {"sex": "male", "pregnant": True}}, "patient.pregnant"),
     ],
 )
 def test_api_bad_input_is_a_400_naming_the_field(pharmacist, body, field):

@@ -1,6 +1,7 @@
 """A patient's record as FHIR R4 (patients/interop/fhir_write.py): valid resources with the US Core
-elements we claim, the codes MTM knows, scoped and audited downloads, and a round trip into another
-organisation that keeps everything and duplicates nothing."""
+elements we claim, the codes MTM knows, gene results and personal factors in the shapes the import
+reads, scoped and audited downloads, and a round trip into another organisation that keeps
+everything and duplicates nothing."""
 
 import datetime
 import json
@@ -10,13 +11,14 @@ from django.urls import reverse
 from fhir.resources.R4B import get_fhir_model_class
 from rest_framework.test import APIClient
 
+from interactions.engine.request import GENES
 from mtm.audit import Actor
 from mtm.models import AuditEvent
 from patients import services
 from patients.interop.fhir_import import fhir_import_request, import_lines_apply, import_plan
-from patients.interop.fhir_read import ICD10CM, LOINC, NPI, RXNORM, SNOMED, UCUM
-from patients.interop.fhir_write import US_CORE, patient_bundle
-from patients.models import MedicationStatus, Patient, PatientIdentifier
+from patients.interop.fhir_read import FACTOR_ANSWERS, ICD10CM, LOINC, NPI, RXNORM, SNOMED, UCUM, fhir_read
+from patients.interop.fhir_write import CODED_FACTORS, HGNC, HGNC_IDS, US_CORE, patient_bundle
+from patients.models import FactorStatus, GeneResultStatus, MedicationStatus, Patient, PatientIdentifier
 from tests import factories
 from tests.conftest import client_for
 
@@ -49,6 +51,40 @@ def full_record(org, patient, pharmacist):
                          "days_supply": 30, "quantity": 30}, by=by)  # fmt: skip
     PatientIdentifier.objects.create(organisation=org, patient=patient, system="urn:clinic:mrn", value="M-1")
     return patient
+
+
+def days_ago(days: int) -> datetime.date:
+    return factories.today() - datetime.timedelta(days=days)
+
+
+@pytest.fixture
+def personal_record(full_record, pharmacist):
+    """The record above with pharmacogenomic results (one entered in error), pregnancy and habits
+    (two of them ended) and a QTc."""
+    by = Actor(pharmacist)
+    for data in (
+        {"gene": "CYP2C19", "phenotype": "poor metabolizer", "tested_on": days_ago(40), "lab": "Four Lakes Genomics"},
+        {"gene": "SLCO1B1", "phenotype": "decreased function"},
+        {"gene": "HLA-B", "allele": "*57:01", "result": "positive", "tested_on": days_ago(40)},
+        {"gene": "HLA-A", "allele": "*31:01", "result": "negative"},
+    ):  # fmt: skip
+        services.gene_result_add(patient=full_record, data=data, by=by)
+    wrong = services.gene_result_add(patient=full_record, data={"gene": "CYP2D6", "phenotype": "ultrarapid metabolizer"}, by=by)  # fmt: skip
+    services.gene_result_entered_in_error(result=wrong, reason="another patient's report", version=wrong.version, by=by)  # fmt: skip
+    for factor, detail, noted in (
+        ("pregnant", "due 03/2027", 20), ("grapefruit", "half a grapefruit with breakfast", 30),
+        ("alcohol", "a beer or two most evenings", 30), ("caffeine", "", 10),
+    ):  # fmt: skip
+        services.factor_add(patient=full_record, data={"factor": factor, "detail": detail, "noted_on": days_ago(noted)}, by=by)  # fmt: skip
+    for factor, noted, ended in (("smoking", 400, 100), ("licorice", 200, 50)):
+        entry = services.factor_add(patient=full_record, data={"factor": factor, "detail": "daily", "noted_on": days_ago(noted)}, by=by)  # fmt: skip
+        services.factor_end(factor=entry, on=days_ago(ended), version=entry.version, by=by)
+    services.measurement_record(patient=full_record, data={"kind": "qtc", "value": "452", "measured_on": days_ago(5)}, by=by)  # fmt: skip
+    return full_record
+
+
+def coding(concept) -> tuple:
+    return tuple((c["system"], c["code"]) for c in concept.get("coding", []))
 
 
 def resources(bundle) -> dict[str, list[dict]]:
@@ -128,6 +164,90 @@ def test_every_resource_validates_and_carries_the_us_core_elements_we_claim(full
     } <= set(dispense)
 
 
+def test_gene_results_are_exported_as_genomics_observations(personal_record):
+    observations = {o["id"]: o for o in resources(patient_bundle(personal_record))["Observation"]}
+    results = {str(r): r for r in personal_record.gene_results.all()}
+    assert str(results["CYP2D6 ultrarapid metabolizer"].pk) not in observations  # entered in error
+    cyp2c19 = observations[str(results["CYP2C19 poor metabolizer"].pk)]
+    assert coding(cyp2c19["code"]) == ((LOINC, "53040-2"),)
+    assert cyp2c19["component"] == [{
+        "code": {"coding": [{"system": LOINC, "code": "48018-6", "display": "Gene studied [ID]"}]},
+        "valueCodeableConcept": {"coding": [{"system": HGNC, "code": "HGNC:2621", "display": "CYP2C19"}], "text": "CYP2C19"},
+    }]  # fmt: skip
+    assert cyp2c19["valueCodeableConcept"] == {"coding": [{"system": LOINC, "code": "LA9657-3"}], "text": "poor metabolizer"}  # fmt: skip
+    assert cyp2c19["effectiveDateTime"] == days_ago(40).isoformat()
+    assert cyp2c19["performer"] == [{"display": "Four Lakes Genomics"}]
+    slco1b1 = observations[str(results["SLCO1B1 decreased function"].pk)]
+    assert slco1b1["valueCodeableConcept"] == {"text": "decreased function"}  # no LOINC answer for it
+    hla_b = observations[str(results["HLA-B*57:01 positive"].pk)]
+    assert coding(hla_b["code"]) == ((LOINC, "69548-6"),) and hla_b["code"]["text"] == "HLA-B*57:01"
+    assert coding(hla_b["valueCodeableConcept"]) == ((LOINC, "LA9633-4"),)  # Present
+    assert hla_b["interpretation"][0]["coding"][0]["code"] == "POS"
+    assert hla_b["component"][0]["valueCodeableConcept"]["coding"][0]["code"] == "HGNC:4932"
+    hla_a = observations[str(results["HLA-A*31:01 negative"].pk)]
+    assert coding(hla_a["valueCodeableConcept"]) == ((LOINC, "LA9634-2"),)  # Absent, in the value itself
+    assert hla_a["interpretation"][0]["coding"][0]["code"] == "NEG"
+
+
+def test_every_gene_the_screening_reads_has_its_hgnc_id():
+    assert set(HGNC_IDS) == set(GENES)
+
+
+def test_pregnancy_and_habits_are_exported_as_social_history_observations(personal_record):
+    observations = {o["id"]: o for o in resources(patient_bundle(personal_record))["Observation"]}
+    factors = {f.factor: f for f in personal_record.factors.all()}
+
+    def exported(factor):
+        observation = observations[str(factors[factor].pk)]
+        assert observation["category"][0]["coding"][0]["code"] == "social-history"
+        return observation
+
+    pregnant = exported("pregnant")
+    assert pregnant["meta"]["profile"] == [US_CORE + "us-core-observation-pregnancystatus"]
+    assert coding(pregnant["code"]) == ((LOINC, "82810-3"),)
+    assert coding(pregnant["valueCodeableConcept"]) == ((SNOMED, "77386006"),)
+    assert pregnant["effectiveDateTime"] == days_ago(20).isoformat()
+    assert pregnant["note"] == [{"text": "due 03/2027"}]
+    alcohol = exported("alcohol")
+    assert coding(alcohol["code"]) == ((LOINC, "11331-6"),)
+    assert coding(alcohol["valueCodeableConcept"]) == ((SNOMED, "219006"),)  # current drinker
+    assert alcohol["note"] == [{"text": "a beer or two most evenings"}]
+    smoking = exported("smoking")  # ended: an ex-smoker since it ended, the US Core way
+    assert smoking["meta"]["profile"] == [US_CORE + "us-core-smokingstatus"]
+    assert coding(smoking["code"]) == ((LOINC, "72166-2"),)
+    assert coding(smoking["valueCodeableConcept"]) == ((SNOMED, "8517006"),)
+    assert smoking["effectiveDateTime"] == days_ago(100).isoformat() and "note" not in smoking
+    grapefruit = exported("grapefruit")  # no standard code: the factor's words
+    assert grapefruit["code"] == {"text": "Eats grapefruit or drinks grapefruit juice"}
+    assert grapefruit["valueBoolean"] is True
+    assert grapefruit["effectivePeriod"] == {"start": days_ago(30).isoformat()}
+    licorice = exported("licorice")
+    assert licorice["effectivePeriod"] == {
+        "start": days_ago(200).isoformat(),
+        "end": days_ago(50).isoformat(),
+    }
+    qtc = next(o for o in observations.values() if coding(o["code"]) == ((LOINC, "8636-3"),))
+    assert qtc["valueQuantity"] == {"value": 452, "unit": "ms", "system": UCUM, "code": "ms"}
+
+
+def test_what_is_exported_is_what_the_import_reads(personal_record):
+    for factor, (_, _, _, applies, no_longer) in CODED_FACTORS.items():
+        assert FACTOR_ANSWERS[factor][applies[:2]] is True and FACTOR_ANSWERS[factor][no_longer[:2]] is False
+    bundle = json.dumps(patient_bundle(personal_record))
+    data = fhir_read([("record.json", bundle)], today=factories.today())
+    assert data.problems == []
+    [read] = {id(p): p for p in data.patients.values()}.values()
+    assert sorted((g.gene, g.phenotype, g.allele, g.result) for g in read.gene_results) == [
+        ("CYP2C19", "poor metabolizer", "", ""), ("HLA-A", "", "*31:01", "negative"),
+        ("HLA-B", "", "*57:01", "positive"), ("SLCO1B1", "decreased function", "", ""),
+    ]  # fmt: skip
+    assert sorted((f.factor, f.applies, f.on, f.detail) for f in read.factors) == [
+        ("alcohol", True, days_ago(30), "a beer or two most evenings"), ("caffeine", True, days_ago(10), ""),
+        ("grapefruit", True, days_ago(30), "half a grapefruit with breakfast"), ("licorice", False, days_ago(50), ""),
+        ("pregnant", True, days_ago(20), "due 03/2027"), ("smoking", False, days_ago(100), ""),
+    ]  # fmt: skip
+
+
 def test_no_known_allergies_is_said_the_us_core_way(org, pharmacist):
     patient = factories.make_patient(org, no_known_allergies=True)
     [allergy] = resources(patient_bundle(patient))["AllergyIntolerance"]
@@ -138,7 +258,10 @@ def test_no_known_allergies_is_said_the_us_core_way(org, pharmacist):
     }
 
 
-def test_round_trip_into_another_organisation_keeps_everything_once(full_record, other_org, other_pharmacist):
+def test_round_trip_into_another_organisation_keeps_everything_once(
+    personal_record, other_org, other_pharmacist
+):
+    full_record = personal_record
     bundle = json.dumps(patient_bundle(full_record)).encode()
 
     def import_once():
@@ -169,6 +292,25 @@ def test_round_trip_into_another_organisation_keeps_everything_once(full_record,
     assert (
         copy.medications.get(name="lisinopril 10 mg").prescriber.organisation == other_org
     )  # added to their directory
+    assert active_gene_results(copy) == active_gene_results(full_record) == [
+        "CYP2C19 poor metabolizer", "HLA-A*31:01 negative", "HLA-B*57:01 positive", "SLCO1B1 decreased function",
+    ]  # fmt: skip
+    assert active_factors(copy) == active_factors(full_record)
+    assert [f for f, _, _ in active_factors(copy)] == ["alcohol", "caffeine", "grapefruit", "pregnant"]
+    pregnant = copy.factors.get(factor="pregnant")
+    assert (pregnant.source_system, pregnant.source_record) == (
+        "Riverside", f"Observation/{full_record.factors.get(factor='pregnant').pk}")  # fmt: skip
+    assert not copy.factors.filter(status=FactorStatus.ENDED).exists()  # what ended is not history to import
+
+
+def active_gene_results(patient) -> list[str]:
+    return sorted(str(r) for r in patient.gene_results.filter(status=GeneResultStatus.ACTIVE))
+
+
+def active_factors(patient) -> list[tuple]:
+    return sorted(
+        (f.factor, f.detail, f.noted_on) for f in patient.factors.filter(status=FactorStatus.ACTIVE)
+    )
 
 
 def test_downloads_are_scoped_and_audited(
@@ -219,6 +361,13 @@ def test_every_demo_patient_round_trips_into_the_other_demo_organisation(demo_da
         assert copy.organisation == importer.organisation
         for related in ("medications", "allergies", "conditions", "measurements", "fills"):
             assert getattr(copy, related).count() == getattr(original, related).count(), (original, related)
+        assert active_gene_results(copy) == active_gene_results(original), original
+        assert active_factors(copy) == active_factors(original), original
+        if original.last_name == "Kowalski":
+            assert active_gene_results(copy) == ["CYP2C19 poor metabolizer"]
+        if original.last_name == "Jensen":
+            assert [(f, d) for f, d, _ in active_factors(copy)] == [
+                ("alcohol", "a beer or two most evenings"), ("grapefruit", "half a grapefruit with breakfast most days")]  # fmt: skip
         assert sorted(m.display_name for m in copy.medications.all()) == sorted(
             m.display_name for m in original.medications.all()
         )

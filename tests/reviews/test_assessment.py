@@ -102,3 +102,14 @@ def test_the_assessment_is_the_pharmacists_to_edit(review, patient, by, pharmaci
     mine = "Takes 6 Advil a day for knee pain; CrCl about 30. Stop it."
     edited = services.problem_update(problem=problem, data={"details": mine}, version=problem.version, by=by)
     assert edited.details == mine
+
+
+def test_a_confirmed_lifestyle_finding_brings_the_advice_for_the_patient(review, patient, by):
+    take(patient, by, "simvastatin", "40 mg", "1 tablet at bedtime")
+    patient_services.factor_add(
+        patient=patient, data={"factor": "grapefruit", "noted_on": factories.today()}, by=by
+    )
+    finding, problem = confirm(review, "Grapefruit")
+    assert finding["kind"] == "lifestyle" and finding["advice"]
+    assert problem.patient_wording == finding["advice"]  # what the written summary prints
+    assert "the patient reports grapefruit" in problem.details

@@ -285,6 +285,54 @@ def test_marking_the_letter_faxed_starts_the_wait_for_answers(
     assert letter_recommendation.sent_on == factories.today()
 
 
+# --- The patient's clinical context in view ------------------------------------------------------------------
+
+
+def _part(page: str, start: str, end: str) -> str:
+    begin = page.index(start)
+    return page[begin : page.index(end, begin)]
+
+
+def test_the_workspace_shows_gene_results_and_pregnancy_diet_and_habits(
+    review, patient, by, pharmacist_client
+):
+    for data in ({"gene": "CYP2C19", "phenotype": "poor metabolizer", "tested_on": factories.today()},
+                 {"gene": "HLA-B", "allele": "*57:01", "result": "positive"}):  # fmt: skip
+        patient_services.gene_result_add(patient=patient, data=data, by=by)
+    wrong = patient_services.gene_result_add(patient=patient, data={"gene": "CYP2D6", "phenotype": "poor metabolizer"}, by=by)  # fmt: skip
+    patient_services.gene_result_entered_in_error(
+        result=wrong, reason="misread", version=wrong.version, by=by
+    )
+    for factor, detail in (("grapefruit", ""), ("alcohol", "a beer or two most evenings"), ("pregnant", "")):
+        patient_services.factor_add(patient=patient, data={"factor": factor, "detail": detail, "noted_on": factories.today()}, by=by)  # fmt: skip
+    smoking = patient_services.factor_add(patient=patient, data={"factor": "smoking", "noted_on": factories.today()}, by=by)  # fmt: skip
+    patient_services.factor_end(factor=smoking, on=factories.today(), version=smoking.version, by=by)
+
+    page = pharmacist_client.get(url("review_workspace", review.pk)).content.decode()
+    nav = _part(page, '<nav id="workspace-nav"', "</nav>")
+    assert re.sub(r"<[^>]+>", "", _part(nav, 'aria-label="Key facts"', "</span>\n")).split(" · ")[-5:] == [
+        "Pregnant", "Alcohol", "Grapefruit", "CYP2C19 poor metabolizer", "HLA-B*57:01 positive"]  # fmt: skip
+    assert '<span class="alert-fact">Pregnant</span>' in nav
+    context = _part(page, 'aria-label="Clinical context"', "</section>")
+    genes = _part(context, "<dt>Pharmacogenomics</dt>", "</div>")
+    assert "CYP2C19 poor metabolizer" in genes and "HLA-B*57:01 positive" in genes and "CYP2D6" not in genes
+    habits = re.sub(r"<[^>]+>", "", _part(context, "<dt>Pregnancy, diet and habits</dt>", "</div>"))
+    assert habits == "Pregnancy, diet and habitsPregnant; Alcohol: a beer or two most evenings; Grapefruit"
+
+    # As the screening weighs it: a patient recorded as male since is never shown pregnant.
+    patient.sex = "male"
+    patient.save(update_fields=["sex"])
+    page = pharmacist_client.get(url("review_workspace", review.pk)).content.decode()
+    assert "Pregnant" not in _part(page, 'aria-label="Clinical context"', "</section>")
+
+
+def test_without_gene_results_or_factors_the_context_says_none_recorded(review, pharmacist_client):
+    page = pharmacist_client.get(url("review_workspace", review.pk)).content.decode()
+    context = _part(page, 'aria-label="Clinical context"', "</section>")
+    for title in ("Pharmacogenomics", "Pregnancy, diet and habits"):
+        assert "none recorded" in _part(context, f"<dt>{title}</dt>", "</div>")
+
+
 # --- Speed ---------------------------------------------------------------------------------------------------
 
 
@@ -320,12 +368,27 @@ def test_the_workspace_costs_the_same_queries_for_5_and_40_medications(
             services.assessment_save(
                 review=review, medication=entry, data={"still_needed": "yes"}, version=None, by=by
             )
-        for n in range(size // 5):
+        for n in range(size // 5):  # the clinical context's gene results and factors cost no query each
+            patient_services.gene_result_add(patient=patient, data={"gene": GENES[n], "phenotype": "indeterminate"}, by=by)  # fmt: skip
+            patient_services.factor_add(patient=patient, data={"factor": HABITS[n], "detail": "daily", "noted_on": factories.today()}, by=by)  # fmt: skip
             problem = services.problem_add(review=review, data={"title": f"problem {n}", "category": "unnecessary"},
                                            medications=list(patient.medications.all()[:3]), by=by)  # fmt: skip
             services.recommendation_add(problem=problem, data={"audience": Audience.PATIENT, "action": PatientAction.EDUCATION, "text": "x"}, by=by)  # fmt: skip
         counts.append(_workspace_queries(pharmacist_client, review))
     assert counts[0] == counts[1], counts
+
+
+GENES = ["CYP2C19", "CYP2D6", "CYP2C9", "SLCO1B1", "TPMT", "NUDT15", "DPYD", "UGT1A1"]
+HABITS = [
+    "grapefruit",
+    "alcohol",
+    "smoking",
+    "caffeine",
+    "dairy",
+    "licorice",
+    "pregnant",
+    "vitamin k rich diet",
+]
 
 
 def test_recommendations_answered_stay_out_of_the_overdue_list(
