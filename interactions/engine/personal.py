@@ -100,14 +100,13 @@ class Kidney:
             context["crcl_missing"] = [name for name, value in needed.items() if value is None]
             if p.age is not None and not self.adult:
                 context["crcl_missing"].append("adult_age")
-            egfr, staged = self.egfr(), self.staged()
-            context["crcl_method"] = (
-                ("measured egfr" if p.egfr_ml_min_1_73m2 is not None else "ckd-epi 2021")
-                if egfr
-                else "ckd code"
-                if staged
-                else None
-            )
+            context["crcl_method"] = None  # the renal rules use what there is instead:
+            if self.egfr():
+                context["crcl_method"] = (
+                    "measured egfr" if p.egfr_ml_min_1_73m2 is not None else "ckd-epi 2021"
+                )
+            elif self.staged():
+                context["crcl_method"] = "ckd code"
         if egfr := self.egfr():
             context["egfr_ml_min_1_73m2"] = egfr.value
             context["egfr_method"] = "measured" if p.egfr_ml_min_1_73m2 is not None else "ckd-epi 2021"
