@@ -9,7 +9,7 @@ class ScreeningRequestSerializer(serializers.Serializer):
         help_text=(
             "age, sex ('female'/'male'), weight_kg, height_cm, serum_creatinine_mg_dl, egfr_ml_min_1_73m2, "
             "potassium_mmol_l, qtc_ms, allergies [text, or {substance, reaction, type: allergy|intolerance}], "
-            "conditions [ICD-10-CM], pregnant (bool), lactating (bool), pharmacogenomics "
+            "conditions [ICD-10-CM], pregnant (bool), gestational_weeks, lactating (bool), pharmacogenomics "
             '[{"gene": "CYP2C19", "phenotype": "poor metabolizer"} or {"gene": "HLA-B", "allele": "*57:01", '
             '"result": "positive"}], lifestyle [grapefruit, alcohol, smoking, vitamin k rich diet, '
             "tyramine rich food, dairy, caffeine, high potassium diet, licorice]"

@@ -122,6 +122,7 @@ class Rule:
     alleles: tuple[str, ...] = ()  # pharmacogenomic: HLA alleles ("*57:01"), on a positive result
     level: str = ""  # pharmacogenomic: CPIC level (A, B)
     status: tuple[str, ...] = ()  # pregnancy: "pregnant", "lactating"
+    weeks: tuple[int | None, int | None] = (None, None)  # pregnancy: applies from week, and before week
     factor: str = ""  # lifestyle: what the patient reports ("grapefruit")
     advice: str = ""  # lifestyle: what to tell the patient, in plain words
     limits: dict = field(default_factory=dict, compare=False)  # dose: max_daily_mg, schedule, when ...
@@ -674,7 +675,10 @@ def _load(
                 status = tuple(_as_list(entry.get("status")))
                 if not status or set(status) - {"pregnant", "lactating"}:
                     problems.add(where, "status must list pregnant and/or lactating")
-                extra = {"status": status}
+                weeks = (entry.get("from_week"), entry.get("until_week"))
+                if any(w is not None and (not isinstance(w, int) or not 0 < w < 45) for w in weeks):
+                    problems.add(where, "from_week and until_week are weeks of pregnancy (1 to 44)")
+                extra = {"status": status, "weeks": weeks}
             if kind == "lifestyle":
                 advice = " ".join(str(entry.get("advice") or "").split())
                 if not entry.get("factor"):

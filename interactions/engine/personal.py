@@ -376,6 +376,8 @@ def personal_findings(kb: KnowledgeBase, taken: dict[str, Taken], patient: Patie
                 why = _gene_reason(rule, patient)
             elif rule.kind == "pregnancy":
                 why = next((statuses[s] for s in rule.status if s in statuses), None)
+                if why and "pregnant" in statuses and rule.weeks != (None, None):
+                    why = _in_weeks(rule, patient, why)
             elif rule.kind == "lifestyle" and rule.factor in patient.lifestyle and _old_enough(rule, patient):
                 why = f"the patient reports {rule.factor}" + (
                     f" and is {patient.age:g}" if rule.min_age else ""
@@ -398,6 +400,29 @@ def personal_findings(kb: KnowledgeBase, taken: dict[str, Taken], patient: Patie
             )
         )
     return findings
+
+
+def gestational_weeks(patient: PatientFacts) -> float | None:
+    """Weeks of pregnancy: as given, or from an ICD-10-CM Z3A code (Z3A.20 = 20 weeks; Z3A.01 = under
+    8 weeks; Z3A.49 = over 42 weeks; Z3A.00 = not specified)."""
+    if patient.gestational_weeks is not None:
+        return patient.gestational_weeks
+    coded = [int(c[3:5]) for c in patient.conditions if c.startswith("Z3A") and c[3:5].isdigit()]
+    weeks = [{0: None, 1: 4, 49: 43}.get(code, code) for code in coded]
+    return max((w for w in weeks if w is not None), default=None)
+
+
+def _in_weeks(rule: Rule, patient: PatientFacts, why: str) -> str | None:
+    """A rule for part of pregnancy ("from 20 weeks"): quiet outside it when the week is known, and
+    said to depend on the week when it is not."""
+    start, end = rule.weeks
+    week = gestational_weeks(patient)
+    if week is None:
+        part = f"from {start} weeks" if start else f"before {end} weeks"
+        return f"{why}; it applies {part} and the week of pregnancy is not recorded"
+    if (start and week < start) or (end and week >= end):
+        return None
+    return f"{why}, at {week:g} weeks"
 
 
 def _old_enough(rule: Rule, patient: PatientFacts) -> bool:

@@ -8,7 +8,7 @@ MAX_DOSE_CHARS = 300
 _ICD10 = re.compile(r"^[A-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?$")
 PATIENT_FIELDS = {
     "age", "sex", "weight_kg", "height_cm", "serum_creatinine_mg_dl", "egfr_ml_min_1_73m2",
-    "potassium_mmol_l", "qtc_ms", "allergies", "conditions", "pregnant", "lactating",
+    "potassium_mmol_l", "qtc_ms", "allergies", "conditions", "pregnant", "gestational_weeks", "lactating",
     "pharmacogenomics", "lifestyle",
 }  # fmt: skip
 ALLERGY_TYPES = ("allergy", "intolerance")
@@ -66,6 +66,7 @@ class PatientFacts:
     allergies: list[AllergyFact] = field(default_factory=list)
     conditions: list[str] = field(default_factory=list)  # ICD-10-CM without the dot
     pregnant: bool = False
+    gestational_weeks: float | None = None
     lactating: bool = False
     pharmacogenomics: list[GeneResult] = field(default_factory=list)
     lifestyle: list[str] = field(default_factory=list)
@@ -216,6 +217,9 @@ def parse_request(request) -> tuple[PatientFacts, list[MedicationInput]]:
         allergies=_allergies(errors, raw.get("allergies")),
         conditions=_strings(errors, "patient.conditions", raw.get("conditions")),
         pregnant=_flag(errors, "patient.pregnant", raw.get("pregnant")),
+        gestational_weeks=_number(
+            errors, "patient.gestational_weeks", raw.get("gestational_weeks"), 0, 44, " weeks"
+        ),
         lactating=_flag(errors, "patient.lactating", raw.get("lactating")),
         pharmacogenomics=_genes(errors, raw.get("pharmacogenomics")),
         lifestyle=[item.lower() for item in _strings(errors, "patient.lifestyle", raw.get("lifestyle"))],

@@ -289,3 +289,23 @@ def test_the_compiled_knowledge_base_is_reused_until_a_file_changes(tmp_path):
     manifest.write_text(manifest.read_text().replace('"test-1"', '"test-2"'))
     changed = load(folder, (), cache)
     assert changed.version == "test-2" and not compiled.exists()  # the stale one is gone
+
+
+def test_a_rule_for_part_of_pregnancy_reads_the_week(kb):
+    from interactions.engine.personal import gestational_weeks
+    from interactions.engine.request import PatientFacts
+
+    assert gestational_weeks(PatientFacts(conditions=["Z3A24"])) == 24
+    assert gestational_weeks(PatientFacts(conditions=["Z3A01"])) == 4  # under 8 weeks
+    assert gestational_weeks(PatientFacts(conditions=["Z3A00"])) is None  # not specified
+    assert gestational_weeks(PatientFacts(gestational_weeks=31, conditions=["Z3A24"])) == 31
+    response = screen({"patient": {"sex": "female", "pregnant": True}, "medications": [{"name": "Advil"}]})
+    finding = next(f for f in response["findings"] if f["kind"] == "pregnancy")
+    assert "it applies from 20 weeks and the week of pregnancy is not recorded" in finding["why"]
+    later = {"sex": "female", "pregnant": True, "gestational_weeks": 26}
+    finding = next(
+        f
+        for f in screen({"patient": later, "medications": [{"name": "Advil"}]})["findings"]
+        if f["kind"] == "pregnancy"
+    )
+    assert "at 26 weeks" in finding["why"]
