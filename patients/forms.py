@@ -315,8 +315,8 @@ class GeneResultErrorForm(RecordForm):
 class FactorForm(RecordForm):
     class Meta:
         model = PatientFactor
-        fields = ["factor", "detail", "noted_on"]
-        widgets = {"noted_on": DateInput()}
+        fields = ["factor", "detail", "noted_on", "due_on"]
+        widgets = {"noted_on": DateInput(), "due_on": DateInput()}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -734,6 +734,9 @@ class PatientFactor(VersionedRecord, SourcedRecord):
         max_length=200, blank=True, help_text="e.g. “2 glasses of wine a day”, “due 03/2027”"
     )
     noted_on = models.DateField("date noted", validators=[validate_not_future])
+    # Pregnancy only: the week of pregnancy follows from it (40 weeks at the due date), and some
+    # screening rules hold for part of pregnancy only (NSAIDs from 20 weeks).
+    due_on = models.DateField("due date", null=True, blank=True, help_text="Pregnancy only")
     status = models.CharField(max_length=10, choices=FactorStatus.choices, default=FactorStatus.ACTIVE)
     ended_on = models.DateField(
         "no longer applies since", null=True, blank=True, validators=[validate_not_future]
@@ -765,6 +768,12 @@ class PatientFactor(VersionedRecord, SourcedRecord):
     def is_reproductive(self) -> bool:
         return self.factor in REPRODUCTIVE_FACTORS
 
+    def weeks_on(self, day: datetime.date) -> float | None:
+        """Weeks of pregnancy on `day`, from the due date (40 weeks then); None without one."""
+        if not self.due_on:
+            return None
+        return round(min(max(40 - (self.due_on - day).days / 7, 0), 44), 1)
+
     def clean(self) -> None:
         errors = {}
         if self.factor in REPRODUCTIVE_FACTORS and self.patient_id and self.patient.sex == Sex.MALE:
@@ -772,6 +781,10 @@ class PatientFactor(VersionedRecord, SourcedRecord):
                 f"{self.get_factor_display()} cannot be recorded for a male patient. If the sex recorded is "
                 "wrong, correct it in the patient's details first."
             )
+        if self.due_on and self.factor != Factor.PREGNANT:
+            errors["due_on"] = "A due date is recorded with a pregnancy only."
+        elif self.due_on and self.noted_on and not 0 <= (self.due_on - self.noted_on).days <= 44 * 7:
+            errors["due_on"] = "A due date is within 44 weeks after the date noted."
         if self.status == FactorStatus.ENDED and not self.ended_on:
             errors["ended_on"] = "Enter the date since when it no longer applies."
         if self.ended_on and self.noted_on and self.ended_on < self.noted_on:

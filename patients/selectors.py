@@ -254,7 +254,7 @@ def screening_request(record: PatientRecord, *, today: datetime.date) -> dict:
     for field, kind in SCREENING_MEASUREMENTS.items():
         if kind in latest:
             facts[field] = float(latest[kind].value)
-    facts.update(_personal_facts(record))
+    facts.update(_personal_facts(record, today))
     medications = [
         {"name": m.name, "dose": " ".join(part for part in (m.strength_dose, m.directions) if part)}
         for m in record.active_medications
@@ -262,15 +262,19 @@ def screening_request(record: PatientRecord, *, today: datetime.date) -> dict:
     return {"patient": facts, "medications": medications}
 
 
-def _personal_facts(record: PatientRecord) -> dict:
-    """Pregnancy, breastfeeding (never for a male patient, whatever an older entry says), the other
-    active factors as the screening's lifestyle words, and the active gene results."""
-    active = {f.factor for f in record.active_factors}
+def _personal_facts(record: PatientRecord, today: datetime.date) -> dict:
+    """Pregnancy (with its week, from the due date), breastfeeding (never for a male patient,
+    whatever an older entry says), the other active factors as the screening's lifestyle words, and
+    the active gene results."""
+    active = {f.factor: f for f in record.active_factors}
     facts: dict = {}
     if record.patient.sex != Sex.MALE:
         facts["pregnant"] = Factor.PREGNANT in active
         facts["lactating"] = Factor.BREASTFEEDING in active
-    lifestyle = sorted(active - {Factor.PREGNANT, Factor.BREASTFEEDING})
+        weeks = active[Factor.PREGNANT].weeks_on(today) if Factor.PREGNANT in active else None
+        if weeks is not None:
+            facts["gestational_weeks"] = weeks
+    lifestyle = sorted(set(active) - {Factor.PREGNANT, Factor.BREASTFEEDING})
     if lifestyle:
         facts["lifestyle"] = lifestyle
     genes = [

@@ -184,7 +184,7 @@ class PatientFactorSerializer(VersionedSerializer):
 
     class Meta:
         model = PatientFactor
-        fields = ["id", "version", "factor", "detail", "noted_on", "status", "ended_on"]
+        fields = ["id", "version", "factor", "detail", "noted_on", "due_on", "status", "ended_on"]
         read_only_fields = ["id", "status", "ended_on"]
         validators = []  # one active entry per factor is checked by the model, naming the field
 

@@ -640,3 +640,23 @@ def test_a_result_for_the_patient_an_import_was_started_from(patient, pharmacist
     job = run_import(pharmacist, bundle, target=patient)
     import_lines_apply(job=job, line_ids=None, by=Actor(pharmacist))
     assert [str(r) for r in patient.gene_results.all()] == ["HLA-B*15:02 positive"]
+
+
+def test_a_due_date_gives_screening_the_week_of_pregnancy(org, pharmacist):
+    from patients.selectors import patient_record, screening_request
+
+    patient = factories.make_patient(org, sex="female")
+    today = factories.today()
+    due = today + datetime.timedelta(weeks=14)  # 26 weeks today
+    services.factor_add(
+        patient=patient, data={"factor": "pregnant", "noted_on": today, "due_on": due}, by=Actor(pharmacist)
+    )
+    facts = screening_request(patient_record(patient=patient, history=False), today=today)["patient"]
+    assert facts["pregnant"] is True and facts["gestational_weeks"] == 26
+    with pytest.raises(ValidationError) as error:
+        services.factor_add(
+            patient=patient,
+            data={"factor": "alcohol", "noted_on": today, "due_on": due},
+            by=Actor(pharmacist),
+        )
+    assert "due_on" in error.value.message_dict
