@@ -85,7 +85,12 @@ _WEEKLY = re.compile(
     r"|saturday|sunday)|q\.?\s?(?:wk|week)|qweek|q7d|1\s*(?:x|times)\s*(?:a|per)?\s*week)\b",
     re.IGNORECASE,
 )
-_EVERY_OTHER_DAY = re.compile(r"\b(?:every\s+other\s+day|q\.?o\.?d|q48h)\b", re.IGNORECASE)
+_EVERY_OTHER_DAY = re.compile(
+    r"\b(?:every\s+other\s+(?:day|night|morning|evening)|q\.?o\.?d|q48h)\b", re.IGNORECASE
+)
+# Written-out numbers in brackets, as e-prescriptions print them: "2 (two) times a day".
+_SPELLED_OUT = re.compile(r"\s*\((?:one|two|three|four|five|six|eight|twelve|\d+)\)", re.IGNORECASE)
+_AND_A_HALF = re.compile(r"\b(\d+)\s+and\s+(?:1/2|a\s+half)\b", re.IGNORECASE)
 _AS_NEEDED = re.compile(r"\b(?:as\s+needed|prn|p\.r\.n)\b", re.IGNORECASE)
 _WITH_MEALS = re.compile(r"\b(?:with|after|before)\s+(?:each\s+)?meals\b", re.IGNORECASE)
 _DAILY_CAP = re.compile(
@@ -128,6 +133,7 @@ class Dose:
 @functools.lru_cache(maxsize=8192)
 def parse_dose(product: str, directions: str) -> Dose:
     """Strength from the product part ("500 mg", "10-325"), the rest from the directions."""
+    directions = _AND_A_HALF.sub(lambda m: f"{int(m[1]) + 0.5:g}", _SPELLED_OUT.sub("", directions))
     strengths: tuple[float, ...] = ()
     per_hour = False
     sig_amount = None

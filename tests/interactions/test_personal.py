@@ -77,6 +77,10 @@ def test_directions_are_split_from_the_product(entry, product, directions):
         ("aspirin 81 mg", "every other day", (81,), None, 0.5, False),
         ("amoxicillin", "875 mg q12h", (875,), 1, 2, False),
         ("insulin glargine", "20 units at bedtime", (), None, 1, False),
+        ("metformin 1000 mg", "1 tablet 2 (two) times a day with meals", (1000,), 1, 2, False),
+        ("carvedilol 6.25 mg", "1 and 1/2 tablets twice daily", (6.25,), 1.5, 2, False),
+        ("amoxicillin 500 mg", "1 capsule every 8 (eight) hours", (500,), 1, 3, False),
+        ("prednisone 10 mg", "every other night", (10,), None, 0.5, False),
     ],
 )
 def test_the_dose_is_read_where_the_words_say_it(product, directions, strengths, units, times, weekly):
