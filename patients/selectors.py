@@ -9,7 +9,7 @@ from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404
 
-from interactions.engine.patient import gfr_category
+from interactions.engine.patient import ckd_stage, gfr_category
 from interactions.selectors import screening_run
 from mtm.models import AuditEvent
 from mtm.scoping import scope_to_organisation
@@ -349,11 +349,6 @@ def patient_screening(record: PatientRecord, *, today: datetime.date) -> Screeni
 
 # --- The patient's clinical context, as a pharmacist glances at it during a review ------------------
 
-CKD_STAGES = {  # ICD-10-CM N18.x: chronic kidney disease by stage
-    "N18.1": "1", "N18.2": "2", "N18.3": "3", "N18.30": "3", "N18.31": "3a", "N18.32": "3b",
-    "N18.4": "4", "N18.5": "5", "N18.6": "end-stage (dialysis)",
-}  # fmt: skip
-
 
 @dataclass
 class ClinicalContext:
@@ -382,9 +377,8 @@ def clinical_context(record: PatientRecord, screening: Screening, *, today: date
     context = screening.context
     latest = record.latest_measurements
     egfr = context.get("egfr_ml_min_1_73m2")  # measured, else CKD-EPI 2021 from the latest creatinine
-    stage = next(
-        (CKD_STAGES[c.icd10_code] for c in record.active_conditions if c.icd10_code in CKD_STAGES), ""
-    )
+    staged = ckd_stage([c.icd10_code.replace(".", "") for c in record.active_conditions])
+    stage = staged[1][2] if staged else ""  # the most advanced coded stage: "stage 4 (eGFR 15 to 29)"
     method = ""
     if context.get("crcl_ml_min") is not None:
         method = "Cockcroft-Gault" + (f", {context['crcl_weight']}" if context.get("crcl_weight") else "")

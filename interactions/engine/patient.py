@@ -76,8 +76,8 @@ CKD_STAGES = {
     "N1832": (30, 44, "stage 3b (eGFR 30 to 44)"),
     "N184": (15, 29, "stage 4 (eGFR 15 to 29)"),
     "N185": (0, 14, "stage 5 (eGFR below 15)"),
-    "N186": (0, 14, "end-stage kidney disease"),
-    "Z992": (0, 14, "dependence on dialysis"),
+    "N186": (0, 14, "stage 5, end-stage (dialysis)"),
+    "Z992": (0, 14, "on dialysis"),
 }
 
 

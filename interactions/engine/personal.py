@@ -195,8 +195,8 @@ def daily_amounts(
 def _condition_holds(condition: dict, patient: PatientFacts, kidney: Kidney) -> bool | None:
     """True or False, or None when the record does not say."""
     ((key, limit),) = condition.items()
-    crcl = kidney.crcl("actual")  # the labels' dose tables use Cockcroft-Gault with actual weight
-    egfr = kidney.egfr()
+    crcl = kidney.crcl("actual") if key.startswith("crcl") else None  # the labels' tables: actual weight
+    egfr = kidney.egfr() if key.startswith("egfr") else None
     value = {
         "age_at_least": patient.age, "age_below": patient.age, "weight_at_most_kg": patient.weight_kg,
         "weight_below_kg": patient.weight_kg, "creatinine_at_least_mg_dl": patient.serum_creatinine_mg_dl,
