@@ -278,6 +278,7 @@ else:
     _broker_dir = Path(env_str("CELERY_BROKER_DIR", str(VAR_DIR / "broker")))
     (_broker_dir / "queue").mkdir(parents=True, exist_ok=True)  # kombu does not create it
     CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT = "mtm.broker:Transport"  # kombu's, writing each message whole (mtm/broker.py)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),

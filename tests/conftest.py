@@ -87,16 +87,19 @@ def broker_down(settings):
     from mtm import celery_app
 
     conf = celery_app.conf
-    previous = (conf.task_always_eager, conf.broker_url, conf.broker_transport_options)
+    previous = (conf.task_always_eager, conf.broker_url, conf.broker_transport, conf.broker_transport_options)
     conf.task_always_eager = False
     conf.broker_url = "redis://127.0.0.1:1/0"  # port 1: refused
+    conf.broker_transport = None  # the URL's
     conf.broker_transport_options = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
     celery_app._pool = celery_app.amqp._producer_pool = None
     settings.OUTBOX_RELAY_SECONDS = 0  # the relay runs what waits at once (in production: a minute)
     try:
         yield
     finally:
-        conf.task_always_eager, conf.broker_url, conf.broker_transport_options = previous
+        conf.task_always_eager, conf.broker_url, conf.broker_transport, conf.broker_transport_options = (
+            previous
+        )
         celery_app._pool = celery_app.amqp._producer_pool = None
 
 
